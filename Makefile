@@ -1,0 +1,54 @@
+# deeplimits: `make replicate` runs the default (quick, offline) replication, `make test` the tests.
+# Both create the environment (.venv, exact versions from requirements.lock) when it is missing.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SNAKEMAKE := $(BIN)/snakemake
+SCALE ?= quick
+
+.PHONY: replicate test env lint figures bundle report smoke paper lock envs bench clean-results
+
+env: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+replicate: env
+	PATH=$(CURDIR)/$(BIN):$$PATH $(SNAKEMAKE) --config scale=$(SCALE)
+	PATH=$(CURDIR)/$(BIN):$$PATH $(SNAKEMAKE) --config scale=$(SCALE) --report results/$(SCALE)/report.html
+
+smoke:
+	$(MAKE) replicate SCALE=smoke
+
+paper:
+	$(MAKE) replicate SCALE=paper
+
+test: env
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest -q
+
+lint: env
+	$(BIN)/ruff check src tests bench notebooks
+	PATH=$(CURDIR)/$(BIN):$$PATH $(SNAKEMAKE) --lint
+
+# Rebuild figures, tables, notebooks and the report from existing analysis results,
+# never training (see README: "Figures without retraining").
+figures: env
+	PATH=$(CURDIR)/$(BIN):$$PATH $(SNAKEMAKE) figures --config scale=$(SCALE)
+	PATH=$(CURDIR)/$(BIN):$$PATH $(SNAKEMAKE) figures --config scale=$(SCALE) --report results/$(SCALE)/report.html
+
+lock:
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^deeplimits' > requirements.lock.new
+	mv requirements.lock.new requirements.lock
+	$(MAKE) envs
+
+envs:
+	$(BIN)/python -m deeplimits.lockfile
+
+bench: env
+	$(BIN)/python bench/train_throughput.py --quick

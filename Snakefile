@@ -1,0 +1,29 @@
+# deeplimits: the replication DAG. Rules are thin: each calls `python -m deeplimits ...`.
+# Scale: `snakemake --config scale=smoke|quick|paper` (default from config.yaml).
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/huang_zhang.smk"
+include: "workflow/rules/cont_rossier_xu.smk"
+include: "workflow/rules/report.smk"
+
+
+report: "workflow/report/workflow.rst"
+
+
+rule all:
+    input:
+        f"{ROOT}/replication/claims.csv",
+        f"{ROOT}/replication/claims.md",
+        f"{ROOT}/provenance.json",
+        expand(f"{ROOT}/notebooks/{{paper}}.html", paper=NOTEBOOK_PAPERS),
+    default_target: True

@@ -1,0 +1,1 @@
+"""Per-claim analyses: numbers from runs -> CSV/JSON under results/<scale>/<paper>/<claim>/."""

@@ -1,0 +1,108 @@
+"""Train one cell: build its model from the config, run the engine, write its outputs.
+
+Outputs in the cell folder: weights.pt (stacked per-seed tensors, loadable with
+torch.load(weights_only=True)), metrics.csv (one row per seed and epoch),
+provenance.json; checkpoint.pt stays beside them while training runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from .config import config_hash
+from .data import load_prepared
+from .engine import TrainSettings, resolve_device, train
+from .engine.trainer import settings_dict
+from .io import torch_save, write_csv, write_json
+from .models import HZResNet, ResidualMLP
+from .plan import Cell, parse_alpha
+from .provenance import provenance
+from .seeding import torch_generator
+
+log = logging.getLogger(__name__)
+
+
+def seed_list(settings: dict) -> list[int]:
+    return list(range(settings.get("seeds", 1)))
+
+
+def build(cell: Cell, settings: dict, data: dict, root_seed: int):
+    """(model, TrainSettings, seeds) for a cell."""
+    seeds = seed_list(settings)
+    gens = [torch_generator(root_seed, cell.path, "init", s) for s in seeds]
+    if cell.experiment in ("hz2", "hz4"):
+        meta = data["meta"]
+        model = HZResNet(
+            gens, in_shape=meta["x_shape"], n_classes=len(meta["classes"]), depth=cell.depth,
+            width=settings["width"], branch_layers=settings["branch_layers"],
+            alpha=parse_alpha(cell.variant), block=settings["block"],
+        )
+        ts = TrainSettings(
+            epochs=settings["epochs"], batch_size=settings["batch_size"], optimizer="adam",
+            lr=settings["lr"], milestones=list(settings.get("milestones", [])),
+            augment=settings.get("augment", False), loss="cross_entropy",
+            checkpoint_every=settings.get("checkpoint_every", 1),
+        )
+        return model, ts, seeds
+    if cell.experiment == "crx1":
+        dtype = getattr(torch, settings.get("dtype", "float64"))
+        model = ResidualMLP(
+            gens, dim=data["x_train"].shape[1], depth=cell.depth, activation="tanh",
+            delta="inv_sqrt", bias=False, trainable=("A",), init_std=settings.get("init_std", 0.0),
+            dtype=dtype,
+        )
+        ts = TrainSettings(
+            epochs=settings["steps"], batch_size=None, optimizer="gd", lr=settings["lr"],
+            loss="half_mse", checkpoint_every=settings.get("checkpoint_every", 100), eval_every=0,
+        )
+        return model, ts, seeds
+    raise KeyError(f"experiment {cell.experiment!r} does not train networks")
+
+
+def run_cell(cell: Cell, settings: dict, data_path: str | Path, out_dir: str | Path, *,
+             root_seed: int, device: str = "auto", show_progress: bool = True) -> dict:
+    out_dir = Path(out_dir)
+    data = load_prepared(data_path)
+    torch.manual_seed(root_seed)
+    model, ts, seeds = build(cell, settings, data, root_seed)
+    ts.progress = show_progress
+    dev = resolve_device(device)
+    fingerprint = config_hash({"cell": cell.path, "settings": settings, "seed": root_seed,
+                               "train": settings_dict(ts) | {"progress": None}})
+    result = train(model, data, ts, seeds=seeds, root_seed=root_seed, label=cell.path,
+                   checkpoint=out_dir / "checkpoint.pt", device=dev, fingerprint=fingerprint)
+    weights = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    torch_save(out_dir / "weights.pt", {
+        "state": weights,
+        "seeds": seeds,
+        "cell": {"experiment": cell.experiment, "dataset": cell.dataset,
+                 "variant": cell.variant, "depth": cell.depth},
+        "settings": settings,
+        "diverged": {str(k): v for k, v in result.diverged.items()},
+    })
+    write_csv(out_dir / "metrics.csv", pd.DataFrame(result.metrics))
+    record = provenance(
+        {"cell": cell.path, "settings": settings, "root_seed": root_seed}, device=dev,
+        wall_time_s=result.wall_time_s, steps=result.steps,
+        steps_per_s=result.steps / max(result.wall_time_s, 1e-9),
+        resumed_from_epoch=result.resumed_from, diverged=list(result.diverged.values()),
+        train_settings=settings_dict(ts),
+    )
+    write_json(out_dir / "provenance.json", record)
+    log.info("trained %s: %d steps in %.1f s", cell.path, result.steps, result.wall_time_s)
+    return record
+
+
+def load_cell_model(cell_dir: str | Path, data_meta: dict, root_seed: int = 0):
+    """Rebuild the trained stacked model of a cell folder (for analyses)."""
+    blob = torch.load(Path(cell_dir) / "weights.pt", weights_only=True)
+    c = blob["cell"]
+    cell = Cell(c["experiment"], c["dataset"], c["variant"], int(c["depth"]))
+    fake = {"meta": data_meta, "x_train": torch.zeros(1, *data_meta["x_shape"])}
+    model, _, _ = build(cell, blob["settings"], fake, root_seed)
+    model.load_state_dict(blob["state"])
+    return model.eval(), blob

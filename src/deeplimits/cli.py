@@ -1,0 +1,181 @@
+"""Command line: one subcommand per pipeline step, so every Snakemake rule is a thin call.
+
+    python -m deeplimits validate [--configfile config.yaml] [--set scale=smoke ...]
+    python -m deeplimits data NAME --settings JSON --out PATH
+    python -m deeplimits train CELL --settings JSON --data PATH --out-dir DIR
+    python -m deeplimits analyse CLAIM --settings JSON --out-dir DIR [inputs]
+    python -m deeplimits claims --scale S --out-csv F --out-md F CLAIM_FILES...
+    python -m deeplimits provenance --config JSON --out F CELL_PROVENANCE_FILES...
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+
+import yaml
+
+log = logging.getLogger("deeplimits")
+
+
+def _json(text: str) -> dict:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise argparse.ArgumentTypeError(f"not valid JSON: {err}") from err
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="deeplimits", description=__doc__.splitlines()[0])
+    p.add_argument("--log", help="also write the log to this file")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    v = sub.add_parser("validate", help="validate a config and print it resolved for its scale")
+    v.add_argument("--configfile", default=None)
+    v.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a key (dotted path), as snakemake --config does")
+
+    d = sub.add_parser("data", help="prepare one dataset")
+    d.add_argument("name")
+    d.add_argument("--settings", type=_json, required=True, help="the config's data section (JSON)")
+    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--out", required=True)
+
+    t = sub.add_parser("train", help="train every seed of one cell")
+    t.add_argument("cell", help="experiment/dataset/variant/L<depth>")
+    t.add_argument("--settings", type=_json, required=True)
+    t.add_argument("--data", required=True)
+    t.add_argument("--out-dir", required=True)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--device", default="auto")
+    t.add_argument("--no-progress", action="store_true")
+
+    a = sub.add_parser("analyse", help="run one claim analysis")
+    a.add_argument("claim", choices=["hz1", "hz2", "hz3", "hz4", "crx1"])
+    a.add_argument("--settings", type=_json, required=True)
+    a.add_argument("--out-dir", required=True)
+    a.add_argument("--data")
+    a.add_argument("--reference")
+    a.add_argument("--cells", nargs="*", default=[])
+    a.add_argument("--scale", required=True)
+    a.add_argument("--seed", type=int, default=0)
+    a.add_argument("--device", default="cpu")
+    a.add_argument("--no-progress", action="store_true")
+
+    c = sub.add_parser("claims", help="gather claim files into the replication table")
+    c.add_argument("files", nargs="*")
+    c.add_argument("--scale", required=True)
+    c.add_argument("--out-csv", required=True)
+    c.add_argument("--out-md", required=True)
+
+    n = sub.add_parser("notebook", help="execute a parameterised notebook (papermill) and export HTML")
+    n.add_argument("input")
+    n.add_argument("output")
+    n.add_argument("--html", required=True)
+    n.add_argument("-p", dest="params", action="append", default=[], metavar="KEY=VALUE")
+
+    r = sub.add_parser("provenance", help="summarise a run's provenance")
+    r.add_argument("files", nargs="*")
+    r.add_argument("--config", type=_json, required=True)
+    r.add_argument("--out", required=True)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from .logs import setup_logging
+
+    setup_logging(args.log)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    t0 = time.perf_counter()
+    try:
+        _dispatch(args)
+    except Exception as err:  # noqa: BLE001 - report, log, and exit non-zero
+        log.error("%s failed: %s", args.command, err)
+        if not isinstance(err, (ValueError, KeyError, FileNotFoundError, RuntimeError)):
+            log.exception("traceback")
+        return 1
+    log.info("%s done in %.1f s", args.command, time.perf_counter() - t0)
+    return 0
+
+
+def _dispatch(args) -> None:
+    if args.command == "validate":
+        from .config import DEFAULT_CONFIG_PATH, load_config
+
+        overrides: dict = {}
+        for item in args.set:
+            key, _, value = item.partition("=")
+            node = overrides
+            parts = key.split(".")
+            for part in parts[:-1]:
+                node = node.setdefault(part, {})
+            node[parts[-1]] = yaml.safe_load(value)
+        cfg = load_config(args.configfile or DEFAULT_CONFIG_PATH, overrides)
+        yaml.safe_dump(cfg, sys.stdout, sort_keys=False)
+    elif args.command == "data":
+        from .data.prepare import prepare_dataset
+
+        prepare_dataset(args.name, args.settings, args.seed, args.out)
+    elif args.command == "train":
+        from .cells import run_cell
+        from .plan import Cell
+
+        exp, ds, variant, depth = args.cell.split("/")
+        cell = Cell(exp, ds, variant, int(depth.removeprefix("L")))
+        run_cell(cell, args.settings, args.data, args.out_dir, root_seed=args.seed,
+                 device=args.device, show_progress=not args.no_progress)
+    elif args.command == "analyse":
+        _analyse(args)
+    elif args.command == "claims":
+        from .claims import build_table
+
+        build_table(args.files, args.scale, args.out_csv, args.out_md)
+    elif args.command == "notebook":
+        from .notebooks import run_notebook
+
+        params = dict(item.split("=", 1) for item in args.params)
+        run_notebook(args.input, args.output, args.html, params)
+    elif args.command == "provenance":
+        from .io import read_json, write_json
+        from .provenance import provenance
+
+        cells = {}
+        for f in args.files:
+            rec = read_json(f)
+            cells[rec["config"]["cell"]] = {k: rec.get(k) for k in
+                                            ("wall_time_s", "steps", "steps_per_s", "device", "git_commit")}
+        total = sum(c["wall_time_s"] or 0 for c in cells.values())
+        write_json(args.out, provenance(args.config, training_cells=cells, training_wall_time_s=total))
+
+
+def _analyse(args) -> None:
+    s, out = args.settings, args.out_dir
+    if args.claim == "hz1":
+        from .analysis.huang_zhang import hz1
+
+        hz1(s, args.data, args.reference, out, scale=args.scale, root_seed=args.seed,
+            device=args.device, show_progress=not args.no_progress)
+    elif args.claim == "hz2":
+        from .analysis.huang_zhang import hz2
+
+        hz2(s, args.cells[0], args.data, args.reference, out, scale=args.scale)
+    elif args.claim == "hz3":
+        from .analysis.huang_zhang import hz3
+
+        hz3(s, args.cells[0], args.data, out, scale=args.scale, root_seed=args.seed)
+    elif args.claim == "hz4":
+        from .analysis.huang_zhang import hz4
+
+        hz4(s, args.cells, args.data, out, scale=args.scale)
+    elif args.claim == "crx1":
+        from .analysis.cont_rossier_xu import crx1
+
+        crx1(s, args.cells, out, scale=args.scale)

@@ -1,0 +1,246 @@
+"""Train S stacked seeds of one model together.
+
+Each seed draws its batch order (and augmentation) from its own generator and its
+loss only reaches its own parameter slices, so seed s follows the same trajectory it
+would alone (tested). Checkpoints hold everything needed to resume bit for bit on a
+CPU: parameters, optimiser and scheduler state, generator states, metrics so far.
+A seed whose loss turns NaN or inf is recorded (seed, epoch, step) and leaves the
+objective; the others go on.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from ..io import torch_save
+from ..logs import progress
+from ..seeding import torch_generator
+from .augment import augment_images
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainSettings:
+    epochs: int
+    batch_size: int | None = None      # None: full batch
+    optimizer: str = "adam"            # adam | sgd | gd (gd: sgd on the full batch)
+    lr: float = 1e-3
+    milestones: list[int] = field(default_factory=list)
+    gamma: float = 0.1
+    augment: bool = False
+    loss: str = "cross_entropy"        # cross_entropy | half_mse
+    checkpoint_every: int = 1          # epochs
+    eval_every: int = 1                # epochs; 0: never evaluate on the test split
+    progress: bool = True
+
+
+@dataclass
+class TrainResult:
+    metrics: list[dict]
+    diverged: dict[int, dict]
+    wall_time_s: float
+    steps: int
+    resumed_from: int | None
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError(f"device {name!r} requested but CUDA is not available")
+    return torch.device(name)
+
+
+def per_seed_loss(out: torch.Tensor, y: torch.Tensor, kind: str) -> torch.Tensor:
+    """out (S, B, ...) and targets (S, B, ...) -> loss per seed (S,)."""
+    if kind == "cross_entropy":
+        s, b = out.shape[:2]
+        return F.cross_entropy(out.flatten(0, 1), y.flatten(), reduction="none").view(s, b).mean(1)
+    if kind == "half_mse":
+        # (1/2N) sum_i ||out_i - y_i||^2
+        return 0.5 * (out - y).pow(2).flatten(2).sum(-1).mean(1)
+    raise ValueError(f"unknown loss {kind!r}")
+
+
+def train(model: torch.nn.Module, data: dict, settings: TrainSettings, *, seeds: list[int],
+          root_seed: int, label: str, checkpoint: str | Path | None = None,
+          device: torch.device | None = None, fingerprint: str = "",
+          on_epoch: Callable[[int], None] | None = None) -> TrainResult:
+    device = device or torch.device("cpu")
+    model.to(device)
+    dtype = next(model.parameters()).dtype
+    x_tr = data["x_train"].to(device, dtype)
+    y_tr = data["y_train"].to(device)
+    y_tr = y_tr if y_tr.dtype == torch.int64 else y_tr.to(dtype)
+    x_te = data["x_test"].to(device, dtype)
+    y_te = data["y_test"].to(device)
+    y_te = y_te if y_te.dtype == torch.int64 else y_te.to(dtype)
+    n = x_tr.shape[0]
+    s = len(seeds)
+    batch = settings.batch_size or n
+    gens = [torch_generator(root_seed, label, "batches", seed) for seed in seeds]
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = _optimizer(settings, params)
+    sched = torch.optim.lr_scheduler.MultiStepLR(opt, settings.milestones, settings.gamma)
+    metrics: list[dict] = []
+    diverged: dict[int, dict] = {}
+    start_epoch, resumed_from, steps = 0, None, 0
+
+    ckpt = Path(checkpoint) if checkpoint else None
+    if ckpt and ckpt.exists():
+        state = torch.load(ckpt, weights_only=True, map_location=device)
+        if state.get("fingerprint") == fingerprint:
+            model.load_state_dict(state["model"])
+            opt.load_state_dict(state["optimizer"])
+            sched.load_state_dict(state["scheduler"])
+            for g, st in zip(gens, state["generators"]):
+                g.set_state(st)
+            metrics = _unpack_metrics(state["metrics"])
+            diverged = {int(k): v for k, v in _unpack_dict(state["diverged"]).items()}
+            start_epoch = resumed_from = int(state["epoch"])
+            steps = int(state["steps"])
+            log.info("resumed %s from checkpoint at epoch %d", label, start_epoch)
+        else:
+            log.warning("ignoring checkpoint %s: it belongs to another configuration", ckpt)
+
+    alive = torch.tensor([i not in diverged for i in range(s)], device=device)
+    t0 = time.perf_counter()
+    bar = progress(range(start_epoch, settings.epochs), enabled=settings.progress,
+                   desc=label, unit="epoch", initial=start_epoch, total=settings.epochs)
+    for epoch in bar:
+        model.train()
+        if batch >= n:
+            orders = None
+        else:
+            orders = torch.stack([torch.randperm(n, generator=g) for g in gens]).to(device)
+        loss_sum = torch.zeros(s, device=device, dtype=torch.float64)
+        correct = torch.zeros(s, device=device, dtype=torch.float64)
+        seen = 0
+        for start in range(0, n, batch):
+            if orders is None:
+                xb = x_tr.expand(s, *x_tr.shape)
+                yb = y_tr.expand(s, *y_tr.shape)
+            else:
+                idx = orders[:, start:start + batch]
+                xb, yb = x_tr[idx], y_tr[idx]
+            if settings.augment:
+                xb = augment_images(xb, gens)
+            out = model(xb)
+            losses = per_seed_loss(out, yb, settings.loss)
+            finite = torch.isfinite(losses)
+            newly = alive & ~finite
+            if bool(newly.any()):
+                for i in torch.nonzero(newly).flatten().tolist():
+                    diverged[i] = {"seed": seeds[i], "epoch": epoch, "step": steps}
+                    log.warning("seed %d diverged at epoch %d, step %d", seeds[i], epoch, steps)
+                alive = alive & finite
+            opt.zero_grad(set_to_none=True)
+            total = torch.where(alive, losses, torch.zeros_like(losses)).sum()
+            if bool(alive.any()):
+                total.backward()
+                opt.step()
+                if hasattr(model, "project_"):
+                    model.project_()
+            steps += 1
+            bsz = yb.shape[1]
+            loss_sum += losses.detach().double() * bsz
+            if settings.loss == "cross_entropy":
+                correct += (out.detach().argmax(-1) == yb).double().sum(1)
+            seen += bsz
+        sched.step()
+        row_base = {"epoch": epoch + 1, "step": steps, "lr": opt.param_groups[0]["lr"]}
+        train_loss = (loss_sum / seen).tolist()
+        train_acc = (correct / seen).tolist()
+        test = _evaluate(model, x_te, y_te, settings, s) if _due(settings.eval_every, epoch, settings.epochs) else None
+        for i, seed in enumerate(seeds):
+            row = dict(row_base, seed=seed, train_loss=train_loss[i], diverged=i in diverged)
+            if settings.loss == "cross_entropy":
+                row["train_accuracy"] = train_acc[i]
+            if test is not None:
+                row["test_loss"] = test[0][i]
+                if test[1] is not None:
+                    row["test_accuracy"] = test[1][i]
+            metrics.append(row)
+        if s and settings.progress:
+            bar.set_postfix(loss=f"{min(train_loss):.3g}")
+        if on_epoch:
+            on_epoch(epoch + 1)
+        if ckpt and (_due(settings.checkpoint_every, epoch, settings.epochs)):
+            torch_save(ckpt, {
+                "fingerprint": fingerprint,
+                "model": model.state_dict(),
+                "optimizer": opt.state_dict(),
+                "scheduler": sched.state_dict(),
+                "generators": [g.get_state() for g in gens],
+                "metrics": _pack_metrics(metrics),
+                "diverged": _pack_dict(diverged),
+                "epoch": epoch + 1,
+                "steps": steps,
+            })
+    wall = time.perf_counter() - t0
+    return TrainResult(metrics, diverged, wall, steps, resumed_from)
+
+
+def _due(every: int, epoch: int, total: int) -> bool:
+    return every > 0 and ((epoch + 1) % every == 0 or epoch + 1 == total)
+
+
+def _optimizer(settings: TrainSettings, params):
+    if settings.optimizer == "adam":
+        return torch.optim.Adam(params, lr=settings.lr)
+    if settings.optimizer in ("sgd", "gd"):
+        return torch.optim.SGD(params, lr=settings.lr)
+    raise ValueError(f"unknown optimizer {settings.optimizer!r}; use adam, sgd or gd")
+
+
+@torch.no_grad()
+def _evaluate(model, x, y, settings: TrainSettings, s: int, chunk: int = 1024):
+    if x.shape[0] == 0:
+        return None
+    model.eval()
+    losses = torch.zeros(s, dtype=torch.float64, device=x.device)
+    correct = torch.zeros(s, dtype=torch.float64, device=x.device)
+    for start in range(0, x.shape[0], chunk):
+        xb = x[start:start + chunk].expand(s, *x[start:start + chunk].shape)
+        yb = y[start:start + chunk].expand(s, *y[start:start + chunk].shape)
+        out = model(xb)
+        losses += per_seed_loss(out, yb, settings.loss).double() * yb.shape[1]
+        if settings.loss == "cross_entropy":
+            correct += (out.argmax(-1) == yb).double().sum(1)
+    n = x.shape[0]
+    acc = (correct / n).tolist() if settings.loss == "cross_entropy" else None
+    return (losses / n).tolist(), acc
+
+
+# Checkpoints load with weights_only=True, which admits tensors and plain containers;
+# metrics travel as a dict of columns.
+def _pack_metrics(rows: list[dict]) -> dict:
+    keys = sorted({k for r in rows for k in r})
+    return {k: [r.get(k) for r in rows] for k in keys}
+
+
+def _unpack_metrics(cols: dict) -> list[dict]:
+    if not cols:
+        return []
+    n = len(next(iter(cols.values())))
+    return [{k: v[i] for k, v in cols.items() if v[i] is not None} for i in range(n)]
+
+
+def _pack_dict(d: dict) -> dict:
+    return {str(k): v for k, v in d.items()}
+
+
+def _unpack_dict(d: dict) -> dict:
+    return dict(d)
+
+
+def settings_dict(settings: TrainSettings) -> dict:
+    return asdict(settings)

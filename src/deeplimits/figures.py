@@ -1,0 +1,116 @@
+"""Figures of the replication, drawn with seaborn from the analysis tables.
+
+Each function takes the tables it draws and a path, writes a PNG and returns the
+figure. Wherever the authors published numbers, they are overlaid as "paper".
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+sns.set_theme(style="whitegrid", context="paper")
+
+
+def _save(fig, path) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def hz1_increments(increments: pd.DataFrame, reference: pd.DataFrame, ref_alpha: float, path):
+    fig, ax = plt.subplots(figsize=(6, 4))
+    data = increments.assign(alpha=increments.alpha.map(lambda a: f"{a:g}"))
+    sns.lineplot(data=data, x="n", y="diff", hue="alpha", ax=ax, lw=1)
+    ax.plot(reference.layer, reference.difference_maxabs, "k--", lw=1.2,
+            label=f"paper (authors' run), alpha={ref_alpha:g}")
+    ax.set(xscale="log", yscale="log", xlabel="block n", ylabel="max |y(n) - y(n-1)|",
+           title="HZ.1 increments of a random scaled ResNet")
+    ax.legend(title="alpha", fontsize=7)
+    _save(fig, path)
+    return fig
+
+
+def hz2_training(history: pd.DataFrame, reference: pd.DataFrame | None, path, dataset: str):
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+    long = history.melt(id_vars=["epoch", "seed"], value_vars=["train_loss", "test_loss"],
+                        var_name="split", value_name="loss")
+    sns.lineplot(data=long, x="epoch", y="loss", hue="split", ax=axes[0], errorbar=("pi", 100))
+    acc = history.melt(id_vars=["epoch", "seed"], value_vars=["train_accuracy", "test_accuracy"],
+                       var_name="split", value_name="accuracy")
+    sns.lineplot(data=acc, x="epoch", y="accuracy", hue="split", ax=axes[1], errorbar=("pi", 100))
+    if reference is not None:
+        axes[0].plot(reference.epoch, reference.val_loss, "k--", lw=1, label="paper test_loss")
+        axes[1].plot(reference.epoch, reference.val_accuracy, "k--", lw=1, label="paper test_accuracy")
+        axes[1].plot(reference.epoch, reference.accuracy, "k:", lw=1, label="paper train_accuracy")
+        for ax in axes:
+            ax.legend(fontsize=7)
+    fig.suptitle(f"HZ.2 training on {dataset} (this run" + (", authors' CIFAR-10 run dashed)" if reference is not None else ")"))
+    _save(fig, path)
+    return fig
+
+
+def hz2_partial_sums(sums: pd.DataFrame, reference: pd.DataFrame, path):
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+    for ax, col, ref_col in ((axes[0], "A", "A_partial_sum_weights"), (axes[1], "B", "B_partial_sum_biases")):
+        sns.lineplot(data=sums, x="n", y=col, ax=ax, errorbar=("pi", 100), label="this run")
+        ax.plot(reference.n, reference[ref_col], "k--", lw=1, label="paper (CIFAR-10, D=75, width 128)")
+        ax.set(xlabel="N", ylabel=f"{col}(N)", title=f"partial sum {col}(N)")
+        ax.legend(fontsize=7)
+    _save(fig, path)
+    return fig
+
+
+def hz3_truncation(trunc: pd.DataFrame, path):
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+    positive = trunc[trunc.distance > 0]
+    sns.lineplot(data=positive, x="n", y="distance", ax=axes[0], errorbar=("pi", 100))
+    axes[0].set(yscale="log", xlabel="prefix depth n", ylabel="mean ||f(n) - f(D)||_2",
+                title="truncated network vs full network")
+    sns.lineplot(data=trunc, x="n", y="agreement", ax=axes[1], errorbar=("pi", 100))
+    axes[1].set(xlabel="prefix depth n", ylabel="top-1 agreement with f(D)", ylim=(0, 1.02))
+    _save(fig, path)
+    return fig
+
+
+def hz4_grid(grid: pd.DataFrame, path):
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+    data = grid.assign(alpha=grid.alpha.map(lambda a: f"{a:g}"))
+    sns.lineplot(data=data, x="depth", y="A", hue="alpha", marker="o", ax=axes[0], errorbar=("pi", 100))
+    axes[0].set(xscale="log", xlabel="depth D", ylabel="A(D) (authors' normalisation)",
+                title="partial sums at the trained depth")
+    sns.lineplot(data=data, x="depth", y="test_accuracy", hue="alpha", marker="o", ax=axes[1],
+                 errorbar=("pi", 100))
+    axes[1].set(xscale="log", xlabel="depth D", ylabel="test accuracy", title="accuracy vs depth")
+    _save(fig, path)
+    return fig
+
+
+def crx1_loss(losses: pd.DataFrame, path):
+    fig, ax = plt.subplots(figsize=(6, 4))
+    data = losses.assign(L=losses.depth.astype(str))
+    sns.lineplot(data=data, x="gd_step", y="train_loss", hue="L", ax=ax, errorbar=("pi", 100))
+    ax.set(yscale="log", xlabel="GD step", ylabel="training loss (1/2N) sum ||h(L) - y||^2",
+           title="CRX.1 linear convergence of full-batch GD")
+    _save(fig, path)
+    return fig
+
+
+def crx2_scaling(norms: pd.DataFrame, beta: float, path):
+    fig, ax = plt.subplots(figsize=(5, 4))
+    sns.lineplot(data=norms, x="depth", y="max_norm_A", marker="o", ax=ax, errorbar=("pi", 100),
+                 label=f"this run (fitted beta = {beta:.3f})")
+    ref = norms.groupby("depth").max_norm_A.mean()
+    anchor = ref.iloc[0] * (ref.index[0] ** 0.5)
+    ax.plot(ref.index, anchor * ref.index.to_numpy(float) ** -0.5, "k--", lw=1, label="L^-1/2 (claim)")
+    ax.set(xscale="log", yscale="log", xlabel="depth L", ylabel="max_k ||A(k)||_F",
+           title="CRX.2 weight scaling")
+    ax.legend(fontsize=7)
+    _save(fig, path)
+    return fig

@@ -1,0 +1,61 @@
+"""Fully connected residual networks h <- h + delta * sigma(A h + b) (CRX, Cohen et al.).
+
+delta is 'one' (1), 'inv' (1/L), 'inv_sqrt' (1/sqrt L), 'shared' (one trainable
+scalar, init 1/L) or 'per_layer' (a trainable scalar per layer, init N(0, 1/L^2)).
+`trainable` lists the parameters that train; the others stay at their init.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+ACTIVATIONS = {"relu": torch.relu, "tanh": torch.tanh, "identity": lambda x: x}
+DELTAS = ("one", "inv", "inv_sqrt", "shared", "per_layer")
+
+
+class ResidualMLP(nn.Module):
+    def __init__(self, generators, dim, depth, activation="tanh", delta="inv_sqrt", bias=False,
+                 trainable=("A",), init_std=0.0, init_scaling="dL", dtype=torch.float32):
+        super().__init__()
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+        if delta not in DELTAS:
+            raise ValueError(f"delta must be one of {DELTAS}, got {delta!r}")
+        self.seeds, self.dim, self.depth = len(generators), dim, depth
+        self.activation, self.delta_mode = activation, delta
+        self.sigma = ACTIVATIONS[activation]
+        # Variance of A's entries: init_std^2 / (d * L^p), p set by init_scaling.
+        power = {"d": 0, "dL": 1, "dL2": 2}[init_scaling]
+        std = init_std / math.sqrt(dim * depth**power)
+        a = torch.stack([torch.randn(depth, dim, dim, generator=g, dtype=dtype) * std for g in generators])
+        self.A = nn.Parameter(a, requires_grad="A" in trainable)
+        self.b = nn.Parameter(torch.zeros(self.seeds, depth, dim, dtype=dtype),
+                              requires_grad=bias and "b" in trainable)
+        self.use_bias = bias
+        if delta == "shared":
+            d = torch.full((self.seeds, 1), 1.0 / depth, dtype=dtype)
+        elif delta == "per_layer":
+            d = torch.stack([torch.randn(depth, generator=g, dtype=dtype) / depth for g in generators])
+        else:
+            fixed = {"one": 1.0, "inv": 1.0 / depth, "inv_sqrt": depth**-0.5}[delta]
+            d = torch.full((self.seeds, 1), fixed, dtype=dtype)
+        self.delta = nn.Parameter(d, requires_grad=delta in ("shared", "per_layer") and "delta" in trainable)
+
+    def step_scale(self, k: int) -> torch.Tensor:
+        d = self.delta[:, k] if self.delta.shape[1] > 1 else self.delta[:, 0]
+        return d.view(-1, 1, 1)
+
+    def forward(self, x: torch.Tensor, keep: bool = False):
+        h = x
+        states = [h] if keep else None
+        for k in range(self.depth):
+            z = torch.bmm(h, self.A[:, k].transpose(1, 2))
+            if self.use_bias:
+                z = z + self.b[:, k].unsqueeze(1)
+            h = h + self.step_scale(k) * self.sigma(z)
+            if keep:
+                states.append(h)
+        return (h, states) if keep else h

@@ -1,0 +1,35 @@
+"""Run a parameterised notebook with papermill and export the executed copy to HTML."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from .io import write_text
+
+log = logging.getLogger(__name__)
+
+
+def run_notebook(source: str | Path, executed: str | Path, html: str | Path, parameters: dict) -> None:
+    import nbformat
+    import papermill as pm
+    from nbconvert import HTMLExporter
+
+    executed = Path(executed)
+    executed.parent.mkdir(parents=True, exist_ok=True)
+    # Executed into a scratch folder first: a notebook that fails half-way is never
+    # left where the pipeline would take it as done. Relative paths inside the
+    # notebook resolve against the pipeline's working directory, like the config's.
+    with tempfile.TemporaryDirectory(dir=executed.parent, prefix=".papermill-") as scratch:
+        tmp = Path(scratch) / executed.name
+        pm.execute_notebook(
+            str(source), str(tmp), parameters=parameters, kernel_name="python3",
+            cwd=os.getcwd(), progress_bar=False, log_output=False,
+        )
+        shutil.move(str(tmp), executed)
+    body, _ = HTMLExporter().from_notebook_node(nbformat.read(executed, as_version=4))
+    write_text(html, body)
+    log.info("executed %s -> %s, %s", source, executed, html)

@@ -1,0 +1,81 @@
+"""What the pipeline builds for a resolved config: datasets, training cells, claim files.
+
+The Snakefile asks this module for its targets, so the DAG and the package agree on
+paths, and the plan is testable without Snakemake.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+# Experiments that train networks, and the analyses (claims) each feeds.
+TRAINED = ("hz2", "hz4", "crx1")
+
+# Which paper each claim analysis belongs to, and the dataset each untrained analysis needs.
+PAPERS = {
+    "huang_zhang": ("hz1", "hz2", "hz3", "hz4"),
+    "cont_rossier_xu": ("crx1",),
+}
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One training job: every seed of (experiment, dataset, variant, depth)."""
+
+    experiment: str
+    dataset: str
+    variant: str
+    depth: int
+
+    @property
+    def path(self) -> str:
+        return f"{self.experiment}/{self.dataset}/{self.variant}/L{self.depth}"
+
+
+def alpha_variant(alpha: float) -> str:
+    return f"a{float(alpha):g}"
+
+
+def parse_alpha(variant: str) -> float:
+    if not variant.startswith("a"):
+        raise ValueError(f"not an alpha variant: {variant!r}")
+    return float(variant[1:])
+
+
+def cells(cfg: dict, experiment: str | None = None) -> list[Cell]:
+    exps = cfg["experiments"]
+    out: list[Cell] = []
+    if "hz2" in exps:
+        e = exps["hz2"]
+        out.append(Cell("hz2", e["dataset"], alpha_variant(e["alpha"]), e["depth"]))
+    if "hz4" in exps:
+        e = exps["hz4"]
+        out += [Cell("hz4", e["dataset"], alpha_variant(a), d) for a in e["alphas"] for d in e["depths"]]
+    if "crx1" in exps:
+        out += [Cell("crx1", "near_orthogonal", "gd", d) for d in exps["crx1"]["depths"]]
+    return [c for c in out if experiment is None or c.experiment == experiment]
+
+
+def find_cell(cfg: dict, experiment: str, dataset: str, variant: str, depth: int) -> Cell:
+    wanted = Cell(experiment, dataset, variant, int(depth))
+    if wanted not in cells(cfg, experiment):
+        known = ", ".join(c.path for c in cells(cfg, experiment)) or "none"
+        raise KeyError(f"no training cell {wanted.path} in this config; cells of {experiment}: {known}")
+    return wanted
+
+
+def datasets_needed(cfg: dict) -> list[str]:
+    names = {c.dataset for c in cells(cfg)}
+    if "hz1" in cfg["experiments"]:
+        names.add("random_images")
+    return sorted(names)
+
+
+def scale_root(cfg: dict) -> Path:
+    return Path(cfg["results_dir"]) / cfg["scale"]
+
+
+def experiment_settings(cfg: dict, experiment: str) -> dict:
+    """The settings that determine an experiment's results (what Snakemake watches)."""
+    return {"seed": cfg["seed"], "scale": cfg["scale"], **cfg["experiments"][experiment]}

@@ -1,0 +1,64 @@
+"""What produced a result: config, package versions, git commit, device, time."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.metadata
+import platform
+import socket
+import subprocess
+
+from .config import REPO_ROOT, config_hash
+
+PACKAGES = ("deeplimits", "torch", "torchvision", "numpy", "pandas", "scipy", "scikit-learn",
+            "snakemake", "papermill", "seaborn", "torchdiffeq")
+
+
+def package_versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def git_commit() -> str:
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=REPO_ROOT, capture_output=True, text=True, timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    if not commit:
+        return "unknown"
+    return commit + ("+dirty" if dirty else "")
+
+
+def device_description(device=None) -> str:
+    import torch
+
+    if device is not None and str(device).startswith("cuda") and torch.cuda.is_available():
+        return f"{device} ({torch.cuda.get_device_name(torch.device(device))})"
+    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def provenance(config: dict, device=None, wall_time_s: float | None = None, **extra) -> dict:
+    record = {
+        "config": config,
+        "config_hash": config_hash(config),
+        "versions": package_versions(),
+        "git_commit": git_commit(),
+        "device": device_description(device),
+        "host": socket.gethostname(),
+        "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    if wall_time_s is not None:
+        record["wall_time_s"] = round(wall_time_s, 3)
+    record.update(extra)
+    return record

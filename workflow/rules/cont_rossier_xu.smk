@@ -1,0 +1,51 @@
+# Cont, Rossier & Xu (CRX.1, CRX.2): analyses and the paper's notebook.
+CRX = f"{ROOT}/cont_rossier_xu"
+
+
+rule crx1_gd_convergence:
+    input:
+        cells=cell_outputs("crx1"),
+    output:
+        claim1=f"{CRX}/crx1/claim_crx1.json",
+        claim2=f"{CRX}/crx1/claim_crx2.json",
+        losses=f"{CRX}/crx1/loss_curves.csv",
+        rates=f"{CRX}/crx1/rates.csv",
+        norms=f"{CRX}/crx1/weight_norms.csv",
+    params:
+        settings=settings("crx1"),
+        cells=cell_dirs("crx1"),
+        out_dir=f"{CRX}/crx1",
+    log:
+        f"{LOGS}/cont_rossier_xu/crx1.log",
+    conda:
+        ENV
+    shell:
+        "python -m deeplimits --log {log} analyse crx1 --settings {params.settings} "
+        "--cells {params.cells} --out-dir {params.out_dir} --scale {SCALE}"
+
+
+rule cont_rossier_xu_notebook:
+    input:
+        notebook=str(REPO / "notebooks" / "cont_rossier_xu.ipynb"),
+        crx1=rules.crx1_gd_convergence.output,
+    output:
+        notebook=f"{ROOT}/notebooks/cont_rossier_xu.ipynb",
+        html=f"{ROOT}/notebooks/cont_rossier_xu.html",
+        figures=report(
+            multiext(f"{ROOT}/figures/cont_rossier_xu/", "crx1_loss.png", "crx2_scaling.png"),
+            caption="../report/cont_rossier_xu.rst",
+            category="Cont, Rossier & Xu",
+        ),
+        table=f"{ROOT}/tables/cont_rossier_xu.csv",
+    params:
+        root=ROOT,
+        scale=SCALE,
+        reference=REFERENCE,
+    log:
+        f"{LOGS}/notebooks/cont_rossier_xu.log",
+    conda:
+        ENV
+    shell:
+        "python -m deeplimits --log {log} notebook {input.notebook} {output.notebook} "
+        "--html {output.html} -p results_root={params.root} -p scale={params.scale} "
+        "-p reference_dir={params.reference}"

@@ -1,0 +1,40 @@
+# Data stage: offline sets are generated from the seed; the others are downloaded
+# from the configured mirrors with checksums. One job per dataset.
+
+OFFLINE = ["digits", "near_orthogonal", "ode", "two_moons", "random_images"]
+DOWNLOADED = ["mnist", "fashion_mnist", "cifar10"]
+
+
+rule generate_data:
+    output:
+        f"{ROOT}/data/{{dataset}}.pt",
+    wildcard_constraints:
+        dataset="|".join(OFFLINE),
+    params:
+        settings=lambda w: as_arg(CFG["data"]),
+        seed=CFG["seed"],
+    log:
+        f"{LOGS}/data/{{dataset}}.log",
+    conda:
+        ENV
+    shell:
+        "python -m deeplimits --log {log} data {wildcards.dataset} "
+        "--settings {params.settings} --seed {params.seed} --out {output}"
+
+
+rule download_data:
+    output:
+        f"{ROOT}/data/{{dataset}}.pt",
+    wildcard_constraints:
+        dataset="|".join(DOWNLOADED),
+    params:
+        settings=lambda w: as_arg(CFG["data"]),
+    log:
+        f"{LOGS}/data/{{dataset}}.log",
+    resources:
+        downloads=1,
+    conda:
+        ENV
+    shell:
+        "python -m deeplimits --log {log} data {wildcards.dataset} "
+        "--settings {params.settings} --out {output}"

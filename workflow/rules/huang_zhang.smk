@@ -1,0 +1,130 @@
+# Huang & Zhang (HZ.1-HZ.4): analyses and the paper's notebook.
+HZ = f"{ROOT}/huang_zhang"
+
+
+def hz_dataset(experiment):
+    return f"{ROOT}/data/{CFG['experiments'][experiment]['dataset']}.pt"
+
+
+rule hz1_random_increments:
+    input:
+        data=f"{ROOT}/data/random_images.pt",
+        reference=f"{REFERENCE}/huang_zhang_random_resnet_increments.csv",
+    output:
+        claim=f"{HZ}/hz1/claim.json",
+        increments=f"{HZ}/hz1/increments.csv",
+        slopes=f"{HZ}/hz1/slopes.csv",
+    params:
+        settings=settings("hz1"),
+        seed=CFG["seed"],
+        progress=PROGRESS_FLAG,
+        out_dir=f"{HZ}/hz1",
+    log:
+        f"{LOGS}/huang_zhang/hz1.log",
+    conda:
+        ENV
+    shell:
+        "python -m deeplimits --log {log} analyse hz1 --settings {params.settings} "
+        "--data {input.data} --reference {input.reference} --out-dir {params.out_dir} "
+        "--scale {SCALE} --seed {params.seed} {params.progress}"
+
+
+rule hz2_trained_resnet:
+    input:
+        cell=cell_outputs("hz2"),
+        data=hz_dataset("hz2"),
+        reference=REFERENCE,
+    output:
+        claim=f"{HZ}/hz2/claim.json",
+        history=f"{HZ}/hz2/history.csv",
+        sums=f"{HZ}/hz2/partial_sums.csv",
+    params:
+        settings=settings("hz2"),
+        cells=cell_dirs("hz2"),
+        out_dir=f"{HZ}/hz2",
+    log:
+        f"{LOGS}/huang_zhang/hz2.log",
+    conda:
+        ENV
+    shell:
+        "python -m deeplimits --log {log} analyse hz2 --settings {params.settings} "
+        "--cells {params.cells} --data {input.data} --reference {input.reference} "
+        "--out-dir {params.out_dir} --scale {SCALE}"
+
+
+rule hz3_theorem_checks:
+    input:
+        cell=cell_outputs("hz2"),
+        data=hz_dataset("hz2"),
+    output:
+        claim=f"{HZ}/hz3/claim.json",
+        summary=f"{HZ}/hz3/explicit_and_bound.csv",
+        truncation=f"{HZ}/hz3/truncation.csv",
+        blocks=f"{HZ}/hz3/bound_per_block.csv",
+    params:
+        settings=settings("hz3"),
+        cells=cell_dirs("hz2"),
+        seed=CFG["seed"],
+        out_dir=f"{HZ}/hz3",
+    log:
+        f"{LOGS}/huang_zhang/hz3.log",
+    conda:
+        ENV
+    shell:
+        "python -m deeplimits --log {log} analyse hz3 --settings {params.settings} "
+        "--cells {params.cells} --data {input.data} --out-dir {params.out_dir} "
+        "--scale {SCALE} --seed {params.seed}"
+
+
+rule hz4_depth_alpha_grid:
+    input:
+        cells=cell_outputs("hz4"),
+        data=hz_dataset("hz4"),
+    output:
+        claim=f"{HZ}/hz4/claim.json",
+        grid=f"{HZ}/hz4/grid.csv",
+        curves=f"{HZ}/hz4/partial_sum_curves.csv",
+        fits=f"{HZ}/hz4/log_fits.csv",
+    params:
+        settings=settings("hz4"),
+        cells=cell_dirs("hz4"),
+        out_dir=f"{HZ}/hz4",
+    log:
+        f"{LOGS}/huang_zhang/hz4.log",
+    conda:
+        ENV
+    shell:
+        "python -m deeplimits --log {log} analyse hz4 --settings {params.settings} "
+        "--cells {params.cells} --data {input.data} --out-dir {params.out_dir} --scale {SCALE}"
+
+
+rule huang_zhang_notebook:
+    input:
+        notebook=str(REPO / "notebooks" / "huang_zhang.ipynb"),
+        claims=[f"{HZ}/hz{i}/claim.json" for i in (1, 2, 3, 4)],
+        tables=rules.hz1_random_increments.output,
+        hz2=rules.hz2_trained_resnet.output,
+        hz3=rules.hz3_theorem_checks.output,
+        hz4=rules.hz4_depth_alpha_grid.output,
+    output:
+        notebook=f"{ROOT}/notebooks/huang_zhang.ipynb",
+        html=f"{ROOT}/notebooks/huang_zhang.html",
+        figures=report(
+            multiext(f"{ROOT}/figures/huang_zhang/", "hz1_increments.png", "hz2_training.png",
+                     "hz2_partial_sums.png", "hz3_truncation.png", "hz4_grid.png"),
+            caption="../report/huang_zhang.rst",
+            category="Huang & Zhang",
+        ),
+        table=f"{ROOT}/tables/huang_zhang.csv",
+    params:
+        root=ROOT,
+        scale=SCALE,
+        reference=REFERENCE,
+    log:
+        f"{LOGS}/notebooks/huang_zhang.log",
+    conda:
+        ENV
+    shell:
+        "python -m deeplimits --log {log} notebook {input.notebook} {output.notebook} "
+        "--html {output.html} -p results_root={params.root} -p scale={params.scale} "
+        "-p reference_dir={params.reference}"

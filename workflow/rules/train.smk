@@ -1,0 +1,32 @@
+# Training stage: one job per (experiment, dataset, variant, depth) cell; all seeds of
+# the cell train together in that job. checkpoint.pt beside the outputs is not an
+# output, so an interrupted job resumes from it when run again.
+
+
+rule train:
+    input:
+        data=f"{ROOT}/data/{{dataset}}.pt",
+    output:
+        weights=f"{ROOT}/train/{{experiment}}/{{dataset}}/{{variant}}/L{{depth}}/weights.pt",
+        metrics=f"{ROOT}/train/{{experiment}}/{{dataset}}/{{variant}}/L{{depth}}/metrics.csv",
+        provenance=f"{ROOT}/train/{{experiment}}/{{dataset}}/{{variant}}/L{{depth}}/provenance.json",
+    wildcard_constraints:
+        depth=r"\d+",
+    params:
+        settings=lambda w: settings(w.experiment),
+        seed=CFG["seed"],
+        device=CFG["device"],
+        progress=PROGRESS_FLAG,
+        out_dir=lambda w, output: str(Path(output.weights).parent),
+    threads: 1
+    resources:
+        gpu=lambda w: 1 if CFG["device"] != "cpu" and SCALE == "paper" else 0,
+    log:
+        f"{LOGS}/train/{{experiment}}/{{dataset}}/{{variant}}/L{{depth}}.log",
+    conda:
+        ENV
+    shell:
+        "python -m deeplimits --log {log} --threads {threads} train "
+        "{wildcards.experiment}/{wildcards.dataset}/{wildcards.variant}/L{wildcards.depth} "
+        "--settings {params.settings} --data {input.data} --out-dir {params.out_dir} "
+        "--seed {params.seed} --device {params.device} {params.progress}"
