@@ -8,7 +8,9 @@ STAMP := $(VENV)/.installed
 SNAKEMAKE := $(BIN)/snakemake
 SCALE ?= quick
 
-.PHONY: replicate test env lint figures bundle report smoke paper lock envs bench clean-results
+FIGURE_RULES := huang_zhang_notebook cont_rossier_xu_notebook claims_table figures
+
+.PHONY: replicate test env lint figures bundle unbundle smoke paper lock envs bench
 
 env: $(STAMP)
 
@@ -39,8 +41,17 @@ lint: env
 # Rebuild figures, tables, notebooks and the report from existing analysis results,
 # never training (see README: "Figures without retraining").
 figures: env
-	PATH=$(CURDIR)/$(BIN):$$PATH $(SNAKEMAKE) figures --config scale=$(SCALE)
-	PATH=$(CURDIR)/$(BIN):$$PATH $(SNAKEMAKE) figures --config scale=$(SCALE) --report results/$(SCALE)/report.html
+	PATH=$(CURDIR)/$(BIN):$$PATH $(SNAKEMAKE) figures --config scale=$(SCALE) \
+		--allowed-rules $(FIGURE_RULES) --forcerun huang_zhang_notebook cont_rossier_xu_notebook claims_table
+	PATH=$(CURDIR)/$(BIN):$$PATH $(SNAKEMAKE) figures --config scale=$(SCALE) \
+		--allowed-rules $(FIGURE_RULES) --report results/$(SCALE)/report.html
+
+bundle: env
+	$(BIN)/python -m deeplimits bundle results/$(SCALE) --out results/bundle-$(SCALE).tar.gz
+
+unbundle: env
+	test -n "$(BUNDLE)" || (echo "usage: make unbundle BUNDLE=path/to/bundle.tar.gz"; exit 2)
+	$(BIN)/python -m deeplimits unbundle $(BUNDLE) --dest .
 
 lock:
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^deeplimits' > requirements.lock.new

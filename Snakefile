@@ -20,6 +20,15 @@ include: "workflow/rules/report.smk"
 report: "workflow/report/workflow.rst"
 
 
+# Everything a reader looks at, built from analysis results only: `make figures` runs
+# this target with --allowed-rules restricted to the notebook and table rules.
+rule figures:
+    input:
+        f"{ROOT}/replication/claims.csv",
+        f"{ROOT}/replication/claims.md",
+        expand(f"{ROOT}/notebooks/{{paper}}.html", paper=NOTEBOOK_PAPERS),
+
+
 rule all:
     input:
         f"{ROOT}/replication/claims.csv",

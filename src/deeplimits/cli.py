@@ -78,6 +78,13 @@ def _parser() -> argparse.ArgumentParser:
     n.add_argument("--html", required=True)
     n.add_argument("-p", dest="params", action="append", default=[], metavar="KEY=VALUE")
 
+    b = sub.add_parser("bundle", help="pack a scale's analysis results (no weights) into an archive")
+    b.add_argument("scale_root")
+    b.add_argument("--out", required=True)
+    u = sub.add_parser("unbundle", help="unpack a results bundle")
+    u.add_argument("archive")
+    u.add_argument("--dest", default=".")
+
     r = sub.add_parser("provenance", help="summarise a run's provenance")
     r.add_argument("files", nargs="*")
     r.add_argument("--config", type=_json, required=True)
@@ -143,6 +150,14 @@ def _dispatch(args) -> None:
 
         params = dict(item.split("=", 1) for item in args.params)
         run_notebook(args.input, args.output, args.html, params)
+    elif args.command == "bundle":
+        from .bundle import make_bundle
+
+        log.info("bundled %d files into %s", len(make_bundle(args.scale_root, args.out)), args.out)
+    elif args.command == "unbundle":
+        from .bundle import unpack_bundle
+
+        log.info("unpacked %d files", len(unpack_bundle(args.archive, args.dest)))
     elif args.command == "provenance":
         from .io import read_json, write_json
         from .provenance import provenance

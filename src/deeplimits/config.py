@@ -73,6 +73,7 @@ def resolve(config: dict, schema: dict | None = None) -> dict:
     if not isinstance(config, dict):
         raise ConfigError("the config must be a mapping of keys to values")
     schema = schema or load_schema()
+    config = _booleans(config)
     scale = config.get("scale", "quick")
     if scale not in SCALES:
         raise ConfigError(
@@ -91,6 +92,17 @@ def resolve(config: dict, schema: dict | None = None) -> dict:
         lines = [f"{msg} (scale: {', '.join(scales)})" for msg, scales in errors.items()]
         raise ConfigError("invalid configuration:\n  - " + "\n  - ".join(lines))
     return resolved_for_scale
+
+
+def _booleans(tree: Any) -> Any:
+    """`snakemake --config progress=false` passes the string 'false'; read it as YAML would."""
+    if isinstance(tree, dict):
+        return {k: _booleans(v) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [_booleans(v) for v in tree]
+    if isinstance(tree, str) and tree.lower() in ("true", "false"):
+        return tree.lower() == "true"
+    return tree
 
 
 def config_hash(config: dict) -> str:

@@ -56,7 +56,7 @@ def provenance(config: dict, device=None, wall_time_s: float | None = None, **ex
         "git_commit": git_commit(),
         "device": device_description(device),
         "host": socket.gethostname(),
-        "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     if wall_time_s is not None:
         record["wall_time_s"] = round(wall_time_s, 3)

@@ -18,14 +18,13 @@ LOGS = f"logs/{SCALE}"
 REPO = Path(workflow.basedir)
 # Jobs import the package from this checkout, whichever Python runs them (the
 # project's .venv, a conda env made by --sdm conda, or a cluster node's).
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    p for p in (str(REPO / "src"), os.environ.get("PYTHONPATH", "")) if p
-)
+os.environ.update(PYTHONPATH=str(REPO / "src"))
 REFERENCE = str(REPO / "reference")
 ENV = "../../envs/deeplimits.yaml"
 NOTEBOOK_PAPERS = ["huang_zhang", "cont_rossier_xu"]
-# Progress bars off when the config says so (the ci profile), and in log files.
-PROGRESS_FLAG = "" if CFG["progress"] else "--no-progress"
+# Progress bars follow the config (off in the ci profile). An environment variable,
+# not a parameter of the rules, so turning bars off makes Snakemake rerun nothing.
+os.environ.update(DEEPLIMITS_PROGRESS="1" if CFG["progress"] else "0")
 
 
 def as_arg(obj):
@@ -43,3 +42,28 @@ def cell_dirs(experiment):
 
 def cell_outputs(experiment, name="weights.pt"):
     return [f"{d}/{name}" for d in cell_dirs(experiment)]
+
+
+def hz_dataset(experiment):
+    return f"{ROOT}/data/{CFG['experiments'][experiment]['dataset']}.pt"
+
+
+def claim_files():
+    return [
+        f"{ROOT}/huang_zhang/hz1/claim.json",
+        f"{ROOT}/huang_zhang/hz2/claim.json",
+        f"{ROOT}/huang_zhang/hz3/claim.json",
+        f"{ROOT}/huang_zhang/hz4/claim.json",
+        f"{ROOT}/cont_rossier_xu/crx1/claim_crx1.json",
+        f"{ROOT}/cont_rossier_xu/crx1/claim_crx2.json",
+    ]
+
+
+def parent_of(name):
+    """A params function: the folder of output `name` (lint: no hard-coded prefixes)."""
+    return lambda w, output: str(Path(output[name]).parent)
+
+
+def scale_root_of(name):
+    """A params function: results/<scale>, two levels above output `name`."""
+    return lambda w, output: str(Path(output[name]).parent.parent)

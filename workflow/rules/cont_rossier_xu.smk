@@ -12,16 +12,17 @@ rule crx1_gd_convergence:
         rates=f"{CRX}/crx1/rates.csv",
         norms=f"{CRX}/crx1/weight_norms.csv",
     params:
+        scale=SCALE,
         settings=settings("crx1"),
         cells=cell_dirs("crx1"),
-        out_dir=f"{CRX}/crx1",
+        out_dir=parent_of("claim1"),
     log:
         f"{LOGS}/cont_rossier_xu/crx1.log",
     conda:
         ENV
     shell:
         "python -m deeplimits --log {log} analyse crx1 --settings {params.settings} "
-        "--cells {params.cells} --out-dir {params.out_dir} --scale {SCALE}"
+        "--cells {params.cells} --out-dir {params.out_dir} --scale {params.scale}"
 
 
 rule cont_rossier_xu_notebook:
@@ -38,7 +39,7 @@ rule cont_rossier_xu_notebook:
         ),
         table=f"{ROOT}/tables/cont_rossier_xu.csv",
     params:
-        root=ROOT,
+        root=scale_root_of("notebook"),
         scale=SCALE,
         reference=REFERENCE,
     log:

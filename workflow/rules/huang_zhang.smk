@@ -2,10 +2,6 @@
 HZ = f"{ROOT}/huang_zhang"
 
 
-def hz_dataset(experiment):
-    return f"{ROOT}/data/{CFG['experiments'][experiment]['dataset']}.pt"
-
-
 rule hz1_random_increments:
     input:
         data=f"{ROOT}/data/random_images.pt",
@@ -15,10 +11,10 @@ rule hz1_random_increments:
         increments=f"{HZ}/hz1/increments.csv",
         slopes=f"{HZ}/hz1/slopes.csv",
     params:
+        scale=SCALE,
         settings=settings("hz1"),
         seed=CFG["seed"],
-        progress=PROGRESS_FLAG,
-        out_dir=f"{HZ}/hz1",
+        out_dir=parent_of("claim"),
     log:
         f"{LOGS}/huang_zhang/hz1.log",
     conda:
@@ -26,7 +22,7 @@ rule hz1_random_increments:
     shell:
         "python -m deeplimits --log {log} analyse hz1 --settings {params.settings} "
         "--data {input.data} --reference {input.reference} --out-dir {params.out_dir} "
-        "--scale {SCALE} --seed {params.seed} {params.progress}"
+        "--scale {params.scale} --seed {params.seed}"
 
 
 rule hz2_trained_resnet:
@@ -39,9 +35,10 @@ rule hz2_trained_resnet:
         history=f"{HZ}/hz2/history.csv",
         sums=f"{HZ}/hz2/partial_sums.csv",
     params:
+        scale=SCALE,
         settings=settings("hz2"),
         cells=cell_dirs("hz2"),
-        out_dir=f"{HZ}/hz2",
+        out_dir=parent_of("claim"),
     log:
         f"{LOGS}/huang_zhang/hz2.log",
     conda:
@@ -49,7 +46,7 @@ rule hz2_trained_resnet:
     shell:
         "python -m deeplimits --log {log} analyse hz2 --settings {params.settings} "
         "--cells {params.cells} --data {input.data} --reference {input.reference} "
-        "--out-dir {params.out_dir} --scale {SCALE}"
+        "--out-dir {params.out_dir} --scale {params.scale}"
 
 
 rule hz3_theorem_checks:
@@ -62,10 +59,11 @@ rule hz3_theorem_checks:
         truncation=f"{HZ}/hz3/truncation.csv",
         blocks=f"{HZ}/hz3/bound_per_block.csv",
     params:
+        scale=SCALE,
         settings=settings("hz3"),
         cells=cell_dirs("hz2"),
         seed=CFG["seed"],
-        out_dir=f"{HZ}/hz3",
+        out_dir=parent_of("claim"),
     log:
         f"{LOGS}/huang_zhang/hz3.log",
     conda:
@@ -73,7 +71,7 @@ rule hz3_theorem_checks:
     shell:
         "python -m deeplimits --log {log} analyse hz3 --settings {params.settings} "
         "--cells {params.cells} --data {input.data} --out-dir {params.out_dir} "
-        "--scale {SCALE} --seed {params.seed}"
+        "--scale {params.scale} --seed {params.seed}"
 
 
 rule hz4_depth_alpha_grid:
@@ -86,16 +84,17 @@ rule hz4_depth_alpha_grid:
         curves=f"{HZ}/hz4/partial_sum_curves.csv",
         fits=f"{HZ}/hz4/log_fits.csv",
     params:
+        scale=SCALE,
         settings=settings("hz4"),
         cells=cell_dirs("hz4"),
-        out_dir=f"{HZ}/hz4",
+        out_dir=parent_of("claim"),
     log:
         f"{LOGS}/huang_zhang/hz4.log",
     conda:
         ENV
     shell:
         "python -m deeplimits --log {log} analyse hz4 --settings {params.settings} "
-        "--cells {params.cells} --data {input.data} --out-dir {params.out_dir} --scale {SCALE}"
+        "--cells {params.cells} --data {input.data} --out-dir {params.out_dir} --scale {params.scale}"
 
 
 rule huang_zhang_notebook:
@@ -117,7 +116,7 @@ rule huang_zhang_notebook:
         ),
         table=f"{ROOT}/tables/huang_zhang.csv",
     params:
-        root=ROOT,
+        root=scale_root_of("notebook"),
         scale=SCALE,
         reference=REFERENCE,
     log:

@@ -1,17 +1,6 @@
 # The replication table and the run's provenance.
 
 
-def claim_files():
-    return [
-        f"{ROOT}/huang_zhang/hz1/claim.json",
-        f"{ROOT}/huang_zhang/hz2/claim.json",
-        f"{ROOT}/huang_zhang/hz3/claim.json",
-        f"{ROOT}/huang_zhang/hz4/claim.json",
-        f"{ROOT}/cont_rossier_xu/crx1/claim_crx1.json",
-        f"{ROOT}/cont_rossier_xu/crx1/claim_crx2.json",
-    ]
-
-
 rule claims_table:
     input:
         claim_files(),
@@ -22,12 +11,14 @@ rule claims_table:
             category="Replication table",
         ),
         md=f"{ROOT}/replication/claims.md",
+    params:
+        scale=SCALE,
     log:
         f"{LOGS}/replication/claims.log",
     conda:
         ENV
     shell:
-        "python -m deeplimits --log {log} claims {input} --scale {SCALE} "
+        "python -m deeplimits --log {log} claims {input} --scale {params.scale} "
         "--out-csv {output.csv} --out-md {output.md}"
 
 
@@ -37,7 +28,8 @@ rule provenance:
     output:
         f"{ROOT}/provenance.json",
     params:
-        config=as_arg(CFG),
+        # Everything but the progress switch, which changes no result.
+        config=as_arg({k: v for k, v in CFG.items() if k != "progress"}),
     log:
         f"{LOGS}/provenance.log",
     conda:

@@ -16,7 +16,6 @@ rule train:
         settings=lambda w: settings(w.experiment),
         seed=CFG["seed"],
         device=CFG["device"],
-        progress=PROGRESS_FLAG,
         out_dir=lambda w, output: str(Path(output.weights).parent),
     threads: 1
     resources:
@@ -29,4 +28,4 @@ rule train:
         "python -m deeplimits --log {log} --threads {threads} train "
         "{wildcards.experiment}/{wildcards.dataset}/{wildcards.variant}/L{wildcards.depth} "
         "--settings {params.settings} --data {input.data} --out-dir {params.out_dir} "
-        "--seed {params.seed} --device {params.device} {params.progress}"
+        "--seed {params.seed} --device {params.device}"

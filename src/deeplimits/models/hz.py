@@ -131,10 +131,19 @@ class HZResNet(nn.Module):
             pooled = y
         return layer(pooled, self.head_w, self.head_b, conv=False)
 
+    def all_effective(self):
+        """Effective weights and biases of every block at once: one scaling op per layer
+        instead of one per block (the per-op overhead dominates deep, narrow nets)."""
+        ws = [v * self.w_scale.to(v.dtype).view(1, -1, *[1] * (v.dim() - 2)) for v in self.V]
+        bs = [c * self.b_scale.to(c.dtype).view(1, -1, 1) for c in self.c]
+        return ws, bs
+
     def blocks(self, y: torch.Tensor, upto: int | None = None, keep: bool = False):
         states = [y] if keep else None
+        all_ws, all_bs = self.all_effective()
         for n in range(1, (upto or self.depth) + 1):
-            ws, bs = self.effective(n)
+            ws = [w[:, n - 1] for w in all_ws]
+            bs = [b[:, n - 1] for b in all_bs]
             y = hz_block(y, ws, bs, self.conv)
             if keep:
                 states.append(y)

@@ -1,0 +1,128 @@
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+import torch
+
+from deeplimits.cells import run_cell
+from deeplimits.data.prepare import prepare_dataset
+from deeplimits.engine import TrainSettings, train
+from deeplimits.models import ResidualMLP
+from deeplimits.plan import Cell
+from deeplimits.seeding import torch_generator
+
+HZ_SETTINGS = dict(dataset="digits", depth=3, width=4, branch_layers=2, block="conv", alpha=0.2,
+                   epochs=3, batch_size=128, lr=1e-3, milestones=[2], augment=False, seeds=2,
+                   checkpoint_every=1)
+
+
+@pytest.fixture(scope="module")
+def digits(tmp_path_factory):
+    path = tmp_path_factory.mktemp("data") / "digits.pt"
+    prepare_dataset("digits", {"digits": {"test_fraction": 0.2}}, 0, path)
+    return path
+
+
+def _weights(folder):
+    return torch.load(folder / "weights.pt", weights_only=True)["state"]
+
+
+def test_seeds_trained_together_equal_seeds_trained_alone(digits, tmp_path):
+    cell = Cell("hz2", "digits", "a0.2", 3)
+    run_cell(cell, HZ_SETTINGS, digits, tmp_path / "both", root_seed=0, show_progress=False)
+    # Seeds are numbered 0..S-1: a cell with seeds=1 trains seed 0 alone.
+    run_cell(cell, dict(HZ_SETTINGS, seeds=1), digits, tmp_path / "alone", root_seed=0, show_progress=False)
+    both, alone = _weights(tmp_path / "both"), _weights(tmp_path / "alone")
+    for name in alone:
+        assert torch.allclose(both[name][0], alone[name][0], atol=1e-5), name
+    m_both = pd.read_csv(tmp_path / "both" / "metrics.csv")
+    m_alone = pd.read_csv(tmp_path / "alone" / "metrics.csv")
+    a = m_both[m_both.seed == 0].train_loss.to_numpy()
+    b = m_alone.train_loss.to_numpy()
+    assert a == pytest.approx(b, rel=1e-5)
+    # The two seeds really are different runs.
+    assert not torch.allclose(both["V.0"][0], both["V.0"][1])
+
+
+def test_outputs_load_with_weights_only_and_carry_provenance(digits, tmp_path):
+    cell = Cell("hz2", "digits", "a0.2", 3)
+    record = run_cell(cell, dict(HZ_SETTINGS, epochs=1), digits, tmp_path, root_seed=0, show_progress=False)
+    blob = torch.load(tmp_path / "weights.pt", weights_only=True)
+    assert blob["state"]["V.0"].shape[:2] == (2, 3)
+    for key in ("config", "config_hash", "versions", "git_commit", "device", "wall_time_s", "steps_per_s"):
+        assert key in record
+    assert record["versions"]["torch"].startswith("2.14")
+
+
+def test_divergence_is_recorded_per_seed_and_others_continue():
+    gens = [torch_generator(0, "div", i) for i in range(2)]
+    model = ResidualMLP(gens, dim=4, depth=3, activation="identity", delta="one", dtype=torch.float64)
+    with torch.no_grad():
+        model.A[1].fill_(1e200)  # seed 1 overflows on its first forward pass
+    x = torch.eye(4, dtype=torch.float64)
+    data = {"x_train": x, "y_train": x.flip(0), "x_test": x[:0], "y_test": x[:0]}
+    result = train(model, data, TrainSettings(epochs=5, optimizer="gd", lr=0.1, loss="half_mse", eval_every=0,
+                                              progress=False),
+                   seeds=[0, 1], root_seed=0, label="div")
+    assert result.diverged == {1: {"seed": 1, "epoch": 0, "step": 0}}
+    losses = [r["train_loss"] for r in result.metrics if r["seed"] == 0]
+    assert all(torch.isfinite(torch.tensor(losses))) and losses[-1] < losses[0]
+    assert all(r["diverged"] for r in result.metrics if r["seed"] == 1)
+
+
+RESUME_SCRIPT = """
+import sys, time
+from deeplimits.cells import run_cell
+from deeplimits.plan import Cell
+import deeplimits.engine.trainer as tr
+orig = tr.torch_save
+def slow_save(path, obj):
+    orig(path, obj)
+    time.sleep(float(sys.argv[3]))  # leave time to be killed after a checkpoint
+tr.torch_save = slow_save
+settings = {settings!r}
+run_cell(Cell("hz2", "digits", "a0.2", 3), settings, sys.argv[1], sys.argv[2], root_seed=0, show_progress=False)
+"""
+
+
+def test_killed_job_resumes_to_the_same_weights(digits, tmp_path):
+    settings = dict(HZ_SETTINGS, epochs=4)
+    script = tmp_path / "run.py"
+    script.write_text(RESUME_SCRIPT.format(settings=settings))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, str(script), str(digits), str(killed), "2.0"], env=env)
+    ckpt = killed / "checkpoint.pt"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if ckpt.exists() and torch.load(ckpt, weights_only=True)["epoch"] >= 2:
+            break
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (killed / "weights.pt").exists(), "the job finished before it could be killed"
+    epoch_at_kill = torch.load(ckpt, weights_only=True)["epoch"]
+    assert 2 <= epoch_at_kill < 4
+    subprocess.run([sys.executable, str(script), str(digits), str(killed), "0"], env=env, check=True)
+    prov = pd.read_json(killed / "provenance.json", typ="series")
+    assert prov["resumed_from_epoch"] == epoch_at_kill
+    run_cell(Cell("hz2", "digits", "a0.2", 3), settings, digits, tmp_path / "straight", root_seed=0,
+             show_progress=False)
+    a, b = _weights(killed), _weights(tmp_path / "straight")
+    for name in a:
+        assert torch.equal(a[name], b[name]), name
+    ma = pd.read_csv(killed / "metrics.csv")
+    mb = pd.read_csv(tmp_path / "straight" / "metrics.csv")
+    assert ma.train_loss.tolist() == mb.train_loss.tolist()
+
+
+def test_checkpoint_of_another_configuration_is_ignored(digits, tmp_path):
+    cell = Cell("hz2", "digits", "a0.2", 3)
+    run_cell(cell, dict(HZ_SETTINGS, epochs=1), digits, tmp_path, root_seed=0, show_progress=False)
+    record = run_cell(cell, dict(HZ_SETTINGS, epochs=1, lr=5e-3), digits, tmp_path, root_seed=0,
+                      show_progress=False)
+    assert record["resumed_from_epoch"] is None

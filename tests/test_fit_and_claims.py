@@ -1,0 +1,64 @@
+import json
+
+import numpy as np
+import pytest
+
+from deeplimits.analysis.fit import log_linear_rate, loglog_slope, relative_spread
+from deeplimits.claims import CLAIMS, build_table, verdict, write_claim
+
+
+def test_loglog_slope_recovers_a_power_law():
+    n = np.arange(1, 501)
+    fit = loglog_slope(n, 3.0 * n**-1.2, n_min=10)
+    assert fit.slope == pytest.approx(-1.2, abs=1e-12)
+    assert fit.n_points == 491
+
+
+def test_loglog_slope_with_noise_is_close():
+    rng = np.random.default_rng(0)
+    n = np.arange(1, 2001)
+    values = n**-0.7 * np.exp(rng.normal(0, 0.05, n.size))
+    assert loglog_slope(n, values, 10).slope == pytest.approx(-0.7, abs=0.01)
+
+
+def test_log_linear_rate_recovers_exponential_decay():
+    steps = np.arange(300)
+    fit = log_linear_rate(steps, 2.0 * np.exp(-0.015 * steps), step_min=50)
+    assert fit.slope == pytest.approx(-0.015, abs=1e-12)
+
+
+def test_relative_spread():
+    assert relative_spread([-1.0, -1.1, -0.9]) == pytest.approx(0.2)
+
+
+def test_verdict_rules():
+    assert verdict(True, "quick") == "reproduced"
+    assert verdict(False, "quick") == "not reproduced"
+    assert verdict(None, "quick") == "failed to run"
+    assert verdict(True, "quick", applies_at=("paper",)) == "not at this scale"
+
+
+def test_table_lists_every_claim_and_marks_missing_ones_not_run(tmp_path):
+    f = tmp_path / "c.json"
+    write_claim(f, "HZ.1", scale="smoke", measured="m", target="t", tolerance="x", verdict="reproduced")
+    frame = build_table([f], "smoke", tmp_path / "claims.csv", tmp_path / "claims.md")
+    assert list(frame.claim) == list(CLAIMS)
+    row = frame.set_index("claim")
+    assert row.loc["HZ.1", "verdict"] == "reproduced"
+    assert row.loc["HZ.1", "provenance"] == "published"
+    assert row.loc["TvG.5", "verdict"] == "not run"
+    md = (tmp_path / "claims.md").read_text()
+    assert "| HZ.1 | published | reproduced |" in md
+
+
+def test_write_claim_refuses_unknown_ids_and_verdicts(tmp_path):
+    with pytest.raises(KeyError):
+        write_claim(tmp_path / "x.json", "HZ.9", scale="s", measured="", target="", tolerance="", verdict="reproduced")
+    with pytest.raises(ValueError):
+        write_claim(tmp_path / "x.json", "HZ.1", scale="s", measured="", target="", tolerance="", verdict="great")
+
+
+def test_claim_file_carries_provenance_word(tmp_path):
+    rec = write_claim(tmp_path / "x.json", "CRX.1", scale="quick", measured="m", target="t",
+                      tolerance="x", verdict="not reproduced")
+    assert json.loads((tmp_path / "x.json").read_text())["provenance"] == rec["provenance"] == "reconstructed"

@@ -1,0 +1,167 @@
+import math
+
+import pytest
+import torch
+
+from deeplimits.analysis import hz_theory as T
+from deeplimits.analysis.huang_zhang import random_dense_blocks, trained_blocks
+from deeplimits.models import HZResNet, ResidualMLP
+from deeplimits.models.hz import HEAD_NORM
+from deeplimits.seeding import torch_generator
+
+
+def gens(n, label="t"):
+    return [torch_generator(0, label, i) for i in range(n)]
+
+
+@pytest.mark.parametrize("block,in_shape", [("conv", (1, 6, 6)), ("dense", (1, 6, 6))])
+def test_hz_projection_keeps_bounds(block, in_shape):
+    model = HZResNet(gens(2), in_shape, 3, depth=3, width=4, block=block)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.mul_(50.0)
+    model.project_()
+    for v in model.V:
+        norms = torch.linalg.vector_norm(v, dim=tuple(range(3, v.dim())))
+        assert float(norms.max()) <= 1.0 + 1e-6
+    for c in model.c:
+        assert float(c.abs().max()) <= 1.0
+    head = model.head_w.norm(dim=2)
+    assert float(head.min()) >= HEAD_NORM[0] - 1e-3 and float(head.max()) <= HEAD_NORM[1] + 1e-3
+
+
+def test_hz_effective_weights_carry_the_depth_scaling():
+    model = HZResNet(gens(1), (1, 4, 4), 3, depth=5, width=4, alpha=0.2, branch_layers=2)
+    ws, bs = model.effective(4)
+    assert torch.allclose(ws[0], model.V[0][:, 3] * 4 ** -0.6)
+    assert torch.allclose(bs[1], model.c[1][:, 3] * 4 ** -1.2)
+
+
+@pytest.mark.parametrize("block", ["conv", "dense"])
+def test_hz_gradients_match_finite_differences(block):
+    torch.manual_seed(0)
+    model = HZResNet(gens(2), (1, 4, 4), 3, depth=2, width=3, block=block).double()
+    with torch.no_grad():
+        for c in model.c:
+            c.uniform_(-0.5, 0.5)
+    x = torch.rand(2, 3, 1, 4, 4, dtype=torch.float64)
+    params = tuple(model.parameters())
+
+    def f(*ps):
+        state = dict(zip([n for n, _ in model.named_parameters()], ps))
+        out = torch.func.functional_call(model, state, (x,))
+        return out.pow(2).sum()
+
+    assert torch.autograd.gradcheck(f, params, eps=1e-6, atol=1e-5)
+
+
+def test_residual_gradients_match_finite_differences():
+    model = ResidualMLP(gens(2), dim=3, depth=4, activation="tanh", delta="per_layer", bias=True,
+                        trainable=("A", "b", "delta"), init_std=1.0, dtype=torch.float64)
+    x = torch.randn(2, 5, 3, dtype=torch.float64)
+    names = [n for n, p in model.named_parameters() if p.requires_grad]
+    params = tuple(p for p in model.parameters() if p.requires_grad)
+
+    def f(*ps):
+        return torch.func.functional_call(model, dict(zip(names, ps)), (x,)).pow(2).sum()
+
+    assert torch.autograd.gradcheck(f, params, eps=1e-6, atol=1e-6)
+
+
+def test_stacked_seeds_equal_separate_models():
+    both = HZResNet([torch_generator(0, "s", 0), torch_generator(0, "s", 1)], (1, 5, 5), 4, depth=3, width=4)
+    alone = HZResNet([torch_generator(0, "s", 1)], (1, 5, 5), 4, depth=3, width=4)
+    for (name, p2), p1 in zip(both.named_parameters(), alone.parameters()):
+        assert torch.equal(p2[1], p1[0]), name
+    x = torch.rand(6, 1, 5, 5)
+    out2 = both(x.expand(2, *x.shape))
+    out1 = alone(x.expand(1, *x.shape))
+    assert torch.allclose(out2[1], out1[0], atol=1e-5)
+
+
+def test_residual_init_variance_has_the_documented_scale():
+    d, depth = 16, 64
+    model = ResidualMLP(gens(1), dim=d, depth=depth, init_std=2.0, init_scaling="dL")
+    # Entries ~ N(0, 4 / (d L)); 16384 draws give the variance to about 1.1% (sd sqrt(2/n)).
+    var = float(model.A.var())
+    assert var == pytest.approx(4.0 / (d * depth), rel=0.05)
+    model2 = ResidualMLP(gens(1), dim=d, depth=depth, init_std=1.0, init_scaling="dL2")
+    assert float(model2.A.var()) == pytest.approx(1.0 / (d * depth**2), rel=0.05)
+
+
+def test_residual_delta_modes():
+    for mode, value in [("one", 1.0), ("inv", 1 / 8), ("inv_sqrt", 8 ** -0.5), ("shared", 1 / 8)]:
+        m = ResidualMLP(gens(1), dim=2, depth=8, delta=mode)
+        assert float(m.step_scale(3)) == pytest.approx(value)
+
+
+# ---------------------------------------------------------------- Huang-Zhang theory
+@pytest.mark.parametrize("branch_width", [6, 9])
+def test_explicit_form_equals_forward_pass(branch_width):
+    gen = torch_generator(0, "explicit")
+    blocks = random_dense_blocks(25, 6, branch_width, 0.2, gen)
+    y0 = torch.rand(5, 6, generator=gen, dtype=torch.float64)
+    forward = T.forward_states(blocks, y0)[-1]
+    explicit = T.explicit_output(blocks, y0)
+    assert float((explicit - forward).norm() / forward.norm()) <= 1e-12
+
+
+def test_explicit_form_detects_a_wrong_activation_pattern():
+    gen = torch_generator(0, "explicit-neg")
+    blocks = random_dense_blocks(5, 4, 4, 0.0, gen)
+    y0 = torch.rand(3, 4, generator=gen, dtype=torch.float64)
+    wrong = [([w * 1.5 for w in ws], bs) for ws, bs in blocks]
+    assert float((T.explicit_output(wrong, y0) - T.forward_states(blocks, y0)[-1]).norm()) > 1e-3
+
+
+def test_matrix_form_matches_the_model_and_conv_matrix_matches_conv():
+    model = HZResNet(gens(1), (2, 5, 5), 3, depth=4, width=3, block="conv").double()
+    with torch.no_grad():
+        for c in model.c:
+            c.uniform_(-1, 1)
+    x = torch.rand(1, 4, 2, 5, 5, dtype=torch.float64)
+    y0 = model.stem(x)
+    y_model = model.blocks(y0)
+    states = T.forward_states(trained_blocks(model, 0, 5), y0.flatten(1))
+    assert torch.allclose(states[-1], y_model.flatten(1), atol=1e-12)
+
+
+def test_bound_holds_and_a_too_small_norm_is_caught():
+    gen = torch_generator(0, "bound")
+    blocks = random_dense_blocks(30, 5, 7, 0.2, gen)
+    y0 = torch.rand(16, 5, generator=gen, dtype=torch.float64)
+    states = T.forward_states(blocks, y0)
+    assert T.bound_check(blocks, states)["violations"] == 0
+    # A "norm" that underestimates must produce violations: the check can fail.
+    bad = T.bound_check(blocks, states, norm=lambda w: 0.01 * T.spectral_norm(w))
+    assert bad["violations"] > 0
+
+
+def test_partial_sums_on_a_hand_computed_case():
+    # D = 2 blocks, k = 2 layers, 1x1 "kernels" (dense 1x1), alpha = 0.
+    V = [torch.tensor([[[2.0]], [[3.0]]]), torch.tensor([[[5.0]], [[7.0]]])]
+    c = [torch.tensor([[1.0], [-2.0]]), torch.tensor([[4.0], [0.5]])]
+    ps = T.partial_sums(V, c, alpha=0.0, normaliser=1.0)
+    # A: n=1: 2*5/1 = 10; n=2: 3*7/2 = 10.5
+    assert ps["A"].tolist() == pytest.approx([10.0, 20.5])
+    # B: n=1: s(1,2)*|c(1,1)|/1^1.5 + |c(1,2)|/1^1 = 5 + 4 = 9
+    #    n=2: 7*2/2^1.5 + 0.5/2 = 4.9497... + 0.25
+    assert ps["B"].tolist() == pytest.approx([9.0, 9.0 + 14 / 2**1.5 + 0.25])
+
+
+def test_partial_sums_match_the_papers_exponents_for_alpha_02():
+    V = [torch.ones(3, 1, 1), torch.ones(3, 1, 1)]
+    c = [torch.ones(3, 1), torch.zeros(3, 1)]
+    ps = T.partial_sums(V, c, alpha=0.2, normaliser=1.0)
+    n = torch.arange(1, 4, dtype=torch.float64)
+    assert ps["A"][-1] == pytest.approx(float((n**-1.2).sum()))
+    assert ps["B"][-1] == pytest.approx(float((n**-1.8).sum()))
+
+
+def test_conv_matrix_matches_conv2d():
+    w = torch.randn(3, 2, 3, 3, dtype=torch.float64)
+    x = torch.randn(2, 4, 4, dtype=torch.float64)
+    m = T.conv_matrix(w, 4)
+    direct = torch.nn.functional.conv2d(x.unsqueeze(0), w, padding=1)[0]
+    assert torch.allclose(m @ x.flatten(), direct.flatten())
+    assert math.isclose(m.shape[0], 3 * 16)

@@ -1,0 +1,161 @@
+"""The pipeline through the snakemake CLI: dry runs, lint, a full smoke run, partial reruns."""
+
+import re
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+import yaml
+
+from deeplimits.claims import CLAIMS
+
+pytestmark = pytest.mark.workflow
+
+
+def snakemake(repo, workdir, *args, configfile=None, check=True):
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(repo / "Snakefile"),
+           "--directory", str(workdir), "--configfile", str(configfile or repo / "config.yaml"),
+           "--cores", "2", *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return proc
+
+
+def planned_jobs(output: str) -> dict[str, int]:
+    """The 'Job stats' table of a dry run as {rule: count}."""
+    jobs, inside = {}, False
+    for line in output.splitlines():
+        if line.startswith("job ") and "count" in line:
+            inside = True
+            continue
+        if inside:
+            m = re.match(r"^(\w+)\s+(\d+)$", line.strip())
+            if m and m.group(1) != "total":
+                jobs[m.group(1)] = int(m.group(2))
+            elif line.strip().startswith("total"):
+                break
+    return jobs
+
+
+def dry(repo, workdir, *args, configfile=None):
+    proc = snakemake(repo, workdir, "-n", *args, configfile=configfile)
+    return planned_jobs(proc.stdout + proc.stderr)
+
+
+@pytest.mark.parametrize("scale", ["smoke", "quick", "paper"])
+def test_dry_run_of_every_scale(repo, tmp_path, scale):
+    jobs = dry(repo, tmp_path, "--config", f"scale={scale}")
+    assert jobs["train"] >= 2 and jobs["claims_table"] == 1 and jobs["huang_zhang_notebook"] == 1
+    if scale == "paper":
+        assert jobs.get("download_data") == 1  # CIFAR-10 is downloaded
+    else:
+        assert "download_data" not in jobs  # smoke and quick are offline
+
+
+def test_lint_is_clean(repo, tmp_path):
+    proc = snakemake(repo, tmp_path, "--lint", check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert "Congratulations, your workflow is in a good condition" in out, out
+
+
+def test_bad_config_stops_before_any_job_and_names_the_key(repo, tmp_path):
+    proc = snakemake(repo, tmp_path, "-n", "--config", "scale=huge", check=False)
+    assert proc.returncode != 0
+    assert "config key 'scale'" in proc.stderr + proc.stdout and "smoke, quick, paper" in proc.stderr + proc.stdout
+
+
+def test_one_output_file_builds_only_what_it_needs(repo, tmp_path):
+    jobs = dry(repo, tmp_path, "--config", "scale=smoke", "--", "results/smoke/huang_zhang/hz1/claim.json")
+    assert jobs == {"generate_data": 1, "hz1_random_increments": 1}
+
+
+def test_until_stops_at_the_data_stage(repo, tmp_path):
+    jobs = dry(repo, tmp_path, "--config", "scale=smoke", "--until", "generate_data")
+    assert set(jobs) == {"generate_data"}
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory, request):
+    repo = request.config.rootpath
+    workdir = tmp_path_factory.mktemp("smoke")
+    snakemake(repo, workdir, "--config", "scale=smoke", "progress=false")
+    return repo, workdir
+
+
+def test_smoke_run_produces_the_table_notebooks_and_report(smoke_run):
+    repo, workdir = smoke_run
+    root = workdir / "results" / "smoke"
+    table = pd.read_csv(root / "replication" / "claims.csv")
+    assert list(table.claim) == list(CLAIMS)
+    ran = table[table.verdict != "not run"]
+    assert {"HZ.1", "HZ.2", "HZ.3", "HZ.4", "CRX.1", "CRX.2"} <= set(ran.claim)
+    assert set(table.provenance) <= {"published", "reconstructed", "ours"}
+    executed = (root / "notebooks" / "huang_zhang.ipynb").read_text()
+    assert "injected-parameters" in executed and "results/smoke" in executed
+    assert (root / "figures" / "huang_zhang" / "hz1_increments.png").stat().st_size > 10_000
+    assert "HZ.1" in (root / "notebooks" / "huang_zhang.html").read_text()
+    for log in ("huang_zhang/hz1.log", "train/hz2/digits/a0.2/L4.log", "notebooks/huang_zhang.log"):
+        assert (workdir / "logs" / "smoke" / log).stat().st_size > 0
+    report = workdir / "report.html"
+    snakemake(repo, workdir, "--config", "scale=smoke", "--report", str(report))
+    assert report.stat().st_size > 100_000
+
+
+def test_nothing_left_to_do_after_the_run(smoke_run):
+    repo, workdir = smoke_run
+    assert dry(repo, workdir, "--config", "scale=smoke") == {}
+
+
+def test_changing_one_experiment_reruns_that_branch_only(smoke_run, tmp_path):
+    repo, workdir = smoke_run
+    cfg = yaml.safe_load((repo / "config.yaml").read_text())
+    cfg["experiments"]["hz4"]["smoke"]["epochs"] = 2
+    changed = tmp_path / "config.yaml"
+    changed.write_text(yaml.safe_dump(cfg))
+    jobs = dry(repo, workdir, "--config", "scale=smoke", configfile=changed)
+    n_hz4 = len(cfg["experiments"]["hz4"]["smoke"]["depths"]) * len(cfg["experiments"]["hz4"]["smoke"]["alphas"])
+    assert jobs["train"] == n_hz4
+    assert jobs["hz4_depth_alpha_grid"] == 1
+    for untouched in ("hz1_random_increments", "hz2_trained_resnet", "hz3_theorem_checks",
+                      "crx1_gd_convergence", "generate_data"):
+        assert untouched not in jobs
+
+
+def test_forced_rerun_of_one_rule_reruns_it_and_what_depends_on_it(smoke_run):
+    repo, workdir = smoke_run
+    jobs = dry(repo, workdir, "--config", "scale=smoke", "-R", "hz1_random_increments")
+    assert jobs["hz1_random_increments"] == 1
+    assert "train" not in jobs and "hz3_theorem_checks" not in jobs
+    assert jobs["claims_table"] == 1 and jobs["huang_zhang_notebook"] == 1
+
+
+FIGURE_RULES = ["huang_zhang_notebook", "cont_rossier_xu_notebook", "claims_table", "figures"]
+
+
+def test_figures_rebuild_from_a_bundle_without_training(smoke_run, tmp_path):
+    from deeplimits.bundle import make_bundle, unpack_bundle
+
+    repo, workdir = smoke_run
+    archive = tmp_path / "bundle.tar.gz"
+    import os
+
+    here = os.getcwd()
+    os.chdir(workdir)
+    try:
+        names = make_bundle("results/smoke", archive)
+    finally:
+        os.chdir(here)
+    assert not any(n.endswith(".pt") for n in names)
+    fresh = tmp_path / "colleague"
+    unpack_bundle(archive, fresh)
+    assert not list(fresh.rglob("weights.pt"))
+    args = ["--config", "scale=smoke", "--allowed-rules", *FIGURE_RULES,
+            "--forcerun", "huang_zhang_notebook", "cont_rossier_xu_notebook", "claims_table", "--", "figures"]
+    jobs = dry(repo, fresh, *args)
+    assert "train" not in jobs and "generate_data" not in jobs
+    assert jobs["huang_zhang_notebook"] == 1
+    snakemake(repo, fresh, *args)
+    assert (fresh / "results/smoke/figures/huang_zhang/hz4_grid.png").exists()
