@@ -18,7 +18,7 @@ from .data import load_prepared
 from .engine import TrainSettings, resolve_device, train
 from .engine.trainer import settings_dict
 from .io import torch_save, write_csv, write_json
-from .models import HZResNet, ResidualMLP
+from .models import HZResNet, PlainReLU, ResidualMLP
 from .plan import Cell, parse_alpha
 from .provenance import provenance
 from .seeding import torch_generator
@@ -46,6 +46,16 @@ def build(cell: Cell, settings: dict, data: dict, root_seed: int):
             lr=settings["lr"], milestones=list(settings.get("milestones", [])),
             augment=settings.get("augment", False), loss="cross_entropy",
             checkpoint_every=settings.get("checkpoint_every", 1),
+        )
+        return model, ts, seeds
+    if cell.experiment == "xz4":
+        meta = data["meta"]
+        model = PlainReLU(gens, in_dim=int(torch.tensor(meta["x_shape"]).prod()), width=settings["width"],
+                          depth=cell.depth, n_classes=len(meta["classes"]), init=cell.variant,
+                          alpha=settings["alpha"])
+        ts = TrainSettings(
+            epochs=settings["epochs"], batch_size=settings["batch_size"], optimizer="adam",
+            lr=settings["lr"], loss="cross_entropy", checkpoint_every=settings.get("checkpoint_every", 1),
         )
         return model, ts, seeds
     if cell.experiment == "crx1":

@@ -55,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--no-progress", action="store_true")
 
     a = sub.add_parser("analyse", help="run one claim analysis")
-    a.add_argument("claim", choices=["hz1", "hz2", "hz3", "hz4", "crx1"])
+    a.add_argument("claim", choices=["hz1", "hz2", "hz3", "hz4", "xz1", "xz2", "xz4", "crx1"])
     a.add_argument("--settings", type=_json, required=True)
     a.add_argument("--out-dir", required=True)
     a.add_argument("--data")
@@ -190,6 +190,14 @@ def _analyse(args) -> None:
         from .analysis.huang_zhang import hz4
 
         hz4(s, args.cells, args.data, out, scale=args.scale)
+    elif args.claim in ("xz1", "xz2"):
+        from .analysis import xu_zhang
+
+        getattr(xu_zhang, args.claim)(s, out, scale=args.scale, root_seed=args.seed)
+    elif args.claim == "xz4":
+        from .analysis.xu_zhang import xz34
+
+        xz34(s, args.cells, args.data, out, scale=args.scale)
     elif args.claim == "crx1":
         from .analysis.cont_rossier_xu import crx1
 

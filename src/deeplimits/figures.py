@@ -114,3 +114,50 @@ def crx2_scaling(norms: pd.DataFrame, beta: float, path):
     ax.legend(fontsize=7)
     _save(fig, path)
     return fig
+
+
+def xz1_pieces(pieces: pd.DataFrame, path):
+    fig, ax = plt.subplots(figsize=(6, 4))
+    sns.lineplot(data=pieces, x="depth", y="pieces", hue="network", ax=ax, errorbar=("pi", 100))
+    ax.set(xlabel="depth n", ylabel="linear pieces along the segment (exact)",
+           title="XZ.1 activation domains met along random segments")
+    ax.legend(fontsize=7)
+    _save(fig, path)
+    return fig
+
+
+def xz2_increments(increments: pd.DataFrame, he: pd.DataFrame, path):
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    data = increments.assign(alpha=increments.alpha.map(lambda a: f"{a:g}"))
+    sns.lineplot(data=data, x="n", y="increment", hue="alpha", ax=axes[0], lw=1)
+    axes[0].set(xscale="log", yscale="log", xlabel="layer n", ylabel="max_x ||N(n) - N(n-1)||_2",
+                title="W(n) = I + n^-(1+alpha) G(n)")
+    sns.lineplot(data=he, x="n", y="output_norm", units="net", estimator=None, ax=axes[1], lw=0.8)
+    axes[1].set(yscale="log", xlabel="layer n", ylabel="mean ||N(n)||_2", title="He-initialised plain nets")
+    _save(fig, path)
+    return fig
+
+
+def xz3_layer_norms(layers: pd.DataFrame, path):
+    deepest = layers[layers.depth == layers.depth.max()]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    sns.lineplot(data=deepest, x="n", y="W_minus_I", hue="init", ax=axes[0], errorbar=("pi", 100))
+    axes[0].set(xscale="log", yscale="log", xlabel="layer n", ylabel="||W(n) - I||_2",
+                title=f"after training, D = {int(deepest.depth.iloc[0])}")
+    sns.lineplot(data=deepest, x="n", y="b_norm", hue="init", ax=axes[1], errorbar=("pi", 100))
+    axes[1].set(xscale="log", yscale="log", xlabel="layer n", ylabel="||b(n)||_2")
+    _save(fig, path)
+    return fig
+
+
+def xz4_accuracy(accuracy: pd.DataFrame, chance: float, path):
+    fig, ax = plt.subplots(figsize=(6, 4))
+    sns.lineplot(data=accuracy, x="depth", y="test_accuracy", hue="init", marker="o", ax=ax,
+                 errorbar=("pi", 100))
+    sns.scatterplot(data=accuracy, x="depth", y="test_accuracy", hue="init", ax=ax, legend=False, alpha=0.5)
+    ax.axhline(chance, color="k", ls=":", lw=1, label="chance")
+    ax.set(xscale="log", xlabel="depth", ylabel="test accuracy", ylim=(0, 1),
+           title="XZ.4 plain ReLU nets: He vs convergent init")
+    ax.legend(fontsize=7)
+    _save(fig, path)
+    return fig

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # Experiments that train networks, and the analyses (claims) each feeds.
-TRAINED = ("hz2", "hz4", "crx1")
+TRAINED = ("hz2", "hz4", "xz4", "crx1")
 
 # Which paper each claim analysis belongs to, and the dataset each untrained analysis needs.
 PAPERS = {
     "huang_zhang": ("hz1", "hz2", "hz3", "hz4"),
+    "xu_zhang": ("xz1", "xz2", "xz4"),
     "cont_rossier_xu": ("crx1",),
 }
 
@@ -52,6 +53,9 @@ def cells(cfg: dict, experiment: str | None = None) -> list[Cell]:
     if "hz4" in exps:
         e = exps["hz4"]
         out += [Cell("hz4", e["dataset"], alpha_variant(a), d) for a in e["alphas"] for d in e["depths"]]
+    if "xz4" in exps:
+        e = exps["xz4"]
+        out += [Cell("xz4", e["dataset"], init, d) for init in e["inits"] for d in e["depths"]]
     if "crx1" in exps:
         out += [Cell("crx1", "near_orthogonal", "gd", d) for d in exps["crx1"]["depths"]]
     return [c for c in out if experiment is None or c.experiment == experiment]

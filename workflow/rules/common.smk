@@ -21,7 +21,7 @@ REPO = Path(workflow.basedir)
 os.environ.update(PYTHONPATH=str(REPO / "src"))
 REFERENCE = str(REPO / "reference")
 ENV = "../../envs/deeplimits.yaml"
-NOTEBOOK_PAPERS = ["huang_zhang", "cont_rossier_xu"]
+NOTEBOOK_PAPERS = ["huang_zhang", "xu_zhang", "cont_rossier_xu"]
 # Progress bars follow the config (off in the ci profile). An environment variable,
 # not a parameter of the rules, so turning bars off makes Snakemake rerun nothing.
 os.environ.update(DEEPLIMITS_PROGRESS="1" if CFG["progress"] else "0")
@@ -44,7 +44,7 @@ def cell_outputs(experiment, name="weights.pt"):
     return [f"{d}/{name}" for d in cell_dirs(experiment)]
 
 
-def hz_dataset(experiment):
+def experiment_dataset(experiment):
     return f"{ROOT}/data/{CFG['experiments'][experiment]['dataset']}.pt"
 
 
@@ -54,6 +54,10 @@ def claim_files():
         f"{ROOT}/huang_zhang/hz2/claim.json",
         f"{ROOT}/huang_zhang/hz3/claim.json",
         f"{ROOT}/huang_zhang/hz4/claim.json",
+        f"{ROOT}/xu_zhang/xz1/claim.json",
+        f"{ROOT}/xu_zhang/xz2/claim.json",
+        f"{ROOT}/xu_zhang/xz4/claim_xz3.json",
+        f"{ROOT}/xu_zhang/xz4/claim_xz4.json",
         f"{ROOT}/cont_rossier_xu/crx1/claim_crx1.json",
         f"{ROOT}/cont_rossier_xu/crx1/claim_crx2.json",
     ]

@@ -28,7 +28,7 @@ rule hz1_random_increments:
 rule hz2_trained_resnet:
     input:
         cell=cell_outputs("hz2"),
-        data=hz_dataset("hz2"),
+        data=experiment_dataset("hz2"),
         reference=REFERENCE,
     output:
         claim=f"{HZ}/hz2/claim.json",
@@ -52,7 +52,7 @@ rule hz2_trained_resnet:
 rule hz3_theorem_checks:
     input:
         cell=cell_outputs("hz2"),
-        data=hz_dataset("hz2"),
+        data=experiment_dataset("hz2"),
     output:
         claim=f"{HZ}/hz3/claim.json",
         summary=f"{HZ}/hz3/explicit_and_bound.csv",
@@ -77,7 +77,7 @@ rule hz3_theorem_checks:
 rule hz4_depth_alpha_grid:
     input:
         cells=cell_outputs("hz4"),
-        data=hz_dataset("hz4"),
+        data=experiment_dataset("hz4"),
     output:
         claim=f"{HZ}/hz4/claim.json",
         grid=f"{HZ}/hz4/grid.csv",

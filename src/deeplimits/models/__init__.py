@@ -3,6 +3,7 @@ dimension: it maps inputs of shape (S, B, ...) to outputs (S, B, ...), and seed 
 ever touches slice s of each parameter, so seeds train together yet independently."""
 
 from .hz import HZResNet, hz_block
+from .plain import PlainReLU
 from .residual import ResidualMLP
 
-__all__ = ["HZResNet", "ResidualMLP", "hz_block"]
+__all__ = ["HZResNet", "PlainReLU", "ResidualMLP", "hz_block"]

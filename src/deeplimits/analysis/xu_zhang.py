@@ -1,0 +1,207 @@
+"""Claims XZ.1-XZ.4 (Xu & Zhang, plain deep ReLU networks). Norms: l2 for vectors,
+spectral for matrices (||W(n) - I||_2)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..cells import load_cell_model
+from ..claims import verdict, write_claim
+from ..data import load_prepared
+from ..io import write_csv
+from ..models.plain import convergent_layers, he_layers
+from ..seeding import torch_generator
+from . import relu_theory as R
+from .fit import loglog_slope
+
+
+def _sequence(kind: str, depth: int, width: int, gen, alpha: float = 0.0):
+    if kind == "he":
+        w, b = he_layers(depth, width, gen, dtype=torch.float64)
+    else:
+        w, b = convergent_layers(depth, width, alpha, gen, dtype=torch.float64)
+    return list(w), list(b)
+
+
+# ----------------------------------------------------------------------------- XZ.1
+def xz1(settings: dict, out_dir, *, scale: str, root_seed: int) -> dict:
+    out_dir = Path(out_dir)
+    gen = torch_generator(root_seed, "xz1")
+    depth, width = settings["depth"], settings["width"]
+    nets = {f"convergent, alpha={a:g}": ("convergent", a) for a in settings["alphas"]}
+    nets["He init (not convergent)"] = ("he", 0.0)
+    rows, pieces = [], []
+    for name, (kind, alpha) in nets.items():
+        ws, bs = _sequence(kind, depth, width, gen, alpha)
+        x = torch.randn(settings["n_inputs"], width, generator=gen, dtype=torch.float64)
+        forward = R.forward_states(ws, bs, x)[-1]
+        explicit = R.explicit_output(ws, bs, x)
+        denom = forward.norm().clamp_min(1e-300)
+        rows.append({"network": name, "explicit_rel_error": float((explicit - forward).norm() / denom),
+                     "output_norm": float(forward.norm(dim=1).mean())})
+        for s in range(settings["n_segments"]):
+            x0 = torch.randn(width, generator=gen, dtype=torch.float64)
+            x1 = torch.randn(width, generator=gen, dtype=torch.float64)
+            counts = R.pieces_along_segment([w.numpy() for w in ws], [b.numpy() for b in bs], x0.numpy(), x1.numpy())
+            pieces += [{"network": name, "kind": kind, "segment": s, "depth": n, "pieces": c}
+                       for n, c in enumerate(counts)]
+    summary = pd.DataFrame(rows)
+    pieces = pd.DataFrame(pieces)
+    mean = pieces.groupby(["network", "kind", "depth"])["pieces"].mean().reset_index()
+    growth = []
+    for (name, kind), grp in mean.groupby(["network", "kind"]):
+        at = grp.set_index("depth")["pieces"]
+        growth.append({"network": name, "kind": kind, "pieces_at_half_depth": at[depth // 2],
+                       "pieces_at_depth": at[depth], "growth_ratio": at[depth] / at[depth // 2]})
+    growth = pd.DataFrame(growth)
+    summary = summary.merge(growth, on="network")
+    write_csv(out_dir / "explicit_and_pieces.csv", summary)
+    write_csv(out_dir / "pieces.csv", pieces)
+    max_err = float(summary.explicit_rel_error.max())
+    conv = summary[summary.kind == "convergent"]
+    stable = bool((conv.growth_ratio <= settings["stable_ratio"]).all())
+    ok = max_err <= settings["rel_tolerance"] and stable
+    desc = "; ".join(f"{r.network}: {r.pieces_at_half_depth:.1f} -> {r.pieces_at_depth:.1f}"
+                     for r in summary.itertuples())
+    write_claim(
+        out_dir / "claim.json", "XZ.1", scale=scale,
+        measured=f"explicit form max rel. error {max_err:.2e}; mean pieces along a segment at depth "
+                 f"D/2 -> D (D={depth}): {desc}",
+        target="rel. error <= tolerance; convergent sequences: pieces(D) / pieces(D/2) <= "
+               f"{settings['stable_ratio']}",
+        tolerance=f"rel. error {settings['rel_tolerance']:g}",
+        verdict=verdict(ok, scale), figure="xz1_pieces.png", table="xz1/explicit_and_pieces.csv",
+        note=f"width {width}, {settings['n_segments']} random segments, pieces counted exactly (affine roots)",
+        values={"max_rel_error": max_err},
+    )
+    return {"ok": ok, "summary": summary}
+
+
+# ----------------------------------------------------------------------------- XZ.2
+def xz2(settings: dict, out_dir, *, scale: str, root_seed: int) -> dict:
+    out_dir = Path(out_dir)
+    gen = torch_generator(root_seed, "xz2")
+    depth, width = settings["depth"], settings["width"]
+    x = torch.rand(settings["n_inputs"], width, generator=gen, dtype=torch.float64)
+    n = np.arange(1, depth + 1)
+    rows, fits, sums = [], [], []
+    for alpha in settings["alphas"]:
+        ws, bs = _sequence("convergent", depth, width, gen, alpha)
+        states = R.forward_states(ws, bs, x)
+        inc = np.array([float((states[k] - states[k - 1]).norm(dim=1).max()) for k in range(1, depth + 1)])
+        norms = np.array([float(s.norm(dim=1).mean()) for s in states[1:]])
+        rows.append(pd.DataFrame({"alpha": alpha, "n": n, "increment": inc, "output_norm": norms}))
+        w_dev = np.array([float(torch.linalg.matrix_norm(w - torch.eye(width, dtype=w.dtype), ord=2)) for w in ws])
+        b_norm = np.array([float(b.norm()) for b in bs])
+        sums.append(pd.DataFrame({"alpha": alpha, "n": n, "sum_W_minus_I": np.cumsum(w_dev),
+                                  "sum_b": np.cumsum(b_norm)}))
+        fit = loglog_slope(n, inc, settings["fit_from"])
+        final_change = float((states[-1] - states[depth // 2]).norm(dim=1).max())
+        fits.append({"alpha": alpha, "slope": fit.slope, "r2": fit.r2, "target": -(1 + alpha),
+                     "change_D/2_to_D": final_change})
+    he_rows = []
+    for s in range(settings["he_nets"]):
+        ws, bs = _sequence("he", depth, width, gen)
+        states = R.forward_states(ws, bs, x)
+        he_rows += [{"net": s, "n": k, "output_norm": float(st.norm(dim=1).mean())} for k, st in enumerate(states)]
+    fits = pd.DataFrame(fits)
+    write_csv(out_dir / "increments.csv", pd.concat(rows, ignore_index=True))
+    write_csv(out_dir / "partial_sums.csv", pd.concat(sums, ignore_index=True))
+    write_csv(out_dir / "slopes.csv", fits)
+    write_csv(out_dir / "he_output_norms.csv", pd.DataFrame(he_rows))
+    tol = settings["tolerance"]
+    pos = fits[fits.alpha > 0]
+    nonpos = fits[fits.alpha <= 0]
+    ok = bool((abs(pos.slope - pos.target) <= tol).all() and (nonpos.slope >= -1 - tol).all())
+    desc = "; ".join(f"alpha={r.alpha:g}: {r.slope:.3f}" for r in fits.itertuples())
+    he = pd.DataFrame(he_rows).groupby("n").output_norm.mean()
+    write_claim(
+        out_dir / "claim.json", "XZ.2", scale=scale,
+        measured=f"log-log slope of max_x ||N(n)-N(n-1)|| over n >= {settings['fit_from']}: {desc}. "
+                 f"He init: mean output norm {he.iloc[0]:.3g} at n=0 -> {he.iloc[-1]:.3g} at n={depth}",
+        target="alpha > 0: slope -(1+alpha); alpha <= 0: not summable (slope >= -1)",
+        tolerance=f"+-{tol}", verdict=verdict(ok, scale), figure="xz2_increments.png",
+        table="xz2/slopes.csv", note=f"width {width}, l2 norm, max over {settings['n_inputs']} inputs in [0,1]^m",
+        values={"slopes": dict(zip(map(str, fits.alpha), fits.slope))},
+    )
+    return {"ok": ok, "fits": fits}
+
+
+# ----------------------------------------------------------------------------- XZ.3 / XZ.4
+def _cell_table(cell_dirs, data_meta):
+    finals, layers = [], []
+    for cell_dir in map(Path, cell_dirs):
+        model, blob = load_cell_model(cell_dir, data_meta)
+        init, depth = blob["cell"]["variant"], int(blob["cell"]["depth"])
+        hist = pd.read_csv(cell_dir / "metrics.csv")
+        last = hist[hist.epoch == hist.epoch.max()].set_index("seed")
+        eye = torch.eye(model.width)
+        dev = torch.linalg.matrix_norm(model.W.detach() - eye, ord=2)  # (S, L)
+        bn = model.b.detach().norm(dim=-1)
+        for s in range(model.seeds):
+            finals.append({"init": init, "depth": depth, "seed": s,
+                           "test_accuracy": float(last.loc[s, "test_accuracy"]),
+                           "diverged": bool(last.loc[s, "diverged"])})
+            for n in range(depth):
+                layers.append({"init": init, "depth": depth, "seed": s, "n": n + 1,
+                               "W_minus_I": float(dev[s, n]), "b_norm": float(bn[s, n])})
+    return pd.DataFrame(finals), pd.DataFrame(layers)
+
+
+def xz34(settings: dict, cell_dirs: list, data_path, out_dir, *, scale: str) -> dict:
+    out_dir = Path(out_dir)
+    data = load_prepared(data_path)
+    finals, layers = _cell_table(cell_dirs, data["meta"])
+    layers = layers.sort_values(["init", "depth", "seed", "n"])
+    layers["sum_W_minus_I"] = layers.groupby(["init", "depth", "seed"]).W_minus_I.cumsum()
+    layers["sum_b"] = layers.groupby(["init", "depth", "seed"]).b_norm.cumsum()
+    write_csv(out_dir / "accuracy.csv", finals)
+    write_csv(out_dir / "layer_norms.csv", layers)
+
+    # XZ.3: trend of ||W(n) - I|| in n for the deepest trained nets of each init.
+    deepest = layers[layers.depth == layers.depth.max()]
+    trends = []
+    for init, grp in deepest.groupby("init"):
+        mean = grp.groupby("n")[["W_minus_I", "b_norm"]].mean()
+        fw = loglog_slope(mean.index.values, mean.W_minus_I.values, 2)
+        fb = loglog_slope(mean.index.values, mean.b_norm.values, 2)
+        trends.append({"init": init, "depth": int(grp.depth.iloc[0]), "slope_W_minus_I": fw.slope,
+                       "slope_b": fb.slope, "sum_W_minus_I": float(mean.W_minus_I.sum()),
+                       "sum_b": float(mean.b_norm.sum())})
+    trends = pd.DataFrame(trends)
+    write_csv(out_dir / "trends.csv", trends)
+    desc = "; ".join(f"{r.init} (D={r.depth}): ||W(n)-I|| ~ n^{r.slope_W_minus_I:.2f}, ||b(n)|| ~ n^{r.slope_b:.2f}, "
+                     f"sums {r.sum_W_minus_I:.3g} / {r.sum_b:.3g}" for r in trends.itertuples())
+    write_claim(
+        out_dir / "claim_xz3.json", "XZ.3", scale=scale, measured=desc,
+        target="trend: W(n) -> I and b(n) -> 0 along depth (necessary condition)",
+        tolerance="none (trend, reported without pass/fail)", verdict="reported",
+        figure="xz3_layer_norms.png", table="xz4/trends.csv",
+        note="spectral norm of W(n) - I, l2 norm of b(n), after training (XZ.4 cells)",
+        values={"trends": trends.to_dict(orient="records")},
+    )
+
+    chance = 1.0 / len(data["meta"]["classes"])
+    learns = finals.groupby(["init", "depth"]).test_accuracy.mean().reset_index()
+    learns["learns"] = learns.test_accuracy >= chance + settings["learning_margin"]
+    table = learns.pivot(index="depth", columns="init", values="learns")
+    he_fails = table.index[~table["he"]].tolist() if "he" in table else []
+    conv_fails = table.index[~table["convergent"]].tolist() if "convergent" in table else []
+    rescued = [d for d in he_fails if d not in conv_fails]
+    ok = bool(rescued) and not [d for d in conv_fails if d not in he_fails]
+    acc = "; ".join(f"{r.init} D={r.depth}: {100 * r.test_accuracy:.1f}%" for r in learns.itertuples())
+    write_claim(
+        out_dir / "claim_xz4.json", "XZ.4", scale=scale,
+        measured=f"test accuracy (mean over seeds): {acc}. He init stops learning at D in {he_fails or 'none'}; "
+                 f"convergent init at D in {conv_fails or 'none'}",
+        target="convergent init learns at depths where He init does not, and never fails where He learns",
+        tolerance=f"learns = accuracy >= chance + {settings['learning_margin']}",
+        verdict=verdict(ok, scale), figure="xz4_accuracy.png", table="xz4/accuracy.csv",
+        note=f"{data['meta']['name']}, same epochs for both inits",
+        values={"he_fails": he_fails, "convergent_fails": conv_fails},
+    )
+    return {"ok": ok, "accuracy": learns, "trends": trends}
