@@ -26,6 +26,10 @@ from .seeding import torch_generator
 log = logging.getLogger(__name__)
 
 
+# CRX.3's initialisations of A(k): (std factor, variance scaling), see ResidualMLP.
+CRX3_INITS = {"zero": (0.0, "dL"), "iid_dL2": (1.0, "dL2"), "iid_dL": (1.0, "dL"), "iid_d": (1.0, "d")}
+
+
 def seed_list(settings: dict) -> list[int]:
     return list(range(settings.get("seeds", 1)))
 
@@ -58,12 +62,16 @@ def build(cell: Cell, settings: dict, data: dict, root_seed: int):
             lr=settings["lr"], loss="cross_entropy", checkpoint_every=settings.get("checkpoint_every", 1),
         )
         return model, ts, seeds
-    if cell.experiment == "crx1":
+    if cell.experiment in ("crx1", "crx3"):
         dtype = getattr(torch, settings.get("dtype", "float64"))
+        if cell.experiment == "crx1":
+            init_std, scaling = settings.get("init_std", 0.0), "dL"
+        else:
+            init_std, scaling = CRX3_INITS[cell.variant]
         model = ResidualMLP(
             gens, dim=data["x_train"].shape[1], depth=cell.depth, activation="tanh",
-            delta="inv_sqrt", bias=False, trainable=("A",), init_std=settings.get("init_std", 0.0),
-            dtype=dtype,
+            delta="inv_sqrt", bias=False, trainable=("A",), init_std=init_std,
+            init_scaling=scaling, dtype=dtype,
         )
         ts = TrainSettings(
             epochs=settings["steps"], batch_size=None, optimizer="gd", lr=settings["lr"],

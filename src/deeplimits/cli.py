@@ -55,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--no-progress", action="store_true")
 
     a = sub.add_parser("analyse", help="run one claim analysis")
-    a.add_argument("claim", choices=["hz1", "hz2", "hz3", "hz4", "xz1", "xz2", "xz4", "crx1"])
+    a.add_argument("claim", choices=["hz1", "hz2", "hz3", "hz4", "xz1", "xz2", "xz4", "crx1", "crx3"])
     a.add_argument("--settings", type=_json, required=True)
     a.add_argument("--out-dir", required=True)
     a.add_argument("--data")
@@ -198,7 +198,7 @@ def _analyse(args) -> None:
         from .analysis.xu_zhang import xz34
 
         xz34(s, args.cells, args.data, out, scale=args.scale)
-    elif args.claim == "crx1":
-        from .analysis.cont_rossier_xu import crx1
+    elif args.claim in ("crx1", "crx3"):
+        from .analysis import cont_rossier_xu
 
-        crx1(s, args.cells, out, scale=args.scale)
+        getattr(cont_rossier_xu, args.claim)(s, args.cells, out, scale=args.scale)

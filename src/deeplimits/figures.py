@@ -161,3 +161,24 @@ def xz4_accuracy(accuracy: pd.DataFrame, chance: float, path):
     ax.legend(fontsize=7)
     _save(fig, path)
     return fig
+
+
+def crx3_variation(variations: pd.DataFrame, path):
+    long = variations.melt(id_vars=["init", "depth", "seed"], value_vars=["V1", "V2", "V3", "QV"],
+                           var_name="statistic", value_name="value")
+    grid = sns.relplot(data=long, x="depth", y="value", hue="init", col="statistic", kind="line",
+                       marker="o", errorbar=("pi", 100), height=3, aspect=0.9,
+                       facet_kws={"sharey": False})
+    grid.set(xscale="log", yscale="log")
+    grid.figure.suptitle("CRX.3 p-variation of s -> L^1/2 A(k) (Frobenius), against depth L", y=1.03)
+    _save(grid.figure, path)
+    return grid.figure
+
+
+def crx3_profiles(profiles: pd.DataFrame, path):
+    grid = sns.relplot(data=profiles.assign(L=profiles.depth.astype(str)), x="s", y="entry_00", hue="L",
+                       col="init", kind="line", height=3, aspect=1.0, lw=0.8, facet_kws={"sharey": False})
+    grid.set_axis_labels("s = k / L", "L^1/2 A(k)[0, 0]")
+    grid.figure.suptitle("CRX.3 one weight entry along depth, seed 0", y=1.03)
+    _save(grid.figure, path)
+    return grid.figure

@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # Experiments that train networks, and the analyses (claims) each feeds.
-TRAINED = ("hz2", "hz4", "xz4", "crx1")
+TRAINED = ("hz2", "hz4", "xz4", "crx1", "crx3")
 
 # Which paper each claim analysis belongs to, and the dataset each untrained analysis needs.
 PAPERS = {
     "huang_zhang": ("hz1", "hz2", "hz3", "hz4"),
     "xu_zhang": ("xz1", "xz2", "xz4"),
-    "cont_rossier_xu": ("crx1",),
+    "cont_rossier_xu": ("crx1", "crx3"),
 }
 
 
@@ -58,6 +58,9 @@ def cells(cfg: dict, experiment: str | None = None) -> list[Cell]:
         out += [Cell("xz4", e["dataset"], init, d) for init in e["inits"] for d in e["depths"]]
     if "crx1" in exps:
         out += [Cell("crx1", "near_orthogonal", "gd", d) for d in exps["crx1"]["depths"]]
+    if "crx3" in exps:
+        e = exps["crx3"]
+        out += [Cell("crx3", "near_orthogonal", init, d) for init in e["inits"] for d in e["depths"]]
     return [c for c in out if experiment is None or c.experiment == experiment]
 
 

@@ -60,6 +60,7 @@ def claim_files():
         f"{ROOT}/xu_zhang/xz4/claim_xz4.json",
         f"{ROOT}/cont_rossier_xu/crx1/claim_crx1.json",
         f"{ROOT}/cont_rossier_xu/crx1/claim_crx2.json",
+        f"{ROOT}/cont_rossier_xu/crx3/claim.json",
     ]
 
 

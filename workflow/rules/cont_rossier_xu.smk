@@ -25,15 +25,39 @@ rule crx1_gd_convergence:
         "--cells {params.cells} --out-dir {params.out_dir} --scale {params.scale}"
 
 
+rule crx3_p_variation:
+    input:
+        cells=cell_outputs("crx3"),
+    output:
+        claim=f"{CRX}/crx3/claim.json",
+        variations=f"{CRX}/crx3/variations.csv",
+        exponents=f"{CRX}/crx3/growth_exponents.csv",
+        profiles=f"{CRX}/crx3/profiles.csv",
+    params:
+        settings=settings("crx3"),
+        cells=cell_dirs("crx3"),
+        scale=SCALE,
+        out_dir=parent_of("claim"),
+    log:
+        f"{LOGS}/cont_rossier_xu/crx3.log",
+    conda:
+        ENV
+    shell:
+        "python -m deeplimits --log {log} analyse crx3 --settings {params.settings} "
+        "--cells {params.cells} --out-dir {params.out_dir} --scale {params.scale}"
+
+
 rule cont_rossier_xu_notebook:
     input:
         notebook=str(REPO / "notebooks" / "cont_rossier_xu.ipynb"),
         crx1=rules.crx1_gd_convergence.output,
+        crx3=rules.crx3_p_variation.output,
     output:
         notebook=f"{ROOT}/notebooks/cont_rossier_xu.ipynb",
         html=f"{ROOT}/notebooks/cont_rossier_xu.html",
         figures=report(
-            multiext(f"{ROOT}/figures/cont_rossier_xu/", "crx1_loss.png", "crx2_scaling.png"),
+            multiext(f"{ROOT}/figures/cont_rossier_xu/", "crx1_loss.png", "crx2_scaling.png",
+                     "crx3_variation.png", "crx3_profiles.png"),
             caption="../report/cont_rossier_xu.rst",
             category="Cont, Rossier & Xu",
         ),

@@ -1,0 +1,66 @@
+import itertools
+
+import numpy as np
+import pytest
+
+from deeplimits.pvariation import p_variation, quadratic_variation
+
+
+def brute_force(x, p):
+    """Max over every partition that keeps both endpoints."""
+    n = len(x) - 1
+    best = 0.0
+    for k in range(n):
+        for inner in itertools.combinations(range(1, n), k):
+            pts = (0, *inner, n)
+            best = max(best, sum(np.linalg.norm(x[b] - x[a]) ** p for a, b in zip(pts[:-1], pts[1:])))
+    return best ** (1 / p)
+
+
+def naive_dp(x, p):
+    x = x.reshape(len(x), -1)
+    v = np.zeros(len(x))
+    for j in range(1, len(x)):
+        v[j] = (v[:j] + np.linalg.norm(x[:j] - x[j], axis=1) ** p).max()
+    return v[-1] ** (1 / p)
+
+
+@pytest.mark.parametrize("p", [1.0, 1.5, 2.0, 3.0])
+def test_matches_brute_force_on_small_random_paths(p):
+    rng = np.random.default_rng(int(p * 10))
+    for _ in range(25):
+        n = int(rng.integers(1, 11))
+        x = rng.normal(size=(n + 1, 2, 2)).cumsum(0)
+        assert p_variation(x, p) == pytest.approx(brute_force(x.reshape(n + 1, -1), p), rel=1e-10)
+
+
+@pytest.mark.parametrize("n", [63, 64, 65, 600, 5000])
+def test_matches_the_unpruned_dynamic_programme_across_block_sizes(n):
+    rng = np.random.default_rng(n)
+    x = rng.normal(size=(n, 3, 3)).cumsum(0)
+    for p in (1.5, 2.0, 3.0):
+        assert p_variation(x, p) == pytest.approx(naive_dp(x, p), rel=1e-12)
+
+
+def test_known_cases():
+    line = np.linspace(0, 1, 50)[:, None] * np.array([[3.0, 4.0]])
+    assert p_variation(line, 1) == pytest.approx(5.0)
+    # A monotone straight path: one interval is optimal for p > 1.
+    assert p_variation(line, 2) == pytest.approx(5.0)
+    zigzag = np.array([[0.0], [1.0], [0.0], [1.0], [0.0]])
+    assert p_variation(zigzag, 2) == pytest.approx(2.0)  # four unit jumps: (4 * 1)^(1/2)
+    assert p_variation(np.ones((1, 3)), 2) == 0.0
+    assert quadratic_variation(zigzag) == pytest.approx(4.0)
+
+
+def test_p_variation_decreases_in_p_and_bounds_qv():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 4)).cumsum(0)
+    v1, v2, v3 = (p_variation(x, p) for p in (1, 2, 3))
+    assert v1 >= v2 >= v3
+    assert v2**2 >= quadratic_variation(x) - 1e-9
+
+
+def test_refuses_p_below_one():
+    with pytest.raises(ValueError, match="p >= 1"):
+        p_variation(np.zeros((3, 2)), 0.5)
