@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 SNAKEMAKE := $(BIN)/snakemake
 SCALE ?= quick
 
-NOTEBOOK_RULES := huang_zhang_notebook xu_zhang_notebook cont_rossier_xu_notebook
+NOTEBOOK_RULES := huang_zhang_notebook xu_zhang_notebook cont_rossier_xu_notebook thorpe_van_gennip_notebook
 FIGURE_RULES := $(NOTEBOOK_RULES) claims_table figures
 
 .PHONY: replicate test env lint figures bundle unbundle smoke paper lock envs bench

@@ -15,6 +15,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/huang_zhang.smk"
 include: "workflow/rules/xu_zhang.smk"
 include: "workflow/rules/cont_rossier_xu.smk"
+include: "workflow/rules/thorpe_van_gennip.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -91,7 +91,8 @@ def test_smoke_run_produces_the_table_notebooks_and_report(smoke_run):
     table = pd.read_csv(root / "replication" / "claims.csv")
     assert list(table.claim) == list(CLAIMS)
     ran = table[table.verdict != "not run"]
-    assert {"HZ.1", "HZ.2", "HZ.3", "HZ.4", "XZ.1", "XZ.2", "XZ.3", "XZ.4", "CRX.1", "CRX.2", "CRX.3"} <= set(ran.claim)
+    assert {"HZ.1", "HZ.2", "HZ.3", "HZ.4", "XZ.1", "XZ.2", "XZ.3", "XZ.4", "CRX.1", "CRX.2", "CRX.3",
+            "TvG.1", "TvG.2", "TvG.3", "TvG.4", "TvG.5"} <= set(ran.claim)
     assert set(table.provenance) <= {"published", "reconstructed", "ours"}
     executed = (root / "notebooks" / "huang_zhang.ipynb").read_text()
     assert "injected-parameters" in executed and "results/smoke" in executed
@@ -132,7 +133,8 @@ def test_forced_rerun_of_one_rule_reruns_it_and_what_depends_on_it(smoke_run):
     assert jobs["claims_table"] == 1 and jobs["huang_zhang_notebook"] == 1
 
 
-FIGURE_RULES = ["huang_zhang_notebook", "xu_zhang_notebook", "cont_rossier_xu_notebook", "claims_table", "figures"]
+FIGURE_RULES = ["huang_zhang_notebook", "xu_zhang_notebook", "cont_rossier_xu_notebook",
+                "thorpe_van_gennip_notebook", "claims_table", "figures"]
 
 
 def test_figures_rebuild_from_a_bundle_without_training(smoke_run, tmp_path):

@@ -15,6 +15,7 @@ import json
 import logging
 import sys
 import time
+from pathlib import Path
 
 import yaml
 
@@ -55,12 +56,14 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--no-progress", action="store_true")
 
     a = sub.add_parser("analyse", help="run one claim analysis")
-    a.add_argument("claim", choices=["hz1", "hz2", "hz3", "hz4", "xz1", "xz2", "xz4", "crx1", "crx3"])
+    a.add_argument("claim", choices=["hz1", "hz2", "hz3", "hz4", "xz1", "xz2", "xz4", "crx1", "crx3",
+                                     "tvg_solve", "tvg_continuum", "tvg3", "tvg_claims"])
     a.add_argument("--settings", type=_json, required=True)
     a.add_argument("--out-dir", required=True)
     a.add_argument("--data")
     a.add_argument("--reference")
-    a.add_argument("--cells", nargs="*", default=[])
+    a.add_argument("--cells", nargs="*", default=[], help="training cell folders the analysis reads")
+    a.add_argument("--solve-dir", help="TvG: the folder of tvg_solve's outputs")
     a.add_argument("--scale", required=True)
     a.add_argument("--seed", type=int, default=0)
     a.add_argument("--device", default="cpu")
@@ -198,6 +201,22 @@ def _analyse(args) -> None:
         from .analysis.xu_zhang import xz34
 
         xz34(s, args.cells, args.data, out, scale=args.scale)
+    elif args.claim == "tvg_solve":
+        from .analysis.thorpe_van_gennip import tvg_solve
+
+        tvg_solve(s, args.data, out, root_seed=args.seed)
+    elif args.claim == "tvg_continuum":
+        from .analysis.thorpe_van_gennip import tvg_continuum
+
+        tvg_continuum(s, args.data, Path(args.solve_dir) / "solutions.pt", out)
+    elif args.claim == "tvg3":
+        from .analysis.thorpe_van_gennip import tvg3
+
+        tvg3(s, args.data, out, scale=args.scale, root_seed=args.seed)
+    elif args.claim == "tvg_claims":
+        from .analysis.thorpe_van_gennip import tvg_claims
+
+        tvg_claims(s, args.solve_dir, out, scale=args.scale)
     elif args.claim in ("crx1", "crx3"):
         from .analysis import cont_rossier_xu
 

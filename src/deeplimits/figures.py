@@ -182,3 +182,52 @@ def crx3_profiles(profiles: pd.DataFrame, path):
     grid.figure.suptitle("CRX.3 one weight entry along depth, seed 0", y=1.03)
     _save(grid.figure, path)
     return grid.figure
+
+
+def tvg1_minima(objectives: pd.DataFrame, m_inf: float, continuum: float, path):
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    data = objectives.assign(chain=objectives.chain.astype(str))
+    sns.lineplot(data=data, x="N", y="total", hue="chain", marker="o", ax=axes[0])
+    axes[0].axhline(m_inf, color="k", ls="--", lw=1, label=f"Richardson m_inf = {m_inf:.5f}")
+    axes[0].axhline(continuum, color="r", ls=":", lw=1, label=f"continuum = {continuum:.5f}")
+    axes[0].set(xscale="log", xlabel="depth N", ylabel="E_N at the minimiser", title="TvG.1 minimum values")
+    axes[0].legend(fontsize=6)
+    best = objectives[objectives.a1 > 0].groupby("N").total.min()
+    diffs = (best.shift(-1) - best).abs().dropna()
+    axes[1].plot(diffs.index, diffs.values, "o-", label="|m_N - m_2N|")
+    axes[1].plot(diffs.index, diffs.values[0] * diffs.index[0] / diffs.index.to_numpy(float), "k--", lw=1, label="order 1")
+    axes[1].set(xscale="log", yscale="log", xlabel="N", title="successive differences")
+    axes[1].legend(fontsize=7)
+    _save(fig, path)
+    return fig
+
+
+def tvg2_distances(distances: pd.DataFrame, path):
+    long = distances.melt(id_vars=["chain", "N"], value_vars=["L2", "sup", "H1"], var_name="norm", value_name="distance")
+    grid = sns.relplot(data=long, x="N", y="distance", hue="chain", col="norm", kind="line", marker="o",
+                       height=3, aspect=1.0)
+    grid.set(xscale="log", yscale="log")
+    grid.set_axis_labels("N", "distance between profiles at N and 2N")
+    grid.figure.suptitle("TvG.2 / TvG.5 convergence of the minimisers' weight profiles", y=1.03)
+    _save(grid.figure, path)
+    return grid.figure
+
+
+def tvg2_profiles(profiles: pd.DataFrame, path):
+    grid = sns.relplot(data=profiles, x="t", y="value", hue="N", col="entry", kind="line", height=3,
+                       aspect=1.1, palette="viridis", facet_kws={"sharey": False})
+    grid.set_axis_labels("t = k / N", "K(t) entry")
+    grid.figure.suptitle("TvG.2 weight profiles of the warm-start minimisers (continuum: N = inf)", y=1.03)
+    _save(grid.figure, path)
+    return grid.figure
+
+
+def tvg3_euler(table: pd.DataFrame, path):
+    fig, ax = plt.subplots(figsize=(5, 4))
+    ax.plot(table.N, table.error, "o-", label="Euler vs dopri5")
+    ax.plot(table.N, table.error.iloc[0] * table.N.iloc[0] / table.N, "k--", lw=1, label="O(1/N)")
+    ax.set(xscale="log", yscale="log", xlabel="N", ylabel="max_x ||X_N(1) - x(1)||",
+           title="TvG.3 forward consistency")
+    ax.legend(fontsize=7)
+    _save(fig, path)
+    return fig

@@ -17,6 +17,7 @@ PAPERS = {
     "huang_zhang": ("hz1", "hz2", "hz3", "hz4"),
     "xu_zhang": ("xz1", "xz2", "xz4"),
     "cont_rossier_xu": ("crx1", "crx3"),
+    "thorpe_van_gennip": ("tvg",),
 }
 
 
@@ -76,6 +77,8 @@ def datasets_needed(cfg: dict) -> list[str]:
     names = {c.dataset for c in cells(cfg)}
     if "hz1" in cfg["experiments"]:
         names.add("random_images")
+    if "tvg" in cfg["experiments"]:
+        names.add(cfg["experiments"]["tvg"]["dataset"])
     return sorted(names)
 
 

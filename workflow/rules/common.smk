@@ -21,7 +21,7 @@ REPO = Path(workflow.basedir)
 os.environ.update(PYTHONPATH=str(REPO / "src"))
 REFERENCE = str(REPO / "reference")
 ENV = "../../envs/deeplimits.yaml"
-NOTEBOOK_PAPERS = ["huang_zhang", "xu_zhang", "cont_rossier_xu"]
+NOTEBOOK_PAPERS = ["huang_zhang", "xu_zhang", "cont_rossier_xu", "thorpe_van_gennip"]
 # Progress bars follow the config (off in the ci profile). An environment variable,
 # not a parameter of the rules, so turning bars off makes Snakemake rerun nothing.
 os.environ.update(DEEPLIMITS_PROGRESS="1" if CFG["progress"] else "0")
@@ -61,6 +61,11 @@ def claim_files():
         f"{ROOT}/cont_rossier_xu/crx1/claim_crx1.json",
         f"{ROOT}/cont_rossier_xu/crx1/claim_crx2.json",
         f"{ROOT}/cont_rossier_xu/crx3/claim.json",
+        f"{ROOT}/thorpe_van_gennip/tvg/claim_tvg1.json",
+        f"{ROOT}/thorpe_van_gennip/tvg/claim_tvg2.json",
+        f"{ROOT}/thorpe_van_gennip/tvg3/claim.json",
+        f"{ROOT}/thorpe_van_gennip/tvg/claim_tvg4.json",
+        f"{ROOT}/thorpe_van_gennip/tvg/claim_tvg5.json",
     ]
 
 

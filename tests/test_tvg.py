@@ -1,0 +1,91 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from deeplimits.analysis.thorpe_van_gennip import continuum_objective, profile_distances, richardson
+from deeplimits.models.tvg import TvGParams, euler_forward, interpolate_profile, objective, profile_on_grid
+from deeplimits.models.tvg_fused import FusedObjective
+
+
+def test_discrete_h1_penalty_equals_the_integral_of_the_interpolant():
+    rng = np.random.default_rng(0)
+    n = 16
+    k = torch.tensor(rng.normal(size=(n, 2, 2)))
+    z = torch.zeros(n, 2, dtype=torch.float64)
+    p = TvGParams(k, z, torch.zeros(2, 2, dtype=torch.float64), torch.zeros(2, dtype=torch.float64))
+    discrete = float(objective(p, torch.zeros(3, 2, dtype=torch.float64), torch.zeros(3, dtype=torch.long),
+                               1.0, 0.0, 0.0)["h1"])
+    # Integrate |K'|^2 of the piecewise-linear profile numerically on a very fine grid.
+    grid = torch.linspace(0, 1, 200_001, dtype=torch.float64)
+    values = profile_on_grid(k, grid).flatten(1)
+    derivative = (values[1:] - values[:-1]) / (grid[1] - grid[0])
+    integral = float((derivative.pow(2).sum(1) * (grid[1] - grid[0])).sum())
+    assert integral == pytest.approx(discrete, rel=1e-4)
+
+
+def test_euler_is_first_order_on_a_linear_ode():
+    # x' = A x (identity activation, b = 0) has the solution expm(A) x.
+    a = torch.tensor([[0.0, 1.0], [-1.0, 0.0]], dtype=torch.float64)
+    x = torch.tensor([[1.0, 0.5]], dtype=torch.float64)
+    exact = x @ torch.linalg.matrix_exp(a).T
+    errors = []
+    for n in (16, 32, 64, 128):
+        p = TvGParams(a.expand(n, 2, 2), torch.zeros(n, 2, dtype=torch.float64), None, None)
+        errors.append(float((euler_forward(p, x, sigma=lambda z: z) - exact).norm()))
+    orders = [math.log2(e1 / e2) for e1, e2 in zip(errors[:-1], errors[1:])]
+    assert all(abs(o - 1) < 0.05 for o in orders)
+
+
+def test_interpolation_between_depths_keeps_the_profile():
+    k = torch.tensor([[0.0], [1.0], [4.0], [9.0]], dtype=torch.float64)  # nodes at 0, 1/4, 1/2, 3/4
+    fine = interpolate_profile(k, 8)  # nodes at k/8
+    assert fine.flatten().tolist() == pytest.approx([0, 0.5, 1, 2.5, 4, 6.5, 9, 9])
+    grid = torch.arange(8, dtype=torch.float64) / 8
+    assert torch.allclose(profile_on_grid(k, grid), fine)
+
+
+def test_profile_distances_are_exact_for_a_linear_difference():
+    n = 4
+    k1 = torch.zeros(n, 1, 1, dtype=torch.float64)
+    k2 = (torch.arange(2 * n, dtype=torch.float64) / (2 * n)).view(-1, 1, 1)  # K(t) = t on [0, 7/8]
+    d = profile_distances(k1, torch.zeros(n, 1, dtype=torch.float64), k2, torch.zeros(2 * n, 1, dtype=torch.float64))
+    # K(t) = t up to 7/8, then constant 7/8: int K^2 = (7/8)^3/3 + (7/8)^2/8, int K'^2 = 7/8.
+    assert d["L2"] == pytest.approx(math.sqrt((7 / 8) ** 3 / 3 + (7 / 8) ** 2 / 8))
+    assert d["H1"] == pytest.approx(math.sqrt(7 / 8))
+    assert d["sup"] == pytest.approx(7 / 8)
+
+
+def test_fused_objective_matches_autograd():
+    rng = np.random.default_rng(1)
+    n, d, c, p = 6, 3, 4, 9
+    arrays = [rng.normal(size=s) for s in ((n, d, d), (n, d), (c, d), (c,))]
+    x, y = rng.normal(size=(p, d)), rng.integers(0, c, p)
+    for act, sigma in (("tanh", torch.tanh), ("relu", torch.relu)):
+        fused = FusedObjective(n, d, c, x, y, 0.3, 0.2, 0.1, act)
+        value, grad = fused(fused.flatten(arrays))
+        ts = [torch.tensor(a, requires_grad=True) for a in arrays]
+        ref = objective(TvGParams(*ts), torch.tensor(x), torch.tensor(y), 0.3, 0.2, 0.1, sigma)["total"]
+        ref.backward()
+        assert value == pytest.approx(float(ref.detach()), rel=1e-12)
+        assert np.allclose(grad, np.concatenate([t.grad.numpy().ravel() for t in ts]), atol=1e-12)
+
+
+def test_continuum_penalties_are_exact_for_piecewise_linear_profiles():
+    nodes = torch.tensor([[0.0], [1.0], [0.0]], dtype=torch.float64)  # hat function on [0, 1]
+    k = nodes.view(3, 1, 1)
+    b = torch.zeros(3, 1, dtype=torch.float64)
+    parts = continuum_objective(k, b, torch.zeros(2, 1, dtype=torch.float64), torch.zeros(2, dtype=torch.float64),
+                                torch.zeros(2, 1, dtype=torch.float64), torch.tensor([0, 1]), 1.0, 1.0, 0.0,
+                                torch.tanh, substeps=2)
+    assert float(parts["h1"]) == pytest.approx(4.0)      # |K'| = 2 on [0, 1]
+    assert float(parts["l2"]) == pytest.approx(1 / 3)    # int of the hat squared
+
+
+def test_richardson_on_a_first_order_sequence():
+    ns = [8, 16, 32]
+    values = [1 + 1 / n for n in ns]
+    out = richardson(ns, values)
+    assert out["order"] == pytest.approx(1.0)
+    assert out["m_inf"] == pytest.approx(1.0)
