@@ -410,8 +410,8 @@ def tvg_claims(settings: dict, solve_dir, out_dir, *, scale: str) -> dict:
     # Continuum nodes are t_i = i/(M-1); compare on a fine grid with the deepest discrete profile.
     grid = torch.linspace(0, 1, 4 * max(ns) + 1, dtype=torch.float64)
     cont_k = _pl_closed(ck["K"], grid)
-    best = best_deepest(solve_dir / "solutions.pt", settings)
-    disc_k = profile_on_grid(best["K"], grid)
+    deepest_best = best_deepest(solve_dir / "solutions.pt", settings)
+    disc_k = profile_on_grid(deepest_best["K"], grid)
     rel_profile = float((cont_k - disc_k).norm() / disc_k.norm().clamp_min(1e-300))
     target = rich["m_inf"] if math.isfinite(rich["m_inf"]) else best.values[-1]
     rel_value = abs(cont["total"] - target) / abs(target)
@@ -420,7 +420,7 @@ def tvg_claims(settings: dict, solve_dir, out_dir, *, scale: str) -> dict:
         out_dir / "claim_tvg4.json", "TvG.4", scale=scale,
         measured=f"continuum min E = {cont['total']:.6f} ({m_c} nodes, RK4) vs m_inf = {target:.6f} "
                  f"(relative difference {rel_value:.2e}); K(t) vs the best deepest discrete solution "
-                 f"(N={ns[-1]}, {best['chain']}): relative L2 {rel_profile:.3g}",
+                 f"(N={ns[-1]}, {deepest_best['chain']}): relative L2 {rel_profile:.3g}",
         target="continuum minimum = extrapolated m_inf; K(t) = deepest discrete profile",
         tolerance=f"relative {settings['continuum_tolerance']:g} (value), {10 * settings['continuum_tolerance']:g} (profile)",
         verdict=verdict(ok4, scale) if judge1 else "not at this scale", figure="tvg2_profiles.png",

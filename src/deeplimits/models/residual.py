@@ -13,12 +13,14 @@ import torch
 from torch import nn
 
 ACTIVATIONS = {"relu": torch.relu, "tanh": torch.tanh, "identity": lambda x: x}
+# Width x batch up to which the fused CPU stack beats batched matmuls (bench/train_throughput.py).
+FUSED_MAX_WORK = 64 * 256
 DELTAS = ("one", "inv", "inv_sqrt", "shared", "per_layer")
 
 
 class ResidualMLP(nn.Module):
     def __init__(self, generators, dim, depth, activation="tanh", delta="inv_sqrt", bias=False,
-                 trainable=("A",), init_std=0.0, init_scaling="dL", dtype=torch.float32):
+                 trainable=("A",), init_std=0.0, init_scaling="dL", dtype=torch.float32, fused="auto"):
         super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
@@ -43,12 +45,27 @@ class ResidualMLP(nn.Module):
             fixed = {"one": 1.0, "inv": 1.0 / depth, "inv_sqrt": depth**-0.5}[delta]
             d = torch.full((self.seeds, 1), fixed, dtype=dtype)
         self.delta = nn.Parameter(d, requires_grad=delta in ("shared", "per_layer") and "delta" in trainable)
+        if fused not in ("auto", True, False):
+            raise ValueError(f"fused must be 'auto', True or False, got {fused!r}")
+        self.fused = fused
+
+    def use_fused(self, x: torch.Tensor) -> bool:
+        """The numba stack on the CPU where per-op overhead dominates (narrow layers), the
+        plain PyTorch path elsewhere (and on GPUs). Crossover measured by bench/train_throughput.py."""
+        if self.fused == "auto":
+            return x.device.type == "cpu" and self.dim * x.shape[1] <= FUSED_MAX_WORK
+        return bool(self.fused) and x.device.type == "cpu"
 
     def step_scale(self, k: int) -> torch.Tensor:
         d = self.delta[:, k] if self.delta.shape[1] > 1 else self.delta[:, 0]
         return d.view(-1, 1, 1)
 
     def forward(self, x: torch.Tensor, keep: bool = False):
+        if not keep and self.use_fused(x):
+            from .residual_fused import fused_stack
+
+            delta = self.delta.expand(self.seeds, self.depth)
+            return fused_stack(x, self.A, self.b, delta, self.activation)
         h = x
         states = [h] if keep else None
         for k in range(self.depth):
