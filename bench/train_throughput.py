@@ -60,7 +60,7 @@ def eager_run(d, depth, seeds, batch, x, y, steps, delta_mode, device):
         model = EagerResNet(d, depth, delta_mode).to(device)
         opt = torch.optim.Adam(model.parameters(), lr=1e-3)
         n = x.shape[0]
-        for step in range(steps):
+        for _ in range(steps):
             idx = torch.randint(0, n, (batch,), device=device) if batch < n else slice(None)
             loss = 0.5 * (model(x[idx]) - y[idx]).pow(2).sum(-1).mean()
             opt.zero_grad()

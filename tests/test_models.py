@@ -91,8 +91,15 @@ def test_residual_init_variance_has_the_documented_scale():
 
 def test_residual_delta_modes():
     for mode, value in [("one", 1.0), ("inv", 1 / 8), ("inv_sqrt", 8 ** -0.5), ("shared", 1 / 8)]:
-        m = ResidualMLP(gens(1), dim=2, depth=8, delta=mode)
-        assert float(m.step_scale(3)) == pytest.approx(value)
+        m = ResidualMLP(gens(1), dim=2, depth=8, delta=mode, init_std=1.0, fused=False)
+        # A one-layer-deep check of the step: h(1) - h(0) = delta * tanh(A(0) h(0)).
+        one = ResidualMLP(gens(1), dim=2, depth=1, delta="one", init_std=1.0, fused=False)
+        one.A.data = m.A.data[:, :1].clone()
+        x = torch.randn(1, 3, 2)
+        step = one(x) - x
+        m_first = torch.bmm(x, m.A[:, 0].transpose(1, 2)).tanh() * value
+        assert torch.allclose(step * value, m_first, atol=1e-6)
+        assert float(m.delta.expand(1, 8)[0, 3]) == pytest.approx(value)
 
 
 # ---------------------------------------------------------------- Huang-Zhang theory
@@ -165,3 +172,29 @@ def test_conv_matrix_matches_conv2d():
     direct = torch.nn.functional.conv2d(x.unsqueeze(0), w, padding=1)[0]
     assert torch.allclose(m @ x.flatten(), direct.flatten())
     assert math.isclose(m.shape[0], 3 * 16)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu", "identity"])
+@pytest.mark.parametrize("delta", ["shared", "per_layer", "inv_sqrt"])
+def test_fused_cpu_stack_equals_the_pytorch_reference(activation, delta):
+    model = ResidualMLP(gens(3), dim=4, depth=9, activation=activation, delta=delta, bias=True,
+                        trainable=("A", "b", "delta"), init_std=1.0, dtype=torch.float64)
+    x = torch.randn(3, 5, 4, dtype=torch.float64)
+    grads = {}
+    for fused in (False, True):
+        model.fused = fused
+        for p in model.parameters():
+            p.grad = None
+        out = model(x)
+        out.pow(2).sum().backward()
+        grads[fused] = (out.detach(), [p.grad.clone() for p in model.parameters() if p.requires_grad])
+    assert torch.allclose(grads[True][0], grads[False][0], atol=1e-13)
+    for a, b in zip(grads[True][1], grads[False][1]):
+        assert torch.allclose(a, b, atol=1e-12)
+
+
+def test_fused_stack_keeps_float32():
+    model = ResidualMLP(gens(1), dim=3, depth=4, activation="relu", init_std=1.0, fused=True)
+    out = model(torch.randn(1, 2, 3))
+    out.sum().backward()
+    assert out.dtype == torch.float32 and model.A.grad.dtype == torch.float32

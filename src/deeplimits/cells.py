@@ -30,6 +30,10 @@ log = logging.getLogger(__name__)
 CRX3_INITS = {"zero": (0.0, "dL"), "iid_dL2": (1.0, "dL2"), "iid_dL": (1.0, "dL"), "iid_d": (1.0, "d")}
 
 
+# CRX.4's two models: (activation, delta mode).
+CRX4_MODELS = {"tanh_shared": ("tanh", "shared"), "relu_layer": ("relu", "per_layer")}
+
+
 def seed_list(settings: dict) -> list[int]:
     return list(range(settings.get("seeds", 1)))
 
@@ -50,6 +54,20 @@ def build(cell: Cell, settings: dict, data: dict, root_seed: int):
             lr=settings["lr"], milestones=list(settings.get("milestones", [])),
             augment=settings.get("augment", False), loss="cross_entropy",
             checkpoint_every=settings.get("checkpoint_every", 1),
+        )
+        return model, ts, seeds
+    if cell.experiment == "crx4":
+        activation, delta = CRX4_MODELS[cell.variant]
+        d = data["x_train"].shape[1]
+        model = ResidualMLP(
+            gens, dim=d, depth=cell.depth, activation=activation, delta=delta, bias=True,
+            trainable=("A", "b", "delta"), init_std=settings["s0"], init_scaling="d2",
+            bias_std=settings["s0"],
+        )
+        ts = TrainSettings(
+            epochs=settings["epochs"], batch_size=settings["batch_size"], optimizer="adam", lr=settings["lr"],
+            loss="half_mse", checkpoint_every=settings.get("checkpoint_every", 10), eval_every=0,
+            loss_threshold=settings["loss_threshold"],
         )
         return model, ts, seeds
     if cell.experiment == "xz4":

@@ -56,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--no-progress", action="store_true")
 
     a = sub.add_parser("analyse", help="run one claim analysis")
-    a.add_argument("claim", choices=["hz1", "hz2", "hz3", "hz4", "xz1", "xz2", "xz4", "crx1", "crx3",
+    a.add_argument("claim", choices=["hz1", "hz2", "hz3", "hz4", "xz1", "xz2", "xz4", "crx1", "crx3", "crx4",
                                      "tvg_solve", "tvg_continuum", "tvg3", "tvg_claims"])
     a.add_argument("--settings", type=_json, required=True)
     a.add_argument("--out-dir", required=True)
@@ -217,6 +217,12 @@ def _analyse(args) -> None:
         from .analysis.thorpe_van_gennip import tvg_claims
 
         tvg_claims(s, args.solve_dir, out, scale=args.scale)
+    elif args.claim == "crx4":
+        from .analysis.cont_rossier_xu import crx4
+        from .data import load_prepared
+
+        meta = load_prepared(args.data)["meta"] if args.data else None
+        crx4(s, args.cells, out, scale=args.scale, data_meta=meta)
     elif args.claim in ("crx1", "crx3"):
         from .analysis import cont_rossier_xu
 

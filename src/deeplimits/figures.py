@@ -231,3 +231,36 @@ def tvg3_euler(table: pd.DataFrame, path):
     ax.legend(fontsize=7)
     _save(fig, path)
     return fig
+
+
+def crx4_scaling(scaling: pd.DataFrame, betas: pd.DataFrame, path):
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    data = scaling.assign(series=scaling.dataset + " / " + scaling.model)
+    sns.lineplot(data=data, x="depth", y="max_norm", hue="series", marker="o", ax=axes[0], errorbar=("pi", 100))
+    for r in betas.itertuples():
+        if pd.notna(r.target):
+            sub = data[(data.dataset == r.dataset) & (data.model == r.model)].groupby("depth").max_norm.mean()
+            anchor = sub.iloc[0] * sub.index[0] ** r.target
+            axes[0].plot(sub.index, anchor * sub.index.to_numpy(float) ** -r.target, "k--", lw=0.8)
+    axes[0].set(xscale="log", yscale="log", xlabel="depth L", ylabel="max_k ||A(k)||_F (relu: ||delta_k A(k)||_F)",
+                title="scaling (dashed: paper's beta)")
+    sns.lineplot(data=data, x="depth", y="increment_scaled", hue="series", marker="o", ax=axes[1], legend=False)
+    axes[1].set(xscale="log", yscale="log", xlabel="depth L", ylabel="L^beta max_k ||A(k+1) - A(k)||_F", title="Increment")
+    sns.lineplot(data=data, x="depth", y="root_ssq", hue="series", marker="o", ax=axes[2], legend=False)
+    axes[2].set(xscale="log", yscale="log", xlabel="depth L", ylabel="sqrt(sum_k ||A(k)||_F^2)", title="RootSSQ")
+    fig.suptitle("CRX.4 scaling properties (Cohen, Cont, Rossier & Xu 2021)")
+    _save(fig, path)
+    return fig
+
+
+def crx4_entry(decomposition: pd.DataFrame, path):
+    data = decomposition.assign(series=decomposition.dataset + " / " + decomposition.model)
+    grid = sns.relplot(data=data, x="s", y="entry", col="series", kind="line", height=3, aspect=1.2, lw=0.6,
+                       facet_kws={"sharey": False})
+    for ax, (_, grp) in zip(grid.axes.flat, data.groupby("series")):
+        ax.plot(grp.s, grp.trend, "r-", lw=1.5, label="trend (moving average)")
+        ax.legend(fontsize=7)
+    grid.set_axis_labels("s = k / L", "A(k)[0, 0]")
+    grid.figure.suptitle(f"CRX.4 one weight entry at L = {int(decomposition.depth.max())}: trend + noise", y=1.03)
+    _save(grid.figure, path)
+    return grid.figure

@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # Experiments that train networks, and the analyses (claims) each feeds.
-TRAINED = ("hz2", "hz4", "xz4", "crx1", "crx3")
+TRAINED = ("hz2", "hz4", "xz4", "crx1", "crx3", "crx4")
 
 # Which paper each claim analysis belongs to, and the dataset each untrained analysis needs.
 PAPERS = {
     "huang_zhang": ("hz1", "hz2", "hz3", "hz4"),
     "xu_zhang": ("xz1", "xz2", "xz4"),
-    "cont_rossier_xu": ("crx1", "crx3"),
+    "cont_rossier_xu": ("crx1", "crx3", "crx4"),
     "thorpe_van_gennip": ("tvg",),
 }
 
@@ -59,10 +59,25 @@ def cells(cfg: dict, experiment: str | None = None) -> list[Cell]:
         out += [Cell("xz4", e["dataset"], init, d) for init in e["inits"] for d in e["depths"]]
     if "crx1" in exps:
         out += [Cell("crx1", "near_orthogonal", "gd", d) for d in exps["crx1"]["depths"]]
+    if "crx4" in exps:
+        e = exps["crx4"]
+        out += [Cell("crx4", ds, model, d) for ds in e["datasets"] for model in e["models"]
+                for d in crx4_depths(e)]
     if "crx3" in exps:
         e = exps["crx3"]
         out += [Cell("crx3", "near_orthogonal", init, d) for init in e["inits"] for d in e["depths"]]
     return [c for c in out if experiment is None or c.experiment == experiment]
+
+
+def crx4_depths(settings: dict) -> list[int]:
+    """The companion paper's grid floor(1.2^n) within [3, max_depth], every `depth_stride`-th n."""
+    depths, n = [], 0
+    while int(1.2**n) <= settings["max_depth"]:
+        d = int(1.2**n)
+        if d >= 3 and (not depths or d != depths[-1]):
+            depths.append(d)
+        n += 1
+    return depths[:: settings["depth_stride"]]
 
 
 def find_cell(cfg: dict, experiment: str, dataset: str, variant: str, depth: int) -> Cell:

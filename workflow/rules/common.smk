@@ -61,6 +61,7 @@ def claim_files():
         f"{ROOT}/cont_rossier_xu/crx1/claim_crx1.json",
         f"{ROOT}/cont_rossier_xu/crx1/claim_crx2.json",
         f"{ROOT}/cont_rossier_xu/crx3/claim.json",
+        f"{ROOT}/cont_rossier_xu/crx4/claim.json",
         f"{ROOT}/thorpe_van_gennip/tvg/claim_tvg1.json",
         f"{ROOT}/thorpe_van_gennip/tvg/claim_tvg2.json",
         f"{ROOT}/thorpe_van_gennip/tvg3/claim.json",

@@ -47,17 +47,46 @@ rule crx3_p_variation:
         "--cells {params.cells} --out-dir {params.out_dir} --scale {params.scale}"
 
 
+rule crx4_scaling:
+    input:
+        cells=cell_outputs("crx4"),
+        features=lambda w: (
+            [f"{ROOT}/data/mnist_features.pt"]
+            if "mnist_features" in CFG["experiments"]["crx4"]["datasets"]
+            else []
+        ),
+    output:
+        claim=f"{CRX}/crx4/claim.json",
+        scaling=f"{CRX}/crx4/scaling.csv",
+        betas=f"{CRX}/crx4/betas.csv",
+        entry=f"{CRX}/crx4/entry_decomposition.csv",
+    params:
+        settings=settings("crx4"),
+        cells=cell_dirs("crx4"),
+        data=lambda w, input: f"--data {input.features[0]}" if input.features else "",
+        scale=SCALE,
+        out_dir=parent_of("claim"),
+    log:
+        f"{LOGS}/cont_rossier_xu/crx4.log",
+    conda:
+        ENV
+    shell:
+        "python -m deeplimits --log {log} analyse crx4 --settings {params.settings} "
+        "--cells {params.cells} {params.data} --out-dir {params.out_dir} --scale {params.scale}"
+
+
 rule cont_rossier_xu_notebook:
     input:
         notebook=str(REPO / "notebooks" / "cont_rossier_xu.ipynb"),
         crx1=rules.crx1_gd_convergence.output,
         crx3=rules.crx3_p_variation.output,
+        crx4=rules.crx4_scaling.output,
     output:
         notebook=f"{ROOT}/notebooks/cont_rossier_xu.ipynb",
         html=f"{ROOT}/notebooks/cont_rossier_xu.html",
         figures=report(
             multiext(f"{ROOT}/figures/cont_rossier_xu/", "crx1_loss.png", "crx2_scaling.png",
-                     "crx3_variation.png", "crx3_profiles.png"),
+                     "crx3_variation.png", "crx3_profiles.png", "crx4_scaling.png", "crx4_entry.png"),
             caption="../report/cont_rossier_xu.rst",
             category="Cont, Rossier & Xu",
         ),

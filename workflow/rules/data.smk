@@ -38,3 +38,26 @@ rule download_data:
     shell:
         "python -m deeplimits --log {log} data {wildcards.dataset} "
         "--settings {params.settings} --out {output}"
+
+
+rule derive_data:
+    # mnist_features: MNIST (downloaded here when source is auto or mnist) through two
+    # random convolutions; Fashion-MNIST is the stand-in when MNIST cannot be had.
+    input:
+        fallback=lambda w: (
+            [f"{ROOT}/data/fashion_mnist.pt"]
+            if CFG["data"]["mnist_features"]["source"] != "mnist"
+            else []
+        ),
+    output:
+        f"{ROOT}/data/mnist_features.pt",
+    params:
+        settings=lambda w: as_arg(CFG["data"]),
+        seed=CFG["seed"],
+    log:
+        f"{LOGS}/data/mnist_features.log",
+    conda:
+        ENV
+    shell:
+        "python -m deeplimits --log {log} data mnist_features "
+        "--settings {params.settings} --seed {params.seed} --out {output}"

@@ -24,7 +24,7 @@ rule claims_table:
 
 rule provenance:
     input:
-        [f"{d}/provenance.json" for e in ("hz2", "hz4", "xz4", "crx1", "crx3") for d in cell_dirs(e)],
+        [f"{d}/provenance.json" for e in ("hz2", "hz4", "xz4", "crx1", "crx3", "crx4") for d in cell_dirs(e)],
     output:
         f"{ROOT}/provenance.json",
     params:

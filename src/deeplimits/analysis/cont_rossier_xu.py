@@ -136,3 +136,86 @@ def crx3(settings: dict, cell_dirs: list, out_dir, *, scale: str) -> dict:
         values={"exponents": exps.to_dict(orient="records")},
     )
     return {"ok": ok, "exponents": exps}
+
+
+# ----------------------------------------------------------------------------- CRX.4
+# The companion paper's exponents (published): (dataset, model) -> beta.
+CRX4_TARGETS = {("ode", "tanh_shared"): 0.2, ("ode", "relu_layer"): 0.5, ("mnist_features", "relu_layer"): 0.4}
+
+
+def _effective_weights(state: dict, model: str) -> torch.Tensor:
+    """A(k) for tanh with a shared delta; delta_k A(k) for relu with per-layer deltas. (S, L, d, d)."""
+    a = state["A"].double()
+    if model == "relu_layer":
+        return a * state["delta"].double().view(a.shape[0], a.shape[1], 1, 1)
+    return a
+
+
+def crx4(settings: dict, cell_dirs: list, out_dir, *, scale: str, data_meta: dict | None = None) -> dict:
+    out_dir = Path(out_dir)
+    rows, entries = [], []
+    for cell_dir in map(Path, cell_dirs):
+        blob = torch.load(cell_dir / "weights.pt", weights_only=True)
+        ds, model, depth = blob["cell"]["dataset"], blob["cell"]["variant"], int(blob["cell"]["depth"])
+        w = _effective_weights(blob["state"], model)
+        a = blob["state"]["A"].double()
+        fro = torch.linalg.matrix_norm(w, ord="fro")
+        inc = torch.linalg.matrix_norm(a[:, 1:] - a[:, :-1], ord="fro") if depth > 1 else torch.zeros(a.shape[0], 1)
+        hist = pd.read_csv(cell_dir / "metrics.csv")
+        for s in range(w.shape[0]):
+            h = hist[hist.seed == s]
+            below = h[h.get("below_threshold", pd.Series(False, index=h.index)).astype(bool)]
+            rows.append({"dataset": ds, "model": model, "depth": depth, "seed": s,
+                         "max_norm": float(fro[s].max()), "max_increment": float(inc[s].max()),
+                         "root_ssq": float(torch.sqrt((torch.linalg.matrix_norm(a[s], ord="fro") ** 2).sum())),
+                         "final_train_loss": float(h.train_loss.iloc[-1]),
+                         "epoch_below_threshold": int(below.epoch.min()) if len(below) else -1})
+        for k in range(depth):
+            entries.append({"dataset": ds, "model": model, "depth": depth, "s": (k + 0.5) / depth,
+                            "entry": float(a[0, k, 0, 0])})
+    table = pd.DataFrame(rows)
+    entries = pd.DataFrame(entries)
+    fits = []
+    for (ds, model), grp in table.groupby(["dataset", "model"]):
+        mean = grp.groupby("depth")[["max_norm", "max_increment", "root_ssq"]].mean()
+        fit = loglog_slope(mean.index.values, mean.max_norm.values)
+        beta = -fit.slope
+        target = CRX4_TARGETS.get((ds, model))
+        fits.append({"dataset": ds, "model": model, "beta": beta, "r2": fit.r2, "target": target,
+                     "rootssq_slope": loglog_slope(mean.index.values, mean.root_ssq.values).slope,
+                     "increment_slope": loglog_slope(mean.index.values, mean.max_increment.values).slope + beta})
+    fits = pd.DataFrame(fits)
+    # Trend / noise decomposition of one entry at the largest depth: a moving average
+    # (window ~ L/8) is the trend, the rest is noise.
+    deepest = entries[entries.depth == entries.depth.max()].copy()
+    window = max(3, int(deepest.depth.max()) // 8)
+    deepest["trend"] = deepest.groupby(["dataset", "model"]).entry.transform(
+        lambda v: v.rolling(window, center=True, min_periods=1).mean())
+    deepest["noise"] = deepest.entry - deepest.trend
+    table["increment_scaled"] = table.apply(
+        lambda r: r.max_increment * r.depth ** float(fits.set_index(["dataset", "model"]).loc[(r.dataset, r.model), "beta"]),
+        axis=1)
+    write_csv(out_dir / "scaling.csv", table)
+    write_csv(out_dir / "betas.csv", fits)
+    write_csv(out_dir / "entry_decomposition.csv", deepest)
+    tol = settings["beta_tolerance"]
+    judged = fits[fits.target.notna()]
+    ok = bool(len(judged)) and bool((abs(judged.beta - judged.target) <= tol).all())
+    source_note = (data_meta or {}).get("note", "")
+    n_depths = table.depth.nunique()
+    write_claim(
+        out_dir / "claim.json", "CRX.4", scale=scale,
+        measured="; ".join(f"{r.dataset}/{r.model}: beta = {r.beta:.3f} (r2 {r.r2:.2f}"
+                           + (f", paper {r.target:g})" if pd.notna(r.target) else ")")
+                           for r in fits.itertuples())
+                 + f"; depths {sorted(table.depth.unique().tolist())}",
+        target="beta = 0.2 (tanh, shared delta, ODE data), 0.5 (relu, per-layer delta, ODE data), "
+               "0.4 (relu, MNIST features)",
+        tolerance=f"+-{tol}",
+        verdict=verdict(ok, scale) if n_depths >= 3 else "not at this scale",
+        figure="crx4_scaling.png, crx4_entry.png", table="crx4/betas.csv",
+        note="beta from max_k ||A(k)||_F (tanh) or max_k ||delta_k A(k)||_F (relu); same epochs at every depth"
+             + (f"; {source_note}" if source_note else ""),
+        values={"betas": fits.to_dict(orient="records")},
+    )
+    return {"ok": ok, "betas": fits}

@@ -16,7 +16,8 @@ from .synthetic import BUILDERS
 
 log = logging.getLogger(__name__)
 
-ALL_DATASETS = tuple(BUILDERS) + DOWNLOADABLE
+DERIVED = ("mnist_features",)
+ALL_DATASETS = tuple(BUILDERS) + DOWNLOADABLE + DERIVED
 
 
 def prepare_dataset(name: str, data_cfg: dict, seed: int, out: str | Path) -> dict:
@@ -32,11 +33,48 @@ def prepare_dataset(name: str, data_cfg: dict, seed: int, out: str | Path) -> di
         x_tr, y_tr, x_te, y_te, meta = download_and_read(
             download_spec(name), mirrors, Path(data_cfg["download_dir"]) / name, data_cfg["timeout_s"]
         )
+    elif name == "mnist_features":
+        x_tr, y_tr, x_te, y_te, meta = mnist_features(data_cfg, seed, Path(out).parent)
     else:
         raise KeyError(f"unknown dataset {name!r}; known: {', '.join(ALL_DATASETS)}")
     meta = save_prepared(out, x_tr, y_tr, x_te, y_te, meta)["meta"]
     log.info("prepared %s: %d train, %d test, x %s", name, meta["n_train"], meta["n_test"], meta["x_shape"])
     return meta
+
+
+def mnist_features(data_cfg: dict, seed: int, prepared_dir: Path):
+    """CRX.4's features from MNIST, or from Fashion-MNIST when MNIST cannot be had
+    (source: auto) or is not wanted (source: fashion_mnist); meta says which."""
+    from .download import DownloadError
+    from .prepared import load_prepared
+    from .synthetic import one_hot_targets, random_conv_features
+
+    source = data_cfg.get("mnist_features", {}).get("source", "auto")
+    note = ""
+    if source in ("auto", "mnist"):
+        try:
+            bundle = load_prepared(prepared_dir / "mnist.pt") if (prepared_dir / "mnist.pt").exists() else None
+            if bundle is None:
+                spec = download_spec("mnist")
+                x_tr, y_tr, x_te, y_te, _ = download_and_read(
+                    spec, data_cfg["mirrors"]["mnist"], Path(data_cfg["download_dir"]) / "mnist", data_cfg["timeout_s"])
+                bundle = {"x_train": x_tr, "y_train": y_tr, "x_test": x_te, "y_test": y_te}
+            used = "mnist"
+        except DownloadError as err:
+            if source == "mnist":
+                raise
+            log.warning("MNIST unavailable, Fashion-MNIST stands in: %s", str(err).splitlines()[0])
+            note = "MNIST could not be downloaded; Fashion-MNIST stands in"
+            used = "fashion_mnist"
+    else:
+        used = "fashion_mnist"
+    if used == "fashion_mnist":
+        bundle = load_prepared(prepared_dir / "fashion_mnist.pt")
+    feats = [random_conv_features(bundle[k], seed) for k in ("x_train", "x_test")]
+    targets = [one_hot_targets(bundle[k], feats[0].shape[1]) for k in ("y_train", "y_test")]
+    meta = {"name": "mnist_features", "source": f"{used} through two random convolutions",
+            "images": used, "note": note, "task": "regression", "seed": seed}
+    return feats[0], targets[0], feats[1], targets[1], meta
 
 
 def download_and_read(spec: DownloadSpec, mirrors: list[str], cache: Path, timeout_s: float):

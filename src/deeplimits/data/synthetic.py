@@ -124,3 +124,24 @@ BUILDERS = {
     "two_moons": two_moons,
     "random_images": random_images,
 }
+
+
+def random_conv_features(images: torch.Tensor, seed: int) -> torch.Tensor:
+    """The companion paper's MNIST features: two random untrained convolutions (5x5 stride 2,
+    then 3x3 stride 2, one channel, no nonlinearity) -> 25 features for 28x28 images,
+    normalised to unit norm."""
+    import torch.nn.functional as F
+
+    gen = torch_generator(seed, "mnist-features")
+    w1 = torch.randn(1, images.shape[1], 5, 5, generator=gen) / 5.0
+    w2 = torch.randn(1, 1, 3, 3, generator=gen) / 3.0
+    with torch.no_grad():
+        h = F.conv2d(F.conv2d(images, w1, stride=2), w2, stride=2).flatten(1)
+    return h / h.norm(dim=1, keepdim=True).clamp_min(1e-12)
+
+
+def one_hot_targets(labels: torch.Tensor, dim: int) -> torch.Tensor:
+    """One-hot targets embedded in R^dim (dim >= classes), as the companion paper's MSE setting."""
+    out = torch.zeros(labels.shape[0], dim)
+    out[torch.arange(labels.shape[0]), labels] = 1.0
+    return out

@@ -40,6 +40,9 @@ class TrainSettings:
     checkpoint_every: int = 1          # epochs
     eval_every: int = 1                # epochs; 0: never evaluate on the test split
     progress: bool = True
+    # Recorded, not acted on: stopping early would compare depths at different training
+    # times (a defect of the companion paper's released code).
+    loss_threshold: float | None = None
 
 
 @dataclass
@@ -162,6 +165,8 @@ def train(model: torch.nn.Module, data: dict, settings: TrainSettings, *, seeds:
         test = _evaluate(model, x_te, y_te, settings, s) if _due(settings.eval_every, epoch, settings.epochs) else None
         for i, seed in enumerate(seeds):
             row = dict(row_base, seed=seed, train_loss=train_loss[i], diverged=i in diverged)
+            if settings.loss_threshold is not None:
+                row["below_threshold"] = bool(train_loss[i] < settings.loss_threshold)
             if settings.loss == "cross_entropy":
                 row["train_accuracy"] = train_acc[i]
             if test is not None:

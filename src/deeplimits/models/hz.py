@@ -140,11 +140,13 @@ class HZResNet(nn.Module):
 
     def blocks(self, y: torch.Tensor, upto: int | None = None, keep: bool = False):
         states = [y] if keep else None
+        # unbind once: indexing in the loop would make every block's backward write a
+        # gradient the size of all blocks (quadratic in depth).
         all_ws, all_bs = self.all_effective()
+        ws_by_block = list(zip(*[w.unbind(1) for w in all_ws]))
+        bs_by_block = list(zip(*[b.unbind(1) for b in all_bs]))
         for n in range(1, (upto or self.depth) + 1):
-            ws = [w[:, n - 1] for w in all_ws]
-            bs = [b[:, n - 1] for b in all_bs]
-            y = hz_block(y, ws, bs, self.conv)
+            y = hz_block(y, list(ws_by_block[n - 1]), list(bs_by_block[n - 1]), self.conv)
             if keep:
                 states.append(y)
         return (y, states) if keep else y

@@ -56,8 +56,11 @@ class PlainReLU(nn.Module):
     def hidden(self, x: torch.Tensor, keep: bool = False):
         h = torch.relu(torch.baddbmm(self.in_b.unsqueeze(1), x.flatten(2), self.in_w.transpose(1, 2)))
         states = [h] if keep else None
+        # unbind once (indexing per layer makes the backward quadratic in depth).
+        ws = self.W.transpose(2, 3).unbind(1)
+        bs = self.b.unsqueeze(2).unbind(1)
         for n in range(self.depth):
-            h = torch.relu(torch.baddbmm(self.b[:, n].unsqueeze(1), h, self.W[:, n].transpose(1, 2)))
+            h = torch.relu(torch.baddbmm(bs[n], h, ws[n]))
             if keep:
                 states.append(h)
         return (h, states) if keep else h

@@ -22,16 +22,16 @@ def _act(z, code):
     if code == 0:
         return np.tanh(z)
     if code == 1:
-        return np.maximum(z, 0.0)
+        return z * (z > 0.0)  # keeps the array's dtype, unlike np.maximum(z, 0.0)
     return z.copy()
 
 
 @njit(cache=True)
 def _act_grad(z, s, code):
     if code == 0:
-        return 1.0 - s * s
+        return np.ones_like(s) - s * s  # np.ones_like keeps float32 as float32
     if code == 1:
-        return (z > 0.0).astype(z.dtype)
+        return (z > 0.0) * np.ones_like(z)
     return np.ones_like(z)
 
 
