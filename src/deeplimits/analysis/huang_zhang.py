@@ -158,15 +158,18 @@ def random_dense_blocks(depth, width, branch_width, alpha, gen, k=2, dtype=torch
     return blocks
 
 
-def random_conv_blocks(depth, channels, size, alpha, gen, k=2, dtype=torch.float64):
+def random_conv_blocks(depth, channels, size, alpha, gen, k=2, branch_channels=None, dtype=torch.float64):
+    """Random scaled conv blocks as matrices; branch_channels != channels makes the branch
+    non-square (channels -> branch_channels -> ... -> channels)."""
+    dims = [channels] + [branch_channels or channels] * (k - 1) + [channels]
     blocks = []
     for n in range(1, depth + 1):
         ws, bs = [], []
-        for _ in range(k):
-            w = torch.rand(1, channels, channels, 3, 3, generator=gen, dtype=dtype) * 2 - 1
+        for m in range(k):
+            w = torch.rand(1, dims[m + 1], dims[m], 3, 3, generator=gen, dtype=dtype) * 2 - 1
             max_norm_(w, 1.0, dims=(2, 3, 4))
             ws.append(T.conv_matrix(w[0] * n ** (-(1 + alpha) / k), size))
-            b = (torch.rand(channels, generator=gen, dtype=dtype) * 2 - 1) * n ** (-(1 + alpha))
+            b = (torch.rand(dims[m + 1], generator=gen, dtype=dtype) * 2 - 1) * n ** (-(1 + alpha))
             bs.append(T.conv_bias_vector(b, size))
         blocks.append((ws, bs))
     return blocks
@@ -201,6 +204,8 @@ def hz3(settings: dict, trained_cell_dir, data_path, out_dir, *, scale: str, roo
         "random dense, square": random_dense_blocks(depth, width, width, alpha, gen),
         "random dense, non-square": random_dense_blocks(depth, width, bw, alpha, gen),
         "random conv 3x3 (4 ch, 6x6)": random_conv_blocks(min(depth, 50), 4, 6, alpha, gen),
+        "random conv 3x3, non-square (4 -> 6 -> 4 ch, 6x6)": random_conv_blocks(min(depth, 50), 4, 6, alpha, gen,
+                                                                             branch_channels=6),
     }
     inputs = {name: torch.rand(n_in, blocks[0][0][0].shape[1], generator=gen, dtype=torch.float64)
               for name, blocks in nets.items()}

@@ -6,8 +6,6 @@ in (seed, settings).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 
@@ -34,22 +32,18 @@ def digits(seed: int, test_fraction: float = 0.2):
 
 
 def near_orthogonal(seed: int, dim: int = 16, n: int = 8, max_overlap: float = 0.0):
-    """n unit inputs in R^dim with |<x_i, x_j>| <= max_overlap, and unit random targets.
+    """n unit inputs in R^dim with <x_i, x_j> = max_overlap for i != j, and unit random targets.
 
-    Orthonormal rows (QR of a Gaussian) are mixed towards a common direction by
-    at most `max_overlap`, then renormalised; the achieved overlap is recorded.
+    The inputs are chol(G) Q with Q orthonormal rows (QR of a Gaussian) and Gram matrix
+    G = (1 - rho) I + rho 1 1^T, rho = max_overlap: exactly unit norm, every pairwise
+    overlap exactly rho (0 gives orthonormal inputs). The achieved overlap is recorded.
     """
     if n > dim:
         raise ValueError(f"near_orthogonal needs n <= dim, got n={n}, dim={dim}")
     gen = torch_generator(seed, "near_orthogonal")
     q, _ = torch.linalg.qr(torch.randn(dim, dim, generator=gen, dtype=torch.float64))
-    x = q[:n].clone()
-    if max_overlap > 0:
-        common = torch.randn(dim, generator=gen, dtype=torch.float64)
-        common /= common.norm()
-        eps = math.sqrt(max_overlap / 2)
-        x = x + eps * common
-        x = x / x.norm(dim=1, keepdim=True)
+    gram = (1 - max_overlap) * torch.eye(n, dtype=torch.float64) + max_overlap
+    x = torch.linalg.cholesky(gram) @ q[:n]
     y = torch.randn(n, dim, generator=gen, dtype=torch.float64)
     y = y / y.norm(dim=1, keepdim=True)
     gram = x @ x.T
