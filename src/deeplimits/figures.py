@@ -214,10 +214,11 @@ def tvg2_distances(distances: pd.DataFrame, path):
 
 
 def tvg2_profiles(profiles: pd.DataFrame, path):
-    grid = sns.relplot(data=profiles, x="t", y="value", hue="N", col="entry", kind="line", height=3,
-                       aspect=1.1, palette="viridis", facet_kws={"sharey": False})
+    grid = sns.relplot(data=profiles, x="t", y="value", hue="N", col="entry", row="chain", kind="line",
+                       height=2.8, aspect=1.2, palette="viridis", facet_kws={"sharey": False})
     grid.set_axis_labels("t = k / N", "K(t) entry")
-    grid.figure.suptitle("TvG.2 weight profiles of the warm-start minimisers (continuum: N = inf)", y=1.03)
+    grid.figure.suptitle("TvG.2 minimisers' weight profiles (warm: own N/2 solution; greedy: best N/2\n"
+                         "solution of any chain; N = inf: the continuum problem)", y=1.04)
     _save(grid.figure, path)
     return grid.figure
 

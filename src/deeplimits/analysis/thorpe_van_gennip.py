@@ -439,19 +439,25 @@ def _pl_closed(nodes: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
     return nodes[lo] * (1 - frac) + nodes[lo + 1] * frac
 
 
-def profile_table(solve_dir, entries: int = 3, points: int = 400) -> pd.DataFrame:
-    """The first `entries` entries of K(t) of every warm-start solution and of the continuum
-    solution on a common grid (for the profiles figure)."""
+def profile_table(solve_dir, entries: int = 3, points: int = 400, chains=("warm", "greedy")) -> pd.DataFrame:
+    """The first `entries` entries of K(t) of every solution of the given chains on a common
+    grid, with the continuum solution (warm-started from the best deepest solution) added
+    to the chain it started from, as N = inf (for the profiles figure)."""
     solve_dir = Path(solve_dir)
-    sols = torch.load(solve_dir / "solutions.pt", weights_only=True)["warm"]
+    sols = torch.load(solve_dir / "solutions.pt", weights_only=True)
     grid = torch.linspace(0, 1, points, dtype=torch.float64)
-    rows = []
-    curves = {n: profile_on_grid(p["K"], grid) for n, p in sols.items()}
+    curves = {(chain, n): profile_on_grid(p["K"], grid)
+              for chain in chains if chain in sols for n, p in sols[chain].items()}
     cont = solve_dir / "continuum.pt"
-    if cont.exists():
-        curves["inf"] = _pl_closed(torch.load(cont, weights_only=True)["K"], grid)
-    for n, k in curves.items():
+    objectives = solve_dir / "objectives.csv"
+    if cont.exists() and objectives.exists():
+        settings = {"depths": [int(n) for n in next(iter(sols.values()))]}
+        origin = best_deepest(solve_dir / "solutions.pt", settings)["chain"]
+        curves[(origin, "inf")] = _pl_closed(torch.load(cont, weights_only=True)["K"], grid)
+    rows = []
+    for (chain, n), k in curves.items():
         flat = k.flatten(1)
         for e in range(min(entries, flat.shape[1])):
-            rows += [{"N": n, "entry": e, "t": float(t), "value": float(v)} for t, v in zip(grid, flat[:, e])]
+            rows += [{"chain": chain, "N": n, "entry": e, "t": float(t), "value": float(v)}
+                     for t, v in zip(grid, flat[:, e])]
     return pd.DataFrame(rows)
