@@ -1,5 +1,6 @@
-"""A results bundle: a scale's analysis outputs and provenance without weights or data,
-so figures, tables and the report can be rebuilt elsewhere without training."""
+"""A results bundle: a scale's analysis outputs and provenance without trained weights,
+checkpoints or datasets, so figures, tables and the report can be rebuilt elsewhere
+without training. Analysis outputs stay, tensors among them (TvG's minimisers)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,17 @@ from pathlib import Path
 from .data.download import safe_extract_tar
 from .io import atomic_path
 
-EXCLUDED_SUFFIXES = (".pt",)
+# Prepared datasets (data/) and TvG's per-depth intermediate solutions (work/) are left
+# out, and so are the tensors of training cells (weights, checkpoints); their metrics and
+# provenance travel. Everything else is an analysis output.
+EXCLUDED_FOLDERS = ("data", "work")
+
+
+def _excluded(path: Path, root: Path) -> bool:
+    parts = path.relative_to(root).parts
+    if any(p in EXCLUDED_FOLDERS for p in parts[:-1]) or ".papermill-" in str(path):
+        return True
+    return parts[0] == "train" and path.suffix == ".pt"
 
 
 def make_bundle(scale_root: str | Path, out: str | Path) -> list[str]:
@@ -19,7 +30,7 @@ def make_bundle(scale_root: str | Path, out: str | Path) -> list[str]:
     names = []
     with atomic_path(out) as tmp, tarfile.open(tmp, "w:gz") as tar:
         for path in sorted(scale_root.rglob("*")):
-            if path.is_file() and path.suffix not in EXCLUDED_SUFFIXES and ".papermill-" not in str(path):
+            if path.is_file() and not _excluded(path, scale_root):
                 tar.add(path, arcname=str(path))
                 names.append(str(path))
     return names

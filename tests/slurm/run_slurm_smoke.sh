@@ -55,11 +55,14 @@ for _ in $(seq 30); do
 done
 sinfo
 
-# The profile's GPU request cannot be met on a CPU node: the smoke run asks for none.
+# A one-node CPU cluster: the smoke scale asks for no GPU (device=cpu) and jobs get
+# resources that fit the node instead of the profile's cluster-sized ones.
 cd "$work"
-"$repo/.venv/bin/python" -m snakemake --snakefile "$repo/Snakefile" --configfile "$repo/config.yaml" \
+export PATH="$repo/.venv/bin:$PATH"
+python -m snakemake --snakefile "$repo/Snakefile" --configfile "$repo/config.yaml" \
   --directory "$work/run-dir" --profile "$repo/profiles/slurm" \
   --slurm-status-command squeue --default-resources slurm_partition=debug mem_mb=1000 runtime=30 \
-  --set-resources train:slurm_extra="''" --config scale=smoke progress=false device=cpu
-echo "jobs seen by SLURM (job completion log):"
-cat "$work/log/jobcomp.txt" | head -50
+  --set-resources train:mem_mb=1000 train:cpus_per_task=1 --jobs 4 \
+  --config scale=smoke progress=false device=cpu
+echo "jobs seen by SLURM (sacct -c reads the job completion log; no slurmdbd here):"
+sacct -c --format=JobID,JobName%40,State,Elapsed,End | head -60
