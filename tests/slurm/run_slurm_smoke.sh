@@ -42,12 +42,20 @@ NodeName=$host CPUs=$cpus RealMemory=$mem State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP
 CONF
 
-export SLURM_CONF=$conf/slurm.conf
+# Jobs' own srun calls read the default location, so the config is installed there
+# (unless another cluster's config is already in place).
+mkdir -p /etc/slurm
+if [ -e /etc/slurm/slurm.conf ] && ! grep -q "ClusterName=deeplimits" /etc/slurm/slurm.conf; then
+  echo "refusing to replace /etc/slurm/slurm.conf of another cluster" >&2
+  exit 1
+fi
+cp "$conf/slurm.conf" /etc/slurm/slurm.conf
+export SLURM_CONF=/etc/slurm/slurm.conf
 mkdir -p /etc/munge /var/run/munge /var/log/munge /var/lib/munge
 [ -s /etc/munge/munge.key ] || dd if=/dev/urandom of=/etc/munge/munge.key bs=1024 count=1 status=none
 chmod 400 /etc/munge/munge.key
 pgrep -x munged >/dev/null || munged --force
-pgrep -x slurmctld >/dev/null || slurmctld -f "$SLURM_CONF"
+pgrep -x slurmctld >/dev/null && scontrol reconfigure || slurmctld -f "$SLURM_CONF"
 pgrep -x slurmd >/dev/null || slurmd -f "$SLURM_CONF"
 for _ in $(seq 30); do
   sinfo -h -o %T 2>/dev/null | grep -qE "idle|mixed" && break

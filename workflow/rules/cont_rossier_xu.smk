@@ -83,7 +83,12 @@ rule cont_rossier_xu_notebook:
         crx4=rules.crx4_scaling.output,
     output:
         notebook=f"{ROOT}/notebooks/cont_rossier_xu.ipynb",
-        html=f"{ROOT}/notebooks/cont_rossier_xu.html",
+        html=report(
+            f"{ROOT}/notebooks/cont_rossier_xu.html",
+            caption="../report/notebook.rst",
+            category="Cont, Rossier & Xu",
+            subcategory="Executed notebook",
+        ),
         figures=report(
             multiext(f"{ROOT}/figures/cont_rossier_xu/", "crx1_loss.png", "crx2_scaling.png",
                      "crx3_variation.png", "crx3_profiles.png", "crx4_scaling.png", "crx4_entry.png"),

@@ -107,7 +107,12 @@ rule huang_zhang_notebook:
         hz4=rules.hz4_depth_alpha_grid.output,
     output:
         notebook=f"{ROOT}/notebooks/huang_zhang.ipynb",
-        html=f"{ROOT}/notebooks/huang_zhang.html",
+        html=report(
+            f"{ROOT}/notebooks/huang_zhang.html",
+            caption="../report/notebook.rst",
+            category="Huang & Zhang",
+            subcategory="Executed notebook",
+        ),
         figures=report(
             multiext(f"{ROOT}/figures/huang_zhang/", "hz1_increments.png", "hz2_training.png",
                      "hz2_partial_sums.png", "hz3_truncation.png", "hz4_grid.png"),

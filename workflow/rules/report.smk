@@ -26,7 +26,7 @@ rule provenance:
     input:
         [f"{d}/provenance.json" for e in ("hz2", "hz4", "xz4", "crx1", "crx3", "crx4") for d in cell_dirs(e)],
     output:
-        f"{ROOT}/provenance.json",
+        report(f"{ROOT}/provenance.json", caption="../report/provenance.rst", category="Provenance"),
     params:
         # Everything but the progress switch, which changes no result.
         config=as_arg({k: v for k, v in CFG.items() if k != "progress"}),

@@ -98,7 +98,12 @@ rule thorpe_van_gennip_notebook:
         solutions=f"{TVG}/tvg/solutions.pt",
     output:
         notebook=f"{ROOT}/notebooks/thorpe_van_gennip.ipynb",
-        html=f"{ROOT}/notebooks/thorpe_van_gennip.html",
+        html=report(
+            f"{ROOT}/notebooks/thorpe_van_gennip.html",
+            caption="../report/notebook.rst",
+            category="Thorpe & van Gennip",
+            subcategory="Executed notebook",
+        ),
         figures=report(
             multiext(f"{ROOT}/figures/thorpe_van_gennip/", "tvg1_minima.png", "tvg2_distances.png",
                      "tvg2_profiles.png", "tvg3_euler.png"),

@@ -74,7 +74,12 @@ rule xu_zhang_notebook:
         xz4=rules.xz34_trained_plain_nets.output,
     output:
         notebook=f"{ROOT}/notebooks/xu_zhang.ipynb",
-        html=f"{ROOT}/notebooks/xu_zhang.html",
+        html=report(
+            f"{ROOT}/notebooks/xu_zhang.html",
+            caption="../report/notebook.rst",
+            category="Xu & Zhang",
+            subcategory="Executed notebook",
+        ),
         figures=report(
             multiext(f"{ROOT}/figures/xu_zhang/", "xz1_pieces.png", "xz2_increments.png",
                      "xz3_layer_norms.png", "xz4_accuracy.png"),
