@@ -4,6 +4,6 @@ ever touches slice s of each parameter, so seeds train together yet independentl
 
 from .hz import HZResNet, hz_block
 from .plain import PlainReLU
-from .residual import ResidualMLP
+from .residual import ResidualConv, ResidualMLP
 
-__all__ = ["HZResNet", "PlainReLU", "ResidualMLP", "hz_block"]
+__all__ = ["HZResNet", "PlainReLU", "ResidualConv", "ResidualMLP", "hz_block"]

@@ -1,8 +1,12 @@
-"""Fully connected residual networks h <- h + delta * sigma(A h + b) (CRX, Cohen et al.).
+"""Residual networks h <- h + delta * sigma(A h + b) (CRX, Cohen et al.): fully connected
+(ResidualMLP) and convolutional (ResidualConv, for images).
 
 delta is 'one' (1), 'inv' (1/L), 'inv_sqrt' (1/sqrt L), 'shared' (one trainable
 scalar, init 1/L) or 'per_layer' (a trainable scalar per layer, init N(0, 1/L^2)).
-`trainable` lists the parameters that train; the others stay at their init.
+`trainable` lists the parameters that train (any of A, b, delta, in_map, out_map); the
+others stay at their init. Optional input and output maps (in_dim -> d, d -> out_dim)
+make the width independent of the data. `init_profile='smooth'` draws A(k) as a smooth
+function of k/L (C0 + (k/L) C1 + sin(2 pi k/L) C2) instead of iid across layers.
 """
 
 from __future__ import annotations
@@ -10,7 +14,10 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
+
+from .init import glorot_uniform
 
 ACTIVATIONS = {"relu": torch.relu, "tanh": torch.tanh, "identity": lambda x: x}
 # Width x batch up to which the fused CPU stack beats batched matmuls (bench/train_throughput.py).
@@ -21,7 +28,7 @@ DELTAS = ("one", "inv", "inv_sqrt", "shared", "per_layer")
 class ResidualMLP(nn.Module):
     def __init__(self, generators, dim, depth, activation="tanh", delta="inv_sqrt", bias=False,
                  trainable=("A",), init_std=0.0, init_scaling="dL", bias_std=0.0, dtype=torch.float32,
-                 fused="auto"):
+                 fused="auto", in_dim=None, out_dim=None, init_profile="iid"):
         super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
@@ -37,7 +44,12 @@ class ResidualMLP(nn.Module):
         else:
             power = {"d": 0, "dL": 1, "dL2": 2}[init_scaling]
             std = init_std / math.sqrt(dim * depth**power)
-        a = torch.stack([torch.randn(depth, dim, dim, generator=g, dtype=dtype) * std for g in generators])
+        if init_profile == "iid":
+            a = torch.stack([torch.randn(depth, dim, dim, generator=g, dtype=dtype) * std for g in generators])
+        elif init_profile == "smooth":
+            a = torch.stack([smooth_profile(depth, (dim, dim), g, dtype) * std for g in generators])
+        else:
+            raise ValueError(f"init_profile must be 'iid' or 'smooth', got {init_profile!r}")
         self.A = nn.Parameter(a, requires_grad="A" in trainable)
         # Biases ~ N(0, bias_std^2 / d), drawn after A from each seed's generator.
         b = torch.stack([torch.randn(depth, dim, generator=g, dtype=dtype) * bias_std / math.sqrt(dim)
@@ -52,6 +64,14 @@ class ResidualMLP(nn.Module):
             fixed = {"one": 1.0, "inv": 1.0 / depth, "inv_sqrt": depth**-0.5}[delta]
             d = torch.full((self.seeds, 1), fixed, dtype=dtype)
         self.delta = nn.Parameter(d, requires_grad=delta in ("shared", "per_layer") and "delta" in trainable)
+        # Optional maps in and out (glorot uniform), fixed unless listed in `trainable`.
+        self.in_map = self.out_map = None
+        if in_dim is not None:
+            self.in_map = nn.Parameter(torch.stack([glorot_uniform((dim, in_dim), in_dim, dim, g, dtype)
+                                                    for g in generators]), requires_grad="in_map" in trainable)
+        if out_dim is not None:
+            self.out_map = nn.Parameter(torch.stack([glorot_uniform((out_dim, dim), dim, out_dim, g, dtype)
+                                                     for g in generators]), requires_grad="out_map" in trainable)
         if fused not in ("auto", True, False):
             raise ValueError(f"fused must be 'auto', True or False, got {fused!r}")
         self.fused = fused
@@ -65,6 +85,14 @@ class ResidualMLP(nn.Module):
 
 
     def forward(self, x: torch.Tensor, keep: bool = False):
+        if self.in_map is not None:
+            x = torch.bmm(x.flatten(2), self.in_map.transpose(1, 2))
+        if keep:
+            return self._stack(x, keep=True)
+        h = self._stack(x)
+        return torch.bmm(h, self.out_map.transpose(1, 2)) if self.out_map is not None else h
+
+    def _stack(self, x: torch.Tensor, keep: bool = False):
         if not keep and self.use_fused(x):
             from .residual_fused import fused_stack
 
@@ -85,3 +113,49 @@ class ResidualMLP(nn.Module):
             if keep:
                 states.append(h)
         return (h, states) if keep else h
+
+
+def smooth_profile(depth: int, shape, gen: torch.Generator, dtype=torch.float32) -> torch.Tensor:
+    """A(k) = C0 + (k/L) C1 + sin(2 pi k/L) C2 with C_i ~ N(0, 1) entries, scaled so each
+    entry has unit variance on average over k: a depth profile with a smooth limit."""
+    c = torch.randn(3, *shape, generator=gen, dtype=dtype)
+    t = (torch.arange(depth, dtype=dtype) / depth).view(-1, *[1] * len(shape))
+    profile = c[0] + t * c[1] + torch.sin(2 * math.pi * t) * c[2]
+    return profile / math.sqrt(1 + 1 / 3 + 1 / 2)
+
+
+class ResidualConv(nn.Module):
+    """The convolutional residual family for images: h <- h + delta * sigma(conv(h; A_k) + b_k),
+    'same' padding, S seeds stacked as groups of one grouped convolution."""
+
+    def __init__(self, generators, channels: int, depth: int, kernel: int = 3, activation="relu",
+                 delta="inv", init_std=1.0, trainable=("A", "b"), dtype=torch.float32):
+        super().__init__()
+        if delta not in DELTAS:
+            raise ValueError(f"delta must be one of {DELTAS}, got {delta!r}")
+        self.seeds, self.channels, self.depth = len(generators), channels, depth
+        self.sigma = ACTIVATIONS[activation]
+        fan_in = channels * kernel * kernel
+        a = torch.stack([torch.randn(depth, channels, channels, kernel, kernel, generator=g, dtype=dtype)
+                         * init_std / math.sqrt(fan_in) for g in generators])
+        self.A = nn.Parameter(a, requires_grad="A" in trainable)
+        self.b = nn.Parameter(torch.zeros(self.seeds, depth, channels, dtype=dtype), requires_grad="b" in trainable)
+        if delta == "per_layer":
+            d = torch.stack([torch.randn(depth, generator=g, dtype=dtype) / depth for g in generators])
+        else:
+            fixed = {"one": 1.0, "inv": 1.0 / depth, "inv_sqrt": depth**-0.5, "shared": 1.0 / depth}[delta]
+            d = torch.full((self.seeds, 1), fixed, dtype=dtype)
+        self.delta = nn.Parameter(d, requires_grad=delta in ("shared", "per_layer") and "delta" in trainable)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (S, B, C, H, W) -> (S, B, C, H, W)."""
+        s, b = x.shape[:2]
+        h = x.transpose(0, 1).flatten(1, 2)  # (B, S*C, H, W)
+        pad = self.A.shape[-1] // 2
+        kernels = [k.flatten(0, 1) for k in self.A.unbind(1)]  # (S*C, C, k, k) per layer
+        biases = [c.flatten() for c in self.b.unbind(1)]
+        deltas = self.delta.expand(self.seeds, self.depth).repeat_interleave(self.channels, 0)
+        deltas = deltas.view(1, self.seeds * self.channels, self.depth, 1, 1).unbind(2)
+        for k in range(self.depth):
+            h = h + deltas[k] * self.sigma(F.conv2d(h, kernels[k], biases[k], padding=pad, groups=self.seeds))
+        return h.view(b, s, *x.shape[2:]).transpose(0, 1)
