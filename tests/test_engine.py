@@ -126,3 +126,26 @@ def test_checkpoint_of_another_configuration_is_ignored(digits, tmp_path):
     record = run_cell(cell, dict(HZ_SETTINGS, epochs=1, lr=5e-3), digits, tmp_path, root_seed=0,
                       show_progress=False)
     assert record["resumed_from_epoch"] is None
+
+
+def test_augmentation_is_per_seed_deterministic_and_flip_only_mirrors():
+    from deeplimits.engine.augment import augment_images
+
+    x = torch.rand(2, 4, 3, 8, 8)
+    a = augment_images(x, [torch_generator(0, "aug", s) for s in range(2)])
+    b = augment_images(x, [torch_generator(0, "aug", s) for s in range(2)])
+    assert a.shape == x.shape and torch.equal(a, b)
+    # Seed 1 alone draws what it drew in the stack.
+    alone = augment_images(x[1:], [torch_generator(0, "aug", 1)])
+    assert torch.allclose(alone[0], a[1])
+    # With no rotation and no shift, a flip mirrors the image exactly (or leaves it as is).
+    plain = augment_images(x, [torch_generator(0, "aug", s) for s in range(2)], pad=0, max_degrees=0.0)
+    for img, out in zip(x.flatten(0, 1), plain.flatten(0, 1)):
+        assert torch.allclose(out, img, atol=1e-5) or torch.allclose(out, img.flip(-1), atol=1e-5)
+
+
+def test_training_with_augmentation_runs_and_learns(digits, tmp_path):
+    cell = Cell("hz2", "digits", "a0.2", 3)
+    run_cell(cell, dict(HZ_SETTINGS, epochs=2, augment=True), digits, tmp_path, root_seed=0, show_progress=False)
+    m = pd.read_csv(tmp_path / "metrics.csv")
+    assert m.train_loss.notna().all() and (m.epoch == 2).sum() == 2

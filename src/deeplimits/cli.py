@@ -91,6 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("provenance", help="summarise a run's provenance")
     r.add_argument("files", nargs="*")
     r.add_argument("--config", type=_json, required=True)
+    r.add_argument("--logs", help="the run's log folder: wall time per stage is read from it")
     r.add_argument("--out", required=True)
     return p
 
@@ -171,7 +172,22 @@ def _dispatch(args) -> None:
             cells[rec["config"]["cell"]] = {k: rec.get(k) for k in
                                             ("wall_time_s", "steps", "steps_per_s", "device", "git_commit")}
         total = sum(c["wall_time_s"] or 0 for c in cells.values())
-        write_json(args.out, provenance(args.config, training_cells=cells, training_wall_time_s=total))
+        stages = stage_wall_times(args.logs) if args.logs else {}
+        write_json(args.out, provenance(args.config, training_cells=cells, training_wall_time_s=total,
+                                        wall_time_per_stage_s=stages))
+
+
+def stage_wall_times(log_dir) -> dict[str, float]:
+    """Sum the `<command> done in X s` lines of every rule's log, per command (stage)."""
+    import re
+
+    totals: dict[str, float] = {}
+    for path in Path(log_dir).rglob("*.log"):
+        for line in path.read_text(errors="replace").splitlines():
+            m = re.search(r"deeplimits: (\w+) done in ([0-9.]+) s", line)
+            if m:
+                totals[m.group(1)] = round(totals.get(m.group(1), 0.0) + float(m.group(2)), 1)
+    return totals
 
 
 def _analyse(args) -> None:

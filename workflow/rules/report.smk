@@ -23,16 +23,21 @@ rule claims_table:
 
 
 rule provenance:
+    # Last of the run: it reads every rule's log for the wall time per stage.
     input:
-        [f"{d}/provenance.json" for e in ("hz2", "hz4", "xz4", "crx1", "crx3", "crx4") for d in cell_dirs(e)],
+        cells=[f"{d}/provenance.json" for e in ("hz2", "hz4", "xz4", "crx1", "crx3", "crx4") for d in cell_dirs(e)],
+        table=f"{ROOT}/replication/claims.csv",
+        notebooks=expand(f"{ROOT}/notebooks/{{paper}}.html", paper=NOTEBOOK_PAPERS),
     output:
         report(f"{ROOT}/provenance.json", caption="../report/provenance.rst", category="Provenance"),
     params:
         # Everything but the progress switch, which changes no result.
         config=as_arg({k: v for k, v in CFG.items() if k != "progress"}),
+        logs=LOGS,
     log:
         f"{LOGS}/provenance.log",
     conda:
         ENV
     shell:
-        "python -m deeplimits --log {log} provenance {input} --config {params.config} --out {output}"
+        "python -m deeplimits --log {log} provenance {input.cells} --config {params.config} "
+        "--logs {params.logs} --out {output}"
