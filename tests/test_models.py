@@ -238,3 +238,28 @@ def test_smooth_profile_init_has_bounded_variation_across_depth():
         assert v_smooth < 0.1 * v_iid
     # 1-variation of a smooth profile stays bounded as depth grows (same generator draws).
     assert v_smooth < 20
+
+
+@pytest.mark.parametrize("init", ["he", "convergent"])
+def test_plain_relu_gradients_and_init(init):
+    from deeplimits.models import PlainReLU
+
+    model = PlainReLU(gens(2, "plain"), in_dim=5, width=4, depth=3, n_classes=3, init=init, alpha=1.0).double()
+    x = torch.randn(2, 6, 5, dtype=torch.float64)
+    names = [n for n, _ in model.named_parameters()]
+
+    def f(*ps):
+        return torch.func.functional_call(model, dict(zip(names, ps)), (x,)).pow(2).sum()
+
+    assert torch.autograd.gradcheck(f, tuple(model.parameters()), eps=1e-6, atol=1e-6)
+    if init == "convergent":
+        dev = torch.linalg.matrix_norm(model.W.detach() - torch.eye(4, dtype=torch.float64), ord=2)
+        n = torch.arange(1, 4, dtype=torch.float64)
+        assert torch.allclose(dev, (n**-2.0).expand(2, 3))
+
+
+def test_he_init_variance():
+    from deeplimits.models import PlainReLU
+
+    model = PlainReLU(gens(1, "he"), in_dim=3, width=64, depth=8, n_classes=2, init="he")
+    assert float(model.W.var()) == pytest.approx(2.0 / 64, rel=0.05)  # 32768 draws
