@@ -55,7 +55,9 @@ unbundle: env
 	$(BIN)/python -m deeplimits unbundle $(BUNDLE) --dest .
 
 lock:
-	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^deeplimits' > requirements.lock.new
+	{ echo "# Exact versions of every package, transitive ones included (Linux x86_64, Python 3.11)."; \
+	  echo "# Regenerate: make lock (pip freeze of a working .venv). envs/deeplimits.yaml is made from this file."; \
+	  $(BIN)/python -m pip freeze --exclude-editable | grep -v '^deeplimits'; } > requirements.lock.new
 	mv requirements.lock.new requirements.lock
 	$(MAKE) envs
 
