@@ -62,3 +62,15 @@ def test_claim_file_carries_provenance_word(tmp_path):
     rec = write_claim(tmp_path / "x.json", "CRX.1", scale="quick", measured="m", target="t",
                       tolerance="x", verdict="not reproduced")
     assert json.loads((tmp_path / "x.json").read_text())["provenance"] == rec["provenance"] == "reconstructed"
+
+
+def test_a_claim_measured_on_several_datasets_gets_one_row_with_the_weakest_verdict(tmp_path):
+    files = []
+    for label, v in (("digits", "reproduced"), ("fashion_mnist", "not reproduced")):
+        f = tmp_path / f"{label}.json"
+        write_claim(f, "TvG.1", scale="paper", measured=f"m on {label}", target="t", tolerance="x",
+                    verdict=v, label=label)
+        files.append(f)
+    frame = build_table(files, "paper", tmp_path / "c.csv", tmp_path / "c.md").set_index("claim")
+    assert frame.loc["TvG.1", "verdict"] == "not reproduced"
+    assert frame.loc["TvG.1", "measured"] == "[digits] m on digits; [fashion_mnist] m on fashion_mnist"

@@ -63,7 +63,9 @@ def verdict(ok: bool | None, scale: str, applies_at: tuple[str, ...] = ("smoke",
 
 def write_claim(path: str | Path, claim_id: str, *, scale: str, measured: str, target: str,
                 tolerance: str, verdict: str, figure: str = "", table: str = "", note: str = "",
-                values: dict | None = None) -> dict:
+                values: dict | None = None, label: str = "") -> dict:
+    """Write one claim's result. `label` names the part of a claim measured separately
+    (a dataset); the table merges the parts of one claim into one row."""
     if claim_id not in CLAIMS:
         raise KeyError(f"unknown claim id {claim_id!r}")
     if verdict not in VERDICTS:
@@ -73,17 +75,18 @@ def write_claim(path: str | Path, claim_id: str, *, scale: str, measured: str, t
         "paper": c.paper, "claim": claim_id, "statement": c.statement, "scale": scale,
         "measured": measured, "target": target, "tolerance": tolerance, "verdict": verdict,
         "provenance": c.provenance, "figure": figure, "table": table, "note": note,
-        "values": values or {},
+        "values": values or {}, "label": label,
     }
     write_json(path, record)
     return record
 
 
 def build_table(claim_files: list[str | Path], scale: str, out_csv: str | Path, out_md: str | Path) -> pd.DataFrame:
-    rows = {}
+    parts: dict[str, list[dict]] = {}
     for f in claim_files:
         rec = json.loads(Path(f).read_text())
-        rows[rec["claim"]] = {k: rec.get(k, "") for k in COLUMNS}
+        parts.setdefault(rec["claim"], []).append(rec)
+    rows = {cid: merge_parts(recs) for cid, recs in parts.items()}
     for cid, c in CLAIMS.items():
         if cid not in rows:
             rows[cid] = {
@@ -97,6 +100,20 @@ def build_table(claim_files: list[str | Path], scale: str, out_csv: str | Path, 
     write_csv(out_csv, frame)
     write_text(out_md, to_markdown(frame))
     return frame
+
+
+# When a claim is measured in several parts (datasets), the row's verdict is the weakest.
+_VERDICT_ORDER = ("failed to run", "not reproduced", "not at this scale", "reported", "reproduced", "not run")
+
+
+def merge_parts(records: list[dict]) -> dict:
+    if len(records) == 1:
+        return {k: records[0].get(k, "") for k in COLUMNS}
+    row = {k: records[0].get(k, "") for k in COLUMNS}
+    row["verdict"] = min((r["verdict"] for r in records), key=_VERDICT_ORDER.index)
+    for key in ("measured", "figure", "table", "note"):
+        row[key] = "; ".join(f"[{r.get('label', '')}] {r.get(key, '')}" for r in records if r.get(key))
+    return row
 
 
 def to_markdown(frame: pd.DataFrame) -> str:
@@ -113,4 +130,4 @@ def to_markdown(frame: pd.DataFrame) -> str:
 def claim_frame(files) -> pd.DataFrame:
     """The claim files as a table (for notebooks): verdicts beside their provenance."""
     rows = [json.loads(Path(f).read_text()) for f in files]
-    return pd.DataFrame(rows, columns=COLUMNS)
+    return pd.DataFrame(rows, columns=["label", *COLUMNS])

@@ -64,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--reference")
     a.add_argument("--cells", nargs="*", default=[], help="training cell folders the analysis reads")
     a.add_argument("--solve-dir", help="TvG: the folder of tvg_solve's outputs")
+    a.add_argument("--label", default="", help="the part of a claim this run measures (a dataset)")
     a.add_argument("--scale", required=True)
     a.add_argument("--seed", type=int, default=0)
     a.add_argument("--device", default="cpu")
@@ -228,11 +229,11 @@ def _analyse(args) -> None:
     elif args.claim == "tvg3":
         from .analysis.thorpe_van_gennip import tvg3
 
-        tvg3(s, args.data, out, scale=args.scale, root_seed=args.seed)
+        tvg3(s, args.data, out, scale=args.scale, root_seed=args.seed, label=args.label)
     elif args.claim == "tvg_claims":
         from .analysis.thorpe_van_gennip import tvg_claims
 
-        tvg_claims(s, args.solve_dir, out, scale=args.scale)
+        tvg_claims(s, args.solve_dir, out, scale=args.scale, label=args.label)
     elif args.claim == "crx4":
         from .analysis.cont_rossier_xu import crx4
         from .data import load_prepared

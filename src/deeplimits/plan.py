@@ -93,7 +93,7 @@ def datasets_needed(cfg: dict) -> list[str]:
     if "hz1" in cfg["experiments"]:
         names.add("random_images")
     if "tvg" in cfg["experiments"]:
-        names.add(cfg["experiments"]["tvg"]["dataset"])
+        names.update(cfg["experiments"]["tvg"]["datasets"])
     return sorted(names)
 
 

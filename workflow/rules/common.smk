@@ -62,11 +62,11 @@ def claim_files():
         f"{ROOT}/cont_rossier_xu/crx1/claim_crx2.json",
         f"{ROOT}/cont_rossier_xu/crx3/claim.json",
         f"{ROOT}/cont_rossier_xu/crx4/claim.json",
-        f"{ROOT}/thorpe_van_gennip/tvg/claim_tvg1.json",
-        f"{ROOT}/thorpe_van_gennip/tvg/claim_tvg2.json",
-        f"{ROOT}/thorpe_van_gennip/tvg3/claim.json",
-        f"{ROOT}/thorpe_van_gennip/tvg/claim_tvg4.json",
-        f"{ROOT}/thorpe_van_gennip/tvg/claim_tvg5.json",
+    ] + [
+        f"{ROOT}/thorpe_van_gennip/{ds}/{name}"
+        for ds in CFG["experiments"]["tvg"]["datasets"]
+        for name in ("tvg/claim_tvg1.json", "tvg/claim_tvg2.json", "tvg3/claim.json",
+                     "tvg/claim_tvg4.json", "tvg/claim_tvg5.json")
     ]
 
 

@@ -1,21 +1,22 @@
 # Thorpe & van Gennip (TvG.1-TvG.5): the depth grid of minimisers, the continuum problem,
 # Euler vs ODE, and the paper's notebook.
 TVG = f"{ROOT}/thorpe_van_gennip"
+TVG_DATASETS = CFG["experiments"]["tvg"]["datasets"]
 
 
 rule tvg_solve:
     input:
-        data=experiment_dataset("tvg"),
+        data=f"{ROOT}/data/{{dataset}}.pt",
     output:
-        objectives=f"{TVG}/tvg/objectives.csv",
-        solutions=f"{TVG}/tvg/solutions.pt",
+        objectives=f"{TVG}/{{dataset}}/tvg/objectives.csv",
+        solutions=f"{TVG}/{{dataset}}/tvg/solutions.pt",
     params:
         settings=settings("tvg"),
         seed=CFG["seed"],
         scale=SCALE,
         out_dir=parent_of("objectives"),
     log:
-        f"{LOGS}/thorpe_van_gennip/tvg_solve.log",
+        f"{LOGS}/thorpe_van_gennip/{{dataset}}/tvg_solve.log",
     conda:
         ENV
     shell:
@@ -25,17 +26,17 @@ rule tvg_solve:
 
 rule tvg_continuum:
     input:
-        data=experiment_dataset("tvg"),
-        solutions=f"{TVG}/tvg/solutions.pt",
+        data=f"{ROOT}/data/{{dataset}}.pt",
+        solutions=f"{TVG}/{{dataset}}/tvg/solutions.pt",
     output:
-        model=f"{TVG}/tvg/continuum.pt",
-        summary=f"{TVG}/tvg/continuum.json",
+        model=f"{TVG}/{{dataset}}/tvg/continuum.pt",
+        summary=f"{TVG}/{{dataset}}/tvg/continuum.json",
     params:
         settings=settings("tvg"),
         scale=SCALE,
         out_dir=parent_of("summary"),
     log:
-        f"{LOGS}/thorpe_van_gennip/tvg_continuum.log",
+        f"{LOGS}/thorpe_van_gennip/{{dataset}}/tvg_continuum.log",
     conda:
         ENV
     shell:
@@ -45,57 +46,59 @@ rule tvg_continuum:
 
 rule tvg_claims:
     input:
-        objectives=f"{TVG}/tvg/objectives.csv",
-        solutions=f"{TVG}/tvg/solutions.pt",
-        continuum=f"{TVG}/tvg/continuum.json",
+        objectives=f"{TVG}/{{dataset}}/tvg/objectives.csv",
+        solutions=f"{TVG}/{{dataset}}/tvg/solutions.pt",
+        continuum=f"{TVG}/{{dataset}}/tvg/continuum.json",
     output:
-        claim1=f"{TVG}/tvg/claim_tvg1.json",
-        claim2=f"{TVG}/tvg/claim_tvg2.json",
-        claim4=f"{TVG}/tvg/claim_tvg4.json",
-        claim5=f"{TVG}/tvg/claim_tvg5.json",
-        minima=f"{TVG}/tvg/minima.csv",
-        distances=f"{TVG}/tvg/distances.csv",
-        slopes=f"{TVG}/tvg/distance_slopes.csv",
-        branches=f"{TVG}/tvg/cold_start_branches.csv",
+        claim1=f"{TVG}/{{dataset}}/tvg/claim_tvg1.json",
+        claim2=f"{TVG}/{{dataset}}/tvg/claim_tvg2.json",
+        claim4=f"{TVG}/{{dataset}}/tvg/claim_tvg4.json",
+        claim5=f"{TVG}/{{dataset}}/tvg/claim_tvg5.json",
+        minima=f"{TVG}/{{dataset}}/tvg/minima.csv",
+        distances=f"{TVG}/{{dataset}}/tvg/distances.csv",
+        slopes=f"{TVG}/{{dataset}}/tvg/distance_slopes.csv",
+        branches=f"{TVG}/{{dataset}}/tvg/cold_start_branches.csv",
     params:
         settings=settings("tvg"),
         scale=SCALE,
         out_dir=parent_of("claim1"),
     log:
-        f"{LOGS}/thorpe_van_gennip/tvg_claims.log",
+        f"{LOGS}/thorpe_van_gennip/{{dataset}}/tvg_claims.log",
     conda:
         ENV
     shell:
         "python -m deeplimits --log {log} analyse tvg_claims --settings {params.settings} "
-        "--solve-dir {params.out_dir} --out-dir {params.out_dir} --scale {params.scale}"
+        "--solve-dir {params.out_dir} --out-dir {params.out_dir} --scale {params.scale} "
+        "--label {wildcards.dataset}"
 
 
 rule tvg3_euler_vs_ode:
     input:
-        data=experiment_dataset("tvg"),
+        data=f"{ROOT}/data/{{dataset}}.pt",
     output:
-        claim=f"{TVG}/tvg3/claim.json",
-        table=f"{TVG}/tvg3/euler_vs_ode.csv",
+        claim=f"{TVG}/{{dataset}}/tvg3/claim.json",
+        table=f"{TVG}/{{dataset}}/tvg3/euler_vs_ode.csv",
     params:
         settings=settings("tvg"),
         seed=CFG["seed"],
         scale=SCALE,
         out_dir=parent_of("claim"),
     log:
-        f"{LOGS}/thorpe_van_gennip/tvg3.log",
+        f"{LOGS}/thorpe_van_gennip/{{dataset}}/tvg3.log",
     conda:
         ENV
     shell:
         "python -m deeplimits --log {log} analyse tvg3 --settings {params.settings} "
-        "--data {input.data} --out-dir {params.out_dir} --scale {params.scale} --seed {params.seed}"
+        "--data {input.data} --out-dir {params.out_dir} --scale {params.scale} --seed {params.seed} "
+        "--label {wildcards.dataset}"
 
 
 rule thorpe_van_gennip_notebook:
     input:
         notebook=str(REPO / "notebooks" / "thorpe_van_gennip.ipynb"),
-        claims=rules.tvg_claims.output,
-        tvg3=rules.tvg3_euler_vs_ode.output,
-        solutions=f"{TVG}/tvg/solutions.pt",
+        claims=expand(f"{TVG}/{{dataset}}/tvg/claim_tvg{{i}}.json", dataset=TVG_DATASETS, i=(1, 2, 4, 5)),
+        tvg3=expand(f"{TVG}/{{dataset}}/tvg3/claim.json", dataset=TVG_DATASETS),
+        solutions=expand(f"{TVG}/{{dataset}}/tvg/solutions.pt", dataset=TVG_DATASETS),
     output:
         notebook=f"{ROOT}/notebooks/thorpe_van_gennip.ipynb",
         html=report(
@@ -105,8 +108,8 @@ rule thorpe_van_gennip_notebook:
             subcategory="Executed notebook",
         ),
         figures=report(
-            multiext(f"{ROOT}/figures/thorpe_van_gennip/", "tvg1_minima.png", "tvg2_distances.png",
-                     "tvg2_profiles.png", "tvg3_euler.png"),
+            expand(f"{ROOT}/figures/thorpe_van_gennip/{{figure}}_{{dataset}}.png",
+                   figure=("tvg1_minima", "tvg2_distances", "tvg2_profiles", "tvg3_euler"), dataset=TVG_DATASETS),
             caption="../report/thorpe_van_gennip.rst",
             category="Thorpe & van Gennip",
         ),
@@ -115,6 +118,7 @@ rule thorpe_van_gennip_notebook:
         root=scale_root_of("notebook"),
         scale=SCALE,
         reference=REFERENCE,
+        datasets=",".join(TVG_DATASETS),
     log:
         f"{LOGS}/notebooks/thorpe_van_gennip.log",
     conda:
@@ -122,4 +126,4 @@ rule thorpe_van_gennip_notebook:
     shell:
         "python -m deeplimits --log {log} notebook {input.notebook} {output.notebook} "
         "--html {output.html} -p results_root={params.root} -p scale={params.scale} "
-        "-p reference_dir={params.reference}"
+        "-p reference_dir={params.reference} -p datasets={params.datasets}"

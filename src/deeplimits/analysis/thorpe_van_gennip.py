@@ -203,7 +203,7 @@ def smooth_profile(t: torch.Tensor, coeffs: torch.Tensor) -> torch.Tensor:
     return coeffs[0] + t * coeffs[1] + torch.sin(2 * math.pi * t) * coeffs[2]
 
 
-def tvg3(settings: dict, data_path, out_dir, *, scale: str, root_seed: int) -> dict:
+def tvg3(settings: dict, data_path, out_dir, *, scale: str, root_seed: int, label: str = "") -> dict:
     from torchdiffeq import odeint
 
     out_dir = Path(out_dir)
@@ -235,7 +235,7 @@ def tvg3(settings: dict, data_path, out_dir, *, scale: str, root_seed: int) -> d
     order = -fit.slope
     ok = abs(order - 1.0) <= settings["order_tolerance"]
     write_claim(
-        out_dir / "claim.json", "TvG.3", scale=scale,
+        out_dir / "claim.json", "TvG.3", scale=scale, label=label,
         measured="max_x ||X_N(1) - x(1)||: " + ", ".join(f"N={r.N}: {r.error:.2e}" for r in table.itertuples())
                  + f"; fitted order {order:.3f} (r2 {fit.r2:.4f})",
         target="error O(1/N): order 1", tolerance=f"+-{settings['order_tolerance']}",
@@ -310,7 +310,7 @@ def tvg_continuum(settings: dict, data_path, solutions_path, out_dir) -> None:
 
 
 # ----------------------------------------------------------------------------- TvG.1, 2, 4, 5
-def tvg_claims(settings: dict, solve_dir, out_dir, *, scale: str) -> dict:
+def tvg_claims(settings: dict, solve_dir, out_dir, *, scale: str, label: str = "") -> dict:
     solve_dir, out_dir = Path(solve_dir), Path(out_dir)
     obj = pd.read_csv(solve_dir / "objectives.csv")
     sols = torch.load(solve_dir / "solutions.pt", weights_only=True)
@@ -330,7 +330,7 @@ def tvg_claims(settings: dict, solve_dir, out_dir, *, scale: str) -> dict:
     tail = diffs[-3:]
     ok1 = bool(np.all(np.diff(tail) < 0)) and abs(rich["order"] - 1) <= settings["order_tolerance"]
     write_claim(
-        out_dir / "claim_tvg1.json", "TvG.1", scale=scale,
+        out_dir / "claim_tvg1.json", "TvG.1", scale=scale, label=label,
         measured=", ".join(f"m_{n}={m:.6f}" for n, m in zip(ns, best.values))
                  + f"; observed order r = {rich['order']:.3f}, Richardson m_inf = {rich['m_inf']:.6f}",
         target="|m_N - m_2N| decreasing, observed order about 1",
@@ -376,7 +376,7 @@ def tvg_claims(settings: dict, solve_dir, out_dir, *, scale: str) -> dict:
     # "About halve per doubling": a rate of at least 1 - tol in L2 and sup.
     ok2 = bool(w) and all(w[k] <= -(1 - tol) for k in ("L2", "sup"))
     write_claim(
-        out_dir / "claim_tvg2.json", "TvG.2", scale=scale,
+        out_dir / "claim_tvg2.json", "TvG.2", scale=scale, label=label,
         measured="warm starts: distance(N, 2N) ~ N^s with s = "
                  + ", ".join(f"{k} {w[k]:.2f}" for k in ("L2", "sup", "H1") if k in w)
                  + (f" (fitted from N = {w['from_N']})" if w else " (too few doublings)")
@@ -391,7 +391,7 @@ def tvg_claims(settings: dict, solve_dir, out_dir, *, scale: str) -> dict:
     cold0 = slopes.get("cold0_a1=0", {})
     ok5 = bool(cold0) and cold0["L2"] > -settings["no_decay_slope"]
     write_claim(
-        out_dir / "claim_tvg5.json", "TvG.5", scale=scale,
+        out_dir / "claim_tvg5.json", "TvG.5", scale=scale, label=label,
         measured="a1 = 0: distance(N, 2N) ~ N^s with s = "
                  + "; ".join(f"{lab}: " + ", ".join(f"{k} {slopes[lab][k]:.2f}" for k in ("L2", "sup", "H1"))
                              for lab in ("cold0_a1=0", "warm_a1=0") if lab in slopes),
@@ -417,7 +417,7 @@ def tvg_claims(settings: dict, solve_dir, out_dir, *, scale: str) -> dict:
     rel_value = abs(cont["total"] - target) / abs(target)
     ok4 = rel_value <= settings["continuum_tolerance"] and rel_profile <= 10 * settings["continuum_tolerance"]
     write_claim(
-        out_dir / "claim_tvg4.json", "TvG.4", scale=scale,
+        out_dir / "claim_tvg4.json", "TvG.4", scale=scale, label=label,
         measured=f"continuum min E = {cont['total']:.6f} ({m_c} nodes, RK4) vs m_inf = {target:.6f} "
                  f"(relative difference {rel_value:.2e}); K(t) vs the best deepest discrete solution "
                  f"(N={ns[-1]}, {deepest_best['chain']}): relative L2 {rel_profile:.3g}",
