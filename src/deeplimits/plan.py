@@ -1,4 +1,4 @@
-"""What the pipeline builds for a resolved config: datasets, training cells, claim files.
+"""What the pipeline trains for a resolved config: its training cells and their settings.
 
 The Snakefile asks this module for its targets, so the DAG and the package agree on
 paths, and the plan is testable without Snakemake.
@@ -7,18 +7,6 @@ paths, and the plan is testable without Snakemake.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-
-# Experiments that train networks, and the analyses (claims) each feeds.
-TRAINED = ("hz2", "hz4", "xz4", "crx1", "crx3", "crx4")
-
-# Which paper each claim analysis belongs to, and the dataset each untrained analysis needs.
-PAPERS = {
-    "huang_zhang": ("hz1", "hz2", "hz3", "hz4"),
-    "xu_zhang": ("xz1", "xz2", "xz4"),
-    "cont_rossier_xu": ("crx1", "crx3", "crx4"),
-    "thorpe_van_gennip": ("tvg",),
-}
 
 
 @dataclass(frozen=True)
@@ -80,25 +68,10 @@ def crx4_depths(settings: dict) -> list[int]:
     return depths[:: settings["depth_stride"]]
 
 
-def find_cell(cfg: dict, experiment: str, dataset: str, variant: str, depth: int) -> Cell:
-    wanted = Cell(experiment, dataset, variant, int(depth))
-    if wanted not in cells(cfg, experiment):
-        known = ", ".join(c.path for c in cells(cfg, experiment)) or "none"
-        raise KeyError(f"no training cell {wanted.path} in this config; cells of {experiment}: {known}")
-    return wanted
 
 
-def datasets_needed(cfg: dict) -> list[str]:
-    names = {c.dataset for c in cells(cfg)}
-    if "hz1" in cfg["experiments"]:
-        names.add("random_images")
-    if "tvg" in cfg["experiments"]:
-        names.update(cfg["experiments"]["tvg"]["datasets"])
-    return sorted(names)
 
 
-def scale_root(cfg: dict) -> Path:
-    return Path(cfg["results_dir"]) / cfg["scale"]
 
 
 def experiment_settings(cfg: dict, experiment: str) -> dict:

@@ -44,9 +44,6 @@ def p_variation(path, p: float, norm: str = "fro") -> float:
     return float(_dp(x, float(p))[-1] ** (1.0 / p))
 
 
-def p_variation_sum(path, p: float) -> float:
-    """V_p^p: the maximal sum itself (no 1/p power)."""
-    return p_variation(path, p) ** p
 
 
 def quadratic_variation(path) -> float:

@@ -5,7 +5,7 @@ import shlex
 from pathlib import Path
 
 from deeplimits.config import ConfigError, resolve
-from deeplimits.plan import cells, datasets_needed, experiment_settings
+from deeplimits.plan import cells, experiment_settings
 
 try:
     CFG = resolve(config)

@@ -107,7 +107,7 @@ def train(model: torch.nn.Module, data: dict, settings: TrainSettings, *, seeds:
             for g, st in zip(gens, state["generators"]):
                 g.set_state(st)
             metrics = _unpack_metrics(state["metrics"])
-            diverged = {int(k): v for k, v in _unpack_dict(state["diverged"]).items()}
+            diverged = {int(k): v for k, v in state["diverged"].items()}
             start_epoch = resumed_from = int(state["epoch"])
             steps = int(state["steps"])
             log.info("resumed %s from checkpoint at epoch %d", label, start_epoch)
@@ -186,7 +186,7 @@ def train(model: torch.nn.Module, data: dict, settings: TrainSettings, *, seeds:
                 "scheduler": sched.state_dict(),
                 "generators": [g.get_state() for g in gens],
                 "metrics": _pack_metrics(metrics),
-                "diverged": _pack_dict(diverged),
+                "diverged": {str(k): v for k, v in diverged.items()},
                 "epoch": epoch + 1,
                 "steps": steps,
             })
@@ -225,8 +225,8 @@ def _evaluate(model, x, y, settings: TrainSettings, s: int, chunk: int = 1024):
     return (losses / n).tolist(), acc
 
 
-# Checkpoints load with weights_only=True, which admits tensors and plain containers;
-# metrics travel as a dict of columns.
+# Checkpoints load with weights_only=True, which admits tensors and plain containers
+# (string keys): metrics travel as a dict of columns, diverged seeds keyed by str(index).
 def _pack_metrics(rows: list[dict]) -> dict:
     keys = sorted({k for r in rows for k in r})
     return {k: [r.get(k) for r in rows] for k in keys}
@@ -239,12 +239,6 @@ def _unpack_metrics(cols: dict) -> list[dict]:
     return [{k: v[i] for k, v in cols.items() if v[i] is not None} for i in range(n)]
 
 
-def _pack_dict(d: dict) -> dict:
-    return {str(k): v for k, v in d.items()}
-
-
-def _unpack_dict(d: dict) -> dict:
-    return dict(d)
 
 
 def settings_dict(settings: TrainSettings) -> dict:

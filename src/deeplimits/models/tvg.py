@@ -35,9 +35,6 @@ class TvGParams:
     def flat(self) -> list[torch.Tensor]:
         return [self.K, self.b, self.W, self.c]
 
-    def detach(self) -> TvGParams:
-        return TvGParams(*(t.detach().clone() for t in self.flat()))
-
 
 def euler_forward(p: TvGParams, x: torch.Tensor, sigma=torch.tanh) -> torch.Tensor:
     tau = 1.0 / p.depth
