@@ -149,3 +149,41 @@ def test_training_with_augmentation_runs_and_learns(digits, tmp_path):
     run_cell(cell, dict(HZ_SETTINGS, epochs=2, augment=True), digits, tmp_path, root_seed=0, show_progress=False)
     m = pd.read_csv(tmp_path / "metrics.csv")
     assert m.train_loss.notna().all() and (m.epoch == 2).sum() == 2
+
+
+def _cuda_sample():
+    # graphed_forward decides by the sample's device; capture itself is faked below.
+    return type("Sample", (), {"device": torch.device("cuda"), "shape": (1, 4, 3)})()
+
+
+def test_cuda_graph_wrapper_keeps_the_eager_forward(monkeypatch):
+    from deeplimits.engine import cuda_graph
+
+    model = ResidualMLP([torch_generator(0, "g", 0)], dim=3, depth=2, init_std=1.0)
+
+    def fake_capture(module, args):
+        # What make_graphed_callables does to a module: an instance-level forward.
+        module.forward = lambda x: ("graphed", x)
+        return module
+
+    monkeypatch.setattr(torch.cuda, "make_graphed_callables", fake_capture)
+    replay = cuda_graph.graphed_forward(model, _cuda_sample())
+    assert replay("x") == ("graphed", "x")
+    assert "forward" not in model.__dict__  # other shapes and evaluation run the eager forward
+    assert model(torch.zeros(1, 4, 3)).shape == (1, 4, 3)
+
+
+def test_cuda_graph_capture_failure_falls_back_to_eager(monkeypatch, caplog):
+    from deeplimits.engine import cuda_graph
+
+    model = ResidualMLP([torch_generator(0, "g", 0)], dim=3, depth=2, init_std=1.0)
+
+    def failing_capture(module, args):
+        module.forward = lambda x: x
+        raise RuntimeError("operation not permitted when stream is capturing")
+
+    monkeypatch.setattr(torch.cuda, "make_graphed_callables", failing_capture)
+    assert cuda_graph.graphed_forward(model, _cuda_sample()) is None
+    assert "not permitted" in caplog.text
+    assert "forward" not in model.__dict__
+    assert cuda_graph.graphed_forward(model, torch.zeros(1, 4, 3)) is None  # CPU: never captured

@@ -100,15 +100,16 @@ def build(cell: Cell, settings: dict, data: dict, root_seed: int):
 
 
 def run_cell(cell: Cell, settings: dict, data_path: str | Path, out_dir: str | Path, *,
-             root_seed: int, device: str = "auto", show_progress: bool = True) -> dict:
+             root_seed: int, device: str = "auto", show_progress: bool = True, cuda_graph: bool = True) -> dict:
     out_dir = Path(out_dir)
     data = load_prepared(data_path)
     torch.manual_seed(root_seed)
     model, ts, seeds = build(cell, settings, data, root_seed)
-    ts.progress = show_progress
+    ts.progress, ts.cuda_graph = show_progress, cuda_graph
     dev = resolve_device(device)
+    # How a run executes (bars, graphs) is not part of what it computes: a checkpoint resumes across them.
     fingerprint = config_hash({"cell": cell.path, "settings": settings, "seed": root_seed,
-                               "train": settings_dict(ts) | {"progress": None}})
+                               "train": settings_dict(ts) | {"progress": None, "cuda_graph": None}})
     result = train(model, data, ts, seeds=seeds, root_seed=root_seed, label=cell.path,
                    checkpoint=out_dir / "checkpoint.pt", device=dev, fingerprint=fingerprint)
     weights = {k: v.detach().cpu() for k, v in model.state_dict().items()}

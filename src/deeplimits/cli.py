@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -53,6 +54,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--out-dir", required=True)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", default="auto")
+    t.add_argument("--no-cuda-graph", action="store_true",
+                   help="train eagerly on a GPU too (also set by DEEPLIMITS_CUDA_GRAPH=0)")
     t.add_argument("--no-progress", action="store_true")
 
     a = sub.add_parser("analyse", help="run one claim analysis")
@@ -143,7 +146,7 @@ def _dispatch(args) -> None:
         exp, ds, variant, depth = args.cell.split("/")
         cell = Cell(exp, ds, variant, int(depth.removeprefix("L")))
         run_cell(cell, args.settings, args.data, args.out_dir, root_seed=args.seed,
-                 device=args.device, show_progress=not args.no_progress)
+                 device=args.device, show_progress=not args.no_progress, cuda_graph=not args.no_cuda_graph and os.environ.get("DEEPLIMITS_CUDA_GRAPH", "1") != "0")
     elif args.command == "analyse":
         _analyse(args)
     elif args.command == "claims":

@@ -25,6 +25,8 @@ NOTEBOOK_PAPERS = ["huang_zhang", "xu_zhang", "cont_rossier_xu", "thorpe_van_gen
 # Progress bars follow the config (off in the ci profile). An environment variable,
 # not a parameter of the rules, so turning bars off makes Snakemake rerun nothing.
 os.environ.update(DEEPLIMITS_PROGRESS="1" if CFG["progress"] else "0")
+# Likewise for CUDA graphs: how training runs, not what it computes.
+os.environ.update(DEEPLIMITS_CUDA_GRAPH="1" if CFG["cuda_graph"] else "0")
 
 
 def as_arg(obj):

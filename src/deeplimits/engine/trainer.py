@@ -23,6 +23,7 @@ from ..io import torch_save
 from ..logs import progress
 from ..seeding import torch_generator
 from .augment import augment_images
+from .cuda_graph import graphed_forward
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,8 @@ class TrainSettings:
     # Recorded, not acted on: stopping early would compare depths at different training
     # times (a defect of the companion paper's released code).
     loss_threshold: float | None = None
+    # On a CUDA device: replay forward and backward from CUDA graphs (engine/cuda_graph.py).
+    cuda_graph: bool = True
 
 
 @dataclass
@@ -116,6 +119,11 @@ def train(model: torch.nn.Module, data: dict, settings: TrainSettings, *, seeds:
 
     alive = torch.tensor([i not in diverged for i in range(s)], device=device)
     t0 = time.perf_counter()
+    graph_shape = (s, min(batch, n), *x_tr.shape[1:])
+    graphed = None
+    if settings.cuda_graph and device.type == "cuda" and start_epoch < settings.epochs:
+        model.train()
+        graphed = graphed_forward(model, x_tr[:graph_shape[1]].expand(graph_shape).contiguous())
     bar = progress(range(start_epoch, settings.epochs), enabled=settings.progress,
                    desc=label, unit="epoch", initial=start_epoch, total=settings.epochs)
     for epoch in bar:
@@ -136,7 +144,7 @@ def train(model: torch.nn.Module, data: dict, settings: TrainSettings, *, seeds:
                 xb, yb = x_tr[idx], y_tr[idx]
             if settings.augment:
                 xb = augment_images(xb, gens)
-            out = model(xb)
+            out = graphed(xb) if graphed is not None and xb.shape == graph_shape else model(xb)
             losses = per_seed_loss(out, yb, settings.loss)
             finite = torch.isfinite(losses)
             newly = alive & ~finite

@@ -20,8 +20,12 @@ from torch import nn
 from .init import glorot_uniform
 
 ACTIVATIONS = {"relu": torch.relu, "tanh": torch.tanh, "identity": lambda x: x}
+# How the fused kernels (numba, Triton) name the activations.
+ACT_CODES = {"tanh": 0, "relu": 1, "identity": 2}
 # Width x batch up to which the fused CPU stack beats batched matmuls (bench/train_throughput.py).
 FUSED_MAX_WORK = 16 * 64
+# The Triton stack keeps a layer's d x d matrix in registers.
+TRITON_MAX_WIDTH = 64
 DELTAS = ("one", "inv", "inv_sqrt", "shared", "per_layer")
 
 
@@ -76,13 +80,21 @@ class ResidualMLP(nn.Module):
             raise ValueError(f"fused must be 'auto', True or False, got {fused!r}")
         self.fused = fused
 
-    def use_fused(self, x: torch.Tensor) -> bool:
-        """The numba stack on the CPU where per-op overhead dominates (narrow layers), the
-        plain PyTorch path elsewhere (and on GPUs). Crossover measured by bench/train_throughput.py."""
-        if self.fused == "auto":
-            return x.device.type == "cpu" and self.dim * x.shape[1] <= FUSED_MAX_WORK
-        return bool(self.fused) and x.device.type == "cpu"
-
+    def fused_backend(self, x: torch.Tensor) -> str | None:
+        """Which fused whole-stack kernel runs this input, or None for the plain PyTorch path.
+        CPU: the numba stack where per-op overhead dominates (narrow layers; crossover
+        measured by bench/train_throughput.py). CUDA: the Triton stack for float32 stacks
+        up to TRITON_MAX_WIDTH wide. fused=False always takes the PyTorch path,
+        which stays the reference both kernels are tested against."""
+        if not self.fused:
+            return None
+        if x.device.type == "cpu":
+            if self.fused == "auto" and self.dim * x.shape[1] > FUSED_MAX_WORK:
+                return None
+            return "numba"
+        if x.device.type == "cuda" and x.dtype == torch.float32 and self.dim <= TRITON_MAX_WIDTH:
+            return "triton"
+        return None
 
     def forward(self, x: torch.Tensor, keep: bool = False):
         if self.in_map is not None:
@@ -93,10 +105,13 @@ class ResidualMLP(nn.Module):
         return torch.bmm(h, self.out_map.transpose(1, 2)) if self.out_map is not None else h
 
     def _stack(self, x: torch.Tensor, keep: bool = False):
-        if not keep and self.use_fused(x):
-            from .residual_fused import fused_stack
-
+        backend = None if keep else self.fused_backend(x)
+        if backend is not None:
             delta = self.delta.expand(self.seeds, self.depth)
+            if backend == "numba":
+                from .residual_fused import fused_stack
+            else:
+                from .residual_triton import triton_stack as fused_stack
             return fused_stack(x, self.A, self.b, delta, self.activation)
         h = x
         states = [h] if keep else None

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from numba import njit
 
-ACT_CODES = {"tanh": 0, "relu": 1, "identity": 2}
+from .residual import ACT_CODES
 
 
 @njit(cache=True)

@@ -1,0 +1,80 @@
+"""The Triton residual stack, checked against ResidualMLP's plain PyTorch path in float64:
+compiled on a GPU, run by Triton's interpreter on a CPU (conftest sets TRITON_INTERPRET)."""
+
+import pytest
+import torch
+
+from deeplimits.models import ResidualMLP
+from deeplimits.seeding import torch_generator
+
+pytest.importorskip("triton")
+
+
+DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
+
+
+@pytest.fixture(scope="module")
+def triton_stack():
+    from deeplimits.models.residual_triton import triton_stack
+
+    return triton_stack
+
+
+def reference(model):
+    """A float64 copy of `model` on the PyTorch path."""
+    ref = ResidualMLP([torch_generator(0, "tri", i) for i in range(model.seeds)], dim=model.dim,
+                      depth=model.depth, activation=model.activation, delta=model.delta_mode, bias=True,
+                      trainable=("A", "b", "delta"), dtype=torch.float64, fused=False)
+    ref.load_state_dict({k: v.double() for k, v in model.state_dict().items()})
+    return ref
+
+
+# (seeds, batch, width, depth): padded width (10 -> 16), padded batch (50 -> 64), several
+# batch blocks (width 64 -> blocks of 64 rows, batch 150 -> 3 blocks), a non-power-of-two width.
+SHAPES = [(2, 50, 10, 7), (2, 150, 64, 3), (1, 17, 20, 5)]
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu", "identity"])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_triton_stack_equals_the_pytorch_reference(triton_stack, activation, shape):
+    seeds, batch, width, depth = shape
+    gen = torch.Generator().manual_seed(1)
+    model = ResidualMLP([torch_generator(0, "tri", i) for i in range(seeds)], dim=width, depth=depth,
+                        activation=activation, delta="per_layer", bias=True, bias_std=1.0,
+                        trainable=("A", "b", "delta"), init_std=2.0, init_scaling="d", fused=False)
+    x = torch.randn(seeds, batch, width, generator=gen)
+    weight = torch.randn(seeds, batch, width, generator=gen)
+    h0 = x.to(DEVICE).requires_grad_()
+    params = [p.detach().to(DEVICE).requires_grad_() for p in (model.A, model.b, model.delta)]
+    out = triton_stack(h0, params[0], params[1], params[2].expand(seeds, depth), activation)
+    grads = torch.autograd.grad((out * weight.to(DEVICE)).sum(), [h0, *params])
+    out, grads = out.cpu(), [g.cpu() for g in grads]
+
+    ref = reference(model)
+    h0_ref = x.double().requires_grad_()
+    out_ref = ref._stack(h0_ref)
+    grads_ref = torch.autograd.grad((out_ref * weight.double()).sum(), [h0_ref, ref.A, ref.b, ref.delta])
+
+    assert out.dtype == torch.float32
+    for got, want in zip([out, *grads], [out_ref, *grads_ref]):
+        scale = want.abs().max().item()
+        assert scale > 0
+        assert (got.double() - want).abs().max().item() <= 1e-5 * scale
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered in exp")
+def test_triton_stack_is_finite_where_tanh_saturates(triton_stack):
+    # exp(2z) overflows to inf for large z; the kernel's tanh must still give +-1.
+    a = torch.full((1, 2, 16, 16), 50.0, device=DEVICE)
+    h0 = torch.ones(1, 16, 16, device=DEVICE)
+    out = triton_stack(h0, a, torch.zeros(1, 2, 16, device=DEVICE), torch.ones(1, 2, device=DEVICE), "tanh")
+    assert torch.isfinite(out).all()
+    assert torch.allclose(out, torch.full_like(out, 3.0))
+
+
+def test_backend_choice():
+    model = ResidualMLP([torch_generator(0, "tri", 0)], dim=10, depth=3, fused="auto")
+    assert model.fused_backend(torch.zeros(1, 50, 10)) == "numba"
+    assert model.fused_backend(torch.zeros(1, 5000, 10)) is None  # wide work: batched matmuls win
+    model.fused = False
+    assert model.fused_backend(torch.zeros(1, 50, 10)) is None
