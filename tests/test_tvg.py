@@ -89,3 +89,51 @@ def test_richardson_on_a_first_order_sequence():
     out = richardson(ns, values)
     assert out["order"] == pytest.approx(1.0)
     assert out["m_inf"] == pytest.approx(1.0)
+
+
+def test_stratified_subsample_keeps_class_shares_and_is_seeded():
+    from deeplimits.analysis.thorpe_van_gennip import stratified_subsample
+    from deeplimits.seeding import torch_generator
+
+    y = torch.tensor([0] * 600 + [1] * 300 + [2] * 100)
+    keep = stratified_subsample(y, 95, torch_generator(0, "s"))
+    assert len(keep) == len(set(keep.tolist())) == 95
+    counts = torch.bincount(y[keep]).tolist()
+    assert all(c >= q for c, q in zip(counts, [57, 28, 9]))  # the shares 57, 28.5, 9.5 rounded down
+    again = stratified_subsample(y, 95, torch_generator(0, "s"))
+    other = stratified_subsample(y, 95, torch_generator(1, "s"))
+    assert torch.equal(keep, again) and not torch.equal(keep, other)
+
+
+def test_tvg_inputs_subsample_after_pca(tmp_path):
+    from deeplimits.analysis.thorpe_van_gennip import load_inputs
+    from deeplimits.data.prepare import prepare_dataset
+
+    path = tmp_path / "digits.pt"
+    prepare_dataset("digits", {"digits": {"test_fraction": 0.2}}, 0, path)
+    x_all, y_all, classes = load_inputs(path, {"dim": 8})
+    x, y, _ = load_inputs(path, {"dim": 8, "n_points": 200, "seed": 0})
+    assert x_all.shape[1] == 8 and classes == 10 and x.shape == (200, 8)
+    # The subsample is rows of the full PCA features (PCA fitted on every point).
+    rows = (x[:, None, :] - x_all[None, :, :]).abs().amax(-1).min(1).values
+    assert rows.max() < 1e-12
+    assert torch.bincount(y, minlength=10).min() >= 17
+
+
+def test_tvg_work_folder_discards_solutions_of_other_settings(tmp_path, caplog):
+    from deeplimits.analysis.thorpe_van_gennip import _work_dir
+
+    data = tmp_path / "data.pt"
+    data.write_bytes(b"points")
+    work = tmp_path / "work"
+    settings = {"dim": 2, "depths": [4, 8], "a1": 1e-4, "continuum_nodes": 9}
+    _work_dir(work, settings, data)
+    (work / "cold0_N4.pt").write_bytes(b"solution")
+    _work_dir(work, dict(settings, continuum_nodes=33), data)  # not a solve setting: kept
+    assert (work / "cold0_N4.pt").exists()
+    _work_dir(work, dict(settings, a1=0.0), data)
+    assert not (work / "cold0_N4.pt").exists() and "discarding 1 solutions" in caplog.text
+    (work / "cold0_N4.pt").write_bytes(b"solution")
+    data.write_bytes(b"other points")
+    _work_dir(work, dict(settings, a1=0.0), data)
+    assert not (work / "cold0_N4.pt").exists()

@@ -1,7 +1,8 @@
 """Claims TvG.1-TvG.5 (Thorpe & van Gennip): minimise E_N over a depth grid, compare the
 minimisers' weight profiles, the Euler forward map with an accurate ODE solve, and the
 continuum problem. Everything float64, full batch, L-BFGS; the data are the prepared set
-(optionally PCA-reduced to `dim` features)."""
+(optionally PCA-reduced to `dim` features, optionally a class-stratified subsample of
+`n_points` of them)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ import pandas as pd
 import torch
 
 from ..claims import verdict, write_claim
+from ..config import config_hash
 from ..data import load_prepared
+from ..data.download import md5sum
 from ..engine.lbfgs import minimise
-from ..io import read_json, torch_save, write_csv, write_json
+from ..io import read_json, torch_save, write_csv, write_json, write_text
 from ..logs import progress
 from ..models.tvg import ACTIVATIONS, TvGParams, interpolate_profile, profile_on_grid
 from ..models.tvg_fused import FusedObjective
@@ -26,10 +29,14 @@ from .fit import loglog_slope
 log = logging.getLogger(__name__)
 
 
-def load_inputs(data_path, dim: int | None):
+def load_inputs(data_path, settings: dict):
+    """The training split as float64 features: PCA to settings['dim'] on the whole split (or
+    zero padding), then, when settings['n_points'] is set, a class-stratified subsample
+    drawn with the config seed. Every TvG job calls this, so all of them see the same points."""
     data = load_prepared(data_path)
     x = data["x_train"].double().flatten(1)
     y = data["y_train"].long()
+    dim = settings.get("dim")
     if dim and dim < x.shape[1]:
         centred = x - x.mean(0)
         _, _, vh = torch.linalg.svd(centred, full_matrices=False)
@@ -37,7 +44,24 @@ def load_inputs(data_path, dim: int | None):
         x = x / x.std(0).clamp_min(1e-12)
     elif dim and dim > x.shape[1]:
         x = torch.cat([x, torch.zeros(x.shape[0], dim - x.shape[1], dtype=x.dtype)], 1)
+    n_points = settings.get("n_points")
+    if n_points and n_points < len(y):
+        keep = stratified_subsample(y, n_points, torch_generator(settings.get("seed", 0), "tvg-points"))
+        x, y = x[keep], y[keep]
     return x, y, len(data["meta"]["classes"])
+
+
+def stratified_subsample(y: torch.Tensor, n: int, gen: torch.Generator) -> torch.Tensor:
+    """Indices of n points, each class holding its share of y (rounded down), the
+    remainder the first unused points of one random order."""
+    order = torch.randperm(len(y), generator=gen)
+    quota = torch.bincount(y) * n // len(y)
+    taken = torch.zeros(len(y), dtype=torch.bool)
+    for c, q in enumerate(quota.tolist()):
+        taken[order[y[order] == c][:q]] = True
+    missing = n - int(taken.sum())
+    taken[order[~taken[order]][:missing]] = True
+    return torch.nonzero(taken).flatten()
 
 
 def cold_start(depth: int, dim: int, classes: int, seed: int, std: float) -> TvGParams:
@@ -103,14 +127,35 @@ def run_chain(settings, x, y, a1, init_for, work: Path, label: str, meta: dict):
     return rows, sols
 
 
+# The settings a minimiser of E_N depends on (the others only judge or extend the results).
+SOLVE_KEYS = ("seed", "dim", "n_points", "depths", "a1", "a2", "a3", "activation", "init_std", "max_iter",
+              "cold_starts")
+
+
+def _work_dir(work: Path, settings: dict, data_path) -> Path:
+    """The folder of per-depth solutions that a rerun resumes from, emptied when it belongs
+    to other settings or other data (a stale minimiser must never be taken as this one's)."""
+    stamp = config_hash({"settings": {k: settings.get(k) for k in SOLVE_KEYS}, "data": md5sum(data_path)})
+    stamp_file = work / "stamp.txt"
+    if work.exists() and (not stamp_file.exists() or stamp_file.read_text() != stamp):
+        stale = list(work.glob("*.pt"))
+        if stale:
+            log.warning("discarding %d solutions in %s: they belong to other settings or data", len(stale), work)
+        for path in stale:
+            path.unlink()
+    work.mkdir(parents=True, exist_ok=True)
+    write_text(stamp_file, stamp)
+    return work
+
+
 def tvg_solve(settings: dict, data_path, out_dir, *, root_seed: int) -> None:
     """Cold chains (an independent random start at every N, one chain per seed), then the
     warm chain: the smallest N starts from the best cold solution there, every larger N
     from the chain's own N/2 solution interpolated onto the finer grid.
     The same with a1 = 0 (one cold chain and its warm chain) for TvG.5."""
     out_dir = Path(out_dir)
-    work = out_dir / "work"
-    x, y, classes = load_inputs(data_path, settings.get("dim"))
+    work = _work_dir(out_dir / "work", settings, data_path)
+    x, y, classes = load_inputs(data_path, settings)
     dim, std = x.shape[1], settings["init_std"]
     rows, solutions = [], {}
 
@@ -207,7 +252,7 @@ def tvg3(settings: dict, data_path, out_dir, *, scale: str, root_seed: int, labe
     from torchdiffeq import odeint
 
     out_dir = Path(out_dir)
-    x, _, _ = load_inputs(data_path, settings.get("dim"))
+    x, _, _ = load_inputs(data_path, settings)
     d = x.shape[1]
     sigma = ACTIVATIONS[settings["activation"]]
     gen = torch_generator(root_seed, "tvg3")
@@ -290,7 +335,7 @@ def continuum_objective(knodes, bnodes, w, c, x, y, a1, a2, a3, sigma, substeps:
 
 def tvg_continuum(settings: dict, data_path, solutions_path, out_dir) -> None:
     out_dir = Path(out_dir)
-    x, y, _ = load_inputs(data_path, settings.get("dim"))
+    x, y, _ = load_inputs(data_path, settings)
     sigma = ACTIVATIONS[settings["activation"]]
     deepest = _unpack(best_deepest(solutions_path, settings))
     m = settings["continuum_nodes"]
