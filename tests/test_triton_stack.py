@@ -1,6 +1,8 @@
 """The Triton residual stack, checked against ResidualMLP's plain PyTorch path in float64:
 compiled on a GPU, run by Triton's interpreter on a CPU (conftest sets TRITON_INTERPRET)."""
 
+from types import SimpleNamespace
+
 import pytest
 import torch
 
@@ -78,3 +80,16 @@ def test_backend_choice():
     assert model.fused_backend(torch.zeros(1, 5000, 10)) is None  # wide work: batched matmuls win
     model.fused = False
     assert model.fused_backend(torch.zeros(1, 50, 10)) is None
+
+
+def test_backend_choice_on_a_gpu():
+    # fused_backend reads only the input's device, dtype and shape: a stand-in for a CUDA tensor.
+    def cuda_input(shape, dtype=torch.float32):
+        return SimpleNamespace(device=torch.device("cuda"), dtype=dtype, shape=shape)
+
+    narrow = ResidualMLP([torch_generator(0, "tri", 0)], dim=10, depth=3, fused="auto")
+    assert narrow.fused_backend(cuda_input((1, 50, 10))) == "triton"
+    assert narrow.fused_backend(cuda_input((1, 50, 10), torch.float64)) is None
+    assert narrow.fused_backend(cuda_input((1, 2**27, 10))) is None  # states past 32-bit offsets
+    wide = ResidualMLP([torch_generator(0, "tri", 0)], dim=65, depth=3, fused="auto")
+    assert wide.fused_backend(cuda_input((1, 50, 65))) is None

@@ -92,7 +92,9 @@ class ResidualMLP(nn.Module):
             if self.fused == "auto" and self.dim * x.shape[1] > FUSED_MAX_WORK:
                 return None
             return "numba"
-        if x.device.type == "cuda" and x.dtype == torch.float32 and self.dim <= TRITON_MAX_WIDTH:
+        # The kernel indexes its stored states with 32-bit offsets.
+        states = x.shape[0] * (self.depth + 1) * x.shape[1] * self.dim
+        if x.device.type == "cuda" and x.dtype == torch.float32 and self.dim <= TRITON_MAX_WIDTH and states < 2**31:
             return "triton"
         return None
 
