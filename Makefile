@@ -11,7 +11,7 @@ SCALE ?= quick
 NOTEBOOK_RULES := huang_zhang_notebook xu_zhang_notebook cont_rossier_xu_notebook thorpe_van_gennip_notebook
 FIGURE_RULES := $(NOTEBOOK_RULES) claims_table figures
 
-.PHONY: replicate test env lint figures bundle unbundle smoke paper lock envs bench
+.PHONY: replicate test env lint figures bundle unbundle smoke paper paper-cpu lock envs bench
 
 env: $(STAMP)
 
@@ -31,6 +31,10 @@ smoke:
 
 paper:
 	$(MAKE) replicate SCALE=paper
+
+# The paper-scale claims a CPU can run (hours on 2 cores) and their partial table.
+paper-cpu: env
+	PATH=$(CURDIR)/$(BIN):$$PATH $(SNAKEMAKE) cpu_claims --config scale=paper
 
 test: env
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest -q

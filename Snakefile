@@ -31,6 +31,14 @@ rule figures:
         expand(f"{ROOT}/notebooks/{{paper}}.html", paper=NOTEBOOK_PAPERS),
 
 
+# Without a GPU: the claims whose paper scale fits a CPU, and their partial table
+# (`make paper-cpu`).
+rule cpu_claims:
+    input:
+        f"{ROOT}/replication/claims_cpu.csv",
+        f"{ROOT}/replication/claims_cpu.md",
+
+
 rule all:
     input:
         f"{ROOT}/replication/claims.csv",

@@ -54,6 +54,16 @@ def test_dry_run_of_every_scale(repo, tmp_path, scale):
         assert "download_data" not in jobs  # smoke and quick are offline
 
 
+def test_cpu_claims_at_paper_scale_train_only_the_gd_problems(repo, tmp_path):
+    jobs = dry(repo, tmp_path, "cpu_claims", "--config", "scale=paper")
+    # CRX.1-CRX.3 train their small full-batch problems; no image model, no CIFAR-10 or MNIST.
+    assert jobs["train"] == 5 + 4 * 5  # crx1 depths, crx3 inits x depths
+    assert jobs["download_data"] == 1  # Fashion-MNIST (TvG), from the Debian mirror when present
+    assert jobs["claims_table_cpu"] == 1 and "claims_table" not in jobs
+    assert {"xz1_activation_domains", "xz2_summable_perturbations", "tvg_solve"} <= set(jobs)
+    assert not {"hz2_trained_resnet", "hz4_depth_alpha_grid", "xz34_trained_plain_nets", "crx4_scaling"} & set(jobs)
+
+
 def test_lint_is_clean(repo, tmp_path):
     proc = snakemake(repo, tmp_path, "--lint", check=False)
     out = proc.stdout + proc.stderr

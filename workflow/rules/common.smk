@@ -50,26 +50,31 @@ def experiment_dataset(experiment):
     return f"{ROOT}/data/{CFG['experiments'][experiment]['dataset']}.pt"
 
 
-def claim_files():
-    return [
-        f"{ROOT}/huang_zhang/hz1/claim.json",
-        f"{ROOT}/huang_zhang/hz2/claim.json",
-        f"{ROOT}/huang_zhang/hz3/claim.json",
-        f"{ROOT}/huang_zhang/hz4/claim.json",
-        f"{ROOT}/xu_zhang/xz1/claim.json",
-        f"{ROOT}/xu_zhang/xz2/claim.json",
-        f"{ROOT}/xu_zhang/xz4/claim_xz3.json",
-        f"{ROOT}/xu_zhang/xz4/claim_xz4.json",
-        f"{ROOT}/cont_rossier_xu/crx1/claim_crx1.json",
-        f"{ROOT}/cont_rossier_xu/crx1/claim_crx2.json",
-        f"{ROOT}/cont_rossier_xu/crx3/claim.json",
-        f"{ROOT}/cont_rossier_xu/crx4/claim.json",
-    ] + [
-        f"{ROOT}/thorpe_van_gennip/{ds}/{name}"
-        for ds in CFG["experiments"]["tvg"]["datasets"]
-        for name in ("tvg/claim_tvg1.json", "tvg/claim_tvg2.json", "tvg3/claim.json",
-                     "tvg/claim_tvg4.json", "tvg/claim_tvg5.json")
-    ]
+# Claim files under ROOT, each with whether its paper scale fits a CPU (hours on 2 cores,
+# no training of image models): those make the `cpu_claims` table.
+CLAIMS = {
+    "huang_zhang/hz1/claim.json": False,
+    "huang_zhang/hz2/claim.json": False,
+    "huang_zhang/hz3/claim.json": False,
+    "huang_zhang/hz4/claim.json": False,
+    "xu_zhang/xz1/claim.json": True,
+    "xu_zhang/xz2/claim.json": True,
+    "xu_zhang/xz4/claim_xz3.json": False,
+    "xu_zhang/xz4/claim_xz4.json": False,
+    "cont_rossier_xu/crx1/claim_crx1.json": True,
+    "cont_rossier_xu/crx1/claim_crx2.json": True,
+    "cont_rossier_xu/crx3/claim.json": True,
+    "cont_rossier_xu/crx4/claim.json": False,
+} | {
+    f"thorpe_van_gennip/{ds}/{name}": True
+    for ds in CFG["experiments"]["tvg"]["datasets"]
+    for name in ("tvg/claim_tvg1.json", "tvg/claim_tvg2.json", "tvg3/claim.json",
+                 "tvg/claim_tvg4.json", "tvg/claim_tvg5.json")
+}
+
+
+def claim_files(cpu_only=False):
+    return [f"{ROOT}/{name}" for name, on_cpu in CLAIMS.items() if on_cpu or not cpu_only]
 
 
 def parent_of(name):

@@ -22,6 +22,18 @@ rule claims_table:
         "--out-csv {output.csv} --out-md {output.md}"
 
 
+use rule claims_table as claims_table_cpu with:
+    # The claims whose paper scale a CPU can run (see CLAIMS in common.smk): a partial
+    # table, named as such, for machines without a GPU.
+    input:
+        claim_files(cpu_only=True),
+    output:
+        csv=f"{ROOT}/replication/claims_cpu.csv",
+        md=f"{ROOT}/replication/claims_cpu.md",
+    log:
+        f"{LOGS}/replication/claims_cpu.log",
+
+
 rule provenance:
     # Last of the run: it reads every rule's log for the wall time per stage.
     input:
