@@ -187,3 +187,22 @@ def test_cuda_graph_capture_failure_falls_back_to_eager(monkeypatch, caplog):
     assert "not permitted" in caplog.text
     assert "forward" not in model.__dict__
     assert cuda_graph.graphed_forward(model, torch.zeros(1, 4, 3)) is None  # CPU: never captured
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_graph_training_equals_eager_training():
+    gen = torch.Generator().manual_seed(0)
+    x, y = torch.randn(100, 16, generator=gen), torch.randn(100, 16, generator=gen)
+    data = {"x_train": x, "y_train": y, "x_test": x[:0], "y_test": y[:0]}
+    weights = {}
+    for graph in (False, True):
+        model = ResidualMLP([torch_generator(0, "graph", s) for s in range(2)], dim=16, depth=32,
+                            activation="tanh", delta="shared", trainable=("A", "delta"), init_std=1.0)
+        # 100 samples in batches of 32: the last batch of 4 takes the eager path.
+        settings = TrainSettings(epochs=3, batch_size=32, optimizer="adam", lr=1e-3, loss="half_mse",
+                                 eval_every=0, progress=False, cuda_graph=graph)
+        train(model, data, settings, seeds=[0, 1], root_seed=0, label="graph", device=torch.device("cuda"))
+        weights[graph] = model.A.detach().cpu()
+    assert not torch.equal(weights[False], ResidualMLP([torch_generator(0, "graph", s) for s in range(2)], dim=16,
+                                                       depth=32, init_std=1.0).A.detach())
+    assert torch.allclose(weights[True], weights[False], atol=1e-6)
