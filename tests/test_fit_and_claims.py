@@ -49,6 +49,9 @@ def test_table_lists_every_claim_and_marks_missing_ones_not_run(tmp_path):
     assert row.loc["TvG.5", "verdict"] == "not run"
     md = (tmp_path / "claims.md").read_text()
     assert "| HZ.1 | published | reproduced |" in md
+    partial = build_table([f], "paper", tmp_path / "p.csv", tmp_path / "p.md", missing_note="needs a GPU")
+    assert partial.set_index("claim").loc["TvG.5", "note"] == "needs a GPU"
+    assert partial.set_index("claim").loc["HZ.1", "note"] != "needs a GPU"
 
 
 def test_write_claim_refuses_unknown_ids_and_verdicts(tmp_path):

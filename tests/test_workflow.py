@@ -1,5 +1,6 @@
 """The pipeline through the snakemake CLI: dry runs, lint, a full smoke run, partial reruns."""
 
+import json
 import re
 import subprocess
 import sys
@@ -104,6 +105,10 @@ def test_smoke_run_produces_the_table_notebooks_and_report(smoke_run):
     assert {"HZ.1", "HZ.2", "HZ.3", "HZ.4", "XZ.1", "XZ.2", "XZ.3", "XZ.4", "CRX.1", "CRX.2", "CRX.3", "CRX.4",
             "TvG.1", "TvG.2", "TvG.3", "TvG.4", "TvG.5"} <= set(ran.claim)
     assert set(table.provenance) <= {"published", "reconstructed", "ours"}
+    # Every part of a TvG claim carries its dataset (the label that merges datasets into one row).
+    for name in ("tvg/claim_tvg1.json", "tvg/claim_tvg2.json", "tvg3/claim.json", "tvg/claim_tvg4.json",
+                 "tvg/claim_tvg5.json"):
+        assert json.loads((root / "thorpe_van_gennip" / "two_moons" / name).read_text())["label"] == "two_moons"
     executed = (root / "notebooks" / "huang_zhang.ipynb").read_text()
     assert "injected-parameters" in executed and "results/smoke" in executed
     assert (root / "figures" / "huang_zhang" / "hz1_increments.png").stat().st_size > 10_000

@@ -81,7 +81,13 @@ def write_claim(path: str | Path, claim_id: str, *, scale: str, measured: str, t
     return record
 
 
-def build_table(claim_files: list[str | Path], scale: str, out_csv: str | Path, out_md: str | Path) -> pd.DataFrame:
+NO_ANALYSIS = "no analysis for this claim in the pipeline yet"
+
+
+def build_table(claim_files: list[str | Path], scale: str, out_csv: str | Path, out_md: str | Path,
+                missing_note: str = NO_ANALYSIS) -> pd.DataFrame:
+    """Every claim of the registry, one row each; claims without a file are 'not run' with
+    `missing_note` saying why (a partial table names what it leaves out)."""
     parts: dict[str, list[dict]] = {}
     for f in claim_files:
         rec = json.loads(Path(f).read_text())
@@ -93,7 +99,7 @@ def build_table(claim_files: list[str | Path], scale: str, out_csv: str | Path, 
                 "paper": c.paper, "claim": cid, "statement": c.statement, "scale": scale,
                 "measured": "", "target": "", "tolerance": "", "verdict": "not run",
                 "provenance": c.provenance, "figure": "", "table": "",
-                "note": "no analysis for this claim in the pipeline yet",
+                "note": missing_note,
             }
     order = list(CLAIMS)
     frame = pd.DataFrame([rows[c] for c in order], columns=COLUMNS)

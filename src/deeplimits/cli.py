@@ -78,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--scale", required=True)
     c.add_argument("--out-csv", required=True)
     c.add_argument("--out-md", required=True)
+    c.add_argument("--missing-note", help="why claims without a file are not run (default: no analysis yet)")
 
     n = sub.add_parser("notebook", help="execute a parameterised notebook (papermill) and export HTML")
     n.add_argument("input")
@@ -152,7 +153,8 @@ def _dispatch(args) -> None:
     elif args.command == "claims":
         from .claims import build_table
 
-        build_table(args.files, args.scale, args.out_csv, args.out_md)
+        note = {"missing_note": args.missing_note} if args.missing_note else {}
+        build_table(args.files, args.scale, args.out_csv, args.out_md, **note)
     elif args.command == "notebook":
         from .notebooks import run_notebook
 

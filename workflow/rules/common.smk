@@ -73,6 +73,9 @@ CLAIMS = {
 }
 
 
+CPU_TABLE_NOTE = "not in the CPU table: its paper scale needs a GPU"
+
+
 def claim_files(cpu_only=False):
     return [f"{ROOT}/{name}" for name, on_cpu in CLAIMS.items() if on_cpu or not cpu_only]
 

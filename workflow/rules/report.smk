@@ -13,13 +13,14 @@ rule claims_table:
         md=f"{ROOT}/replication/claims.md",
     params:
         scale=SCALE,
+        missing="",
     log:
         f"{LOGS}/replication/claims.log",
     conda:
         ENV
     shell:
         "python -m deeplimits --log {log} claims {input} --scale {params.scale} "
-        "--out-csv {output.csv} --out-md {output.md}"
+        "--out-csv {output.csv} --out-md {output.md} {params.missing}"
 
 
 use rule claims_table as claims_table_cpu with:
@@ -30,6 +31,9 @@ use rule claims_table as claims_table_cpu with:
     output:
         csv=f"{ROOT}/replication/claims_cpu.csv",
         md=f"{ROOT}/replication/claims_cpu.md",
+    params:
+        scale=SCALE,
+        missing=f"--missing-note {shlex.quote(CPU_TABLE_NOTE)}",
     log:
         f"{LOGS}/replication/claims_cpu.log",
 

@@ -387,32 +387,32 @@ def tvg_claims(settings: dict, solve_dir, out_dir, *, scale: str, label: str = "
 
     # TvG.2 / TvG.5: distances between consecutive profiles of each chain.
     drows = []
-    for label, chain in sols.items():
+    for chain_name, chain in sols.items():
         for n in ns[:-1]:
             if str(n) in chain and str(2 * n) in chain:
                 a, b = chain[str(n)], chain[str(2 * n)]
-                drows.append({"chain": label, "N": n, **profile_distances(a["K"], a["b"], b["K"], b["b"])})
+                drows.append({"chain": chain_name, "N": n, **profile_distances(a["K"], a["b"], b["K"], b["b"])})
     dist = pd.DataFrame(drows)
     write_csv(out_dir / "distances.csv", dist)
     # Convergence is asymptotic: rates are fitted over the last `fit_last` doublings.
     slopes = {}
-    for label, grp in dist.groupby("chain"):
+    for chain_name, grp in dist.groupby("chain"):
         tail = grp.sort_values("N").tail(settings["fit_last"])
         if len(tail) >= 2:
-            slopes[label] = {norm: loglog_slope(tail.N, tail[norm]).slope for norm in ("L2", "sup", "H1")}
-            slopes[label]["from_N"] = int(tail.N.min())
+            slopes[chain_name] = {norm: loglog_slope(tail.N, tail[norm]).slope for norm in ("L2", "sup", "H1")}
+            slopes[chain_name]["from_N"] = int(tail.N.min())
     write_csv(out_dir / "distance_slopes.csv",
               pd.DataFrame([{"chain": k, **v} for k, v in slopes.items()]))
     # Cold starts: which branch each found (distance to the warm solution at the deepest N).
     deep = str(ns[-1])
     branch = []
-    for label, chain in sols.items():
-        if label.startswith("cold") and "a1=0" not in label:
+    for chain_name, chain in sols.items():
+        if chain_name.startswith("cold") and "a1=0" not in chain_name:
             d = profile_distances(chain[deep]["K"], chain[deep]["b"], sols["warm"][deep]["K"], sols["warm"][deep]["b"])
-            e = obj[(obj.chain == label) & (obj.N == ns[-1])].total.iloc[0]
+            e = obj[(obj.chain == chain_name) & (obj.N == ns[-1])].total.iloc[0]
             scale_ref = profile_distances(sols["warm"][deep]["K"], sols["warm"][deep]["b"],
                                           0 * sols["warm"][deep]["K"], 0 * sols["warm"][deep]["b"])["L2"]
-            branch.append({"chain": label, "E_N": e, "L2_to_warm": d["L2"],
+            branch.append({"chain": chain_name, "E_N": e, "L2_to_warm": d["L2"],
                            "branch": "warm branch" if d["L2"] <= 0.1 * scale_ref else "another branch"})
     branch = pd.DataFrame(branch)
     write_csv(out_dir / "cold_start_branches.csv", branch)
