@@ -54,6 +54,19 @@ def test_table_lists_every_claim_and_marks_missing_ones_not_run(tmp_path):
     assert partial.set_index("claim").loc["HZ.1", "note"] != "needs a GPU"
 
 
+def test_a_part_left_out_of_a_table_is_named_in_its_row(tmp_path):
+    f = tmp_path / "ode.json"
+    write_claim(f, "CRX.4", scale="paper", measured="beta", target="t", tolerance="x", verdict="reproduced",
+                note="same epochs", label="ode")
+    frame = build_table([f], "paper", tmp_path / "p.csv", tmp_path / "p.md", missing_note="needs a GPU",
+                        left_out=[("CRX.4", "mnist_features")]).set_index("claim")
+    assert frame.loc["CRX.4", "verdict"] == "reproduced"
+    assert frame.loc["CRX.4", "note"] == "same epochs; [mnist_features] needs a GPU"
+    assert frame.loc["CRX.1", "note"] == "needs a GPU"
+    with pytest.raises(KeyError, match="CRX.9"):
+        build_table([f], "paper", tmp_path / "p.csv", tmp_path / "p.md", left_out=[("CRX.9", "x")])
+
+
 def test_write_claim_refuses_unknown_ids_and_verdicts(tmp_path):
     with pytest.raises(KeyError):
         write_claim(tmp_path / "x.json", "HZ.9", scale="s", measured="", target="", tolerance="", verdict="reproduced")

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from deeplimits.claims import CLAIMS
+from deeplimits.plan import crx4_depths
 
 pytestmark = pytest.mark.workflow
 
@@ -55,14 +56,20 @@ def test_dry_run_of_every_scale(repo, tmp_path, scale):
         assert "download_data" not in jobs  # smoke and quick are offline
 
 
-def test_cpu_claims_at_paper_scale_train_only_the_gd_problems(repo, tmp_path):
+def test_cpu_claims_at_paper_scale_train_only_the_small_problems(repo, tmp_path):
+    paper = yaml.safe_load((repo / "config.yaml").read_text())["experiments"]["crx4"]
     jobs = dry(repo, tmp_path, "cpu_claims", "--config", "scale=paper")
-    # CRX.1-CRX.3 train their small full-batch problems; no image model, no CIFAR-10 or MNIST.
-    assert jobs["train"] == 5 + 4 * 5  # crx1 depths, crx3 inits x depths
+    # CRX.1-CRX.3 train their small full-batch problems and CRX.4 its ODE cells (2 models x
+    # the depth grid); no image model, no CIFAR-10 or MNIST, no MNIST features.
+    assert jobs["train"] == 5 + 4 * 5 + 2 * len(crx4_depths(paper))
     assert jobs["download_data"] == 1  # Fashion-MNIST (TvG), from the Debian mirror when present
     assert jobs["claims_table_cpu"] == 1 and "claims_table" not in jobs
+    assert jobs["crx4_scaling"] == 1  # the ODE part only
+    # HZ.1 at the authors' size for their alpha only (about an hour on 2 cores per alpha).
+    assert jobs["hz1_alpha_increments"] == 1 and jobs["hz1_reference_alpha"] == 1
+    assert "hz1_random_increments" not in jobs
     assert {"xz1_activation_domains", "xz2_summable_perturbations", "tvg_solve"} <= set(jobs)
-    assert not {"hz2_trained_resnet", "hz4_depth_alpha_grid", "xz34_trained_plain_nets", "crx4_scaling"} & set(jobs)
+    assert not {"hz2_trained_resnet", "hz4_depth_alpha_grid", "xz34_trained_plain_nets"} & set(jobs)
 
 
 def test_lint_is_clean(repo, tmp_path):
@@ -79,8 +86,9 @@ def test_bad_config_stops_before_any_job_and_names_the_key(repo, tmp_path):
 
 
 def test_one_output_file_builds_only_what_it_needs(repo, tmp_path):
+    alphas = yaml.safe_load((repo / "config.yaml").read_text())["experiments"]["hz1"]["alphas"]
     jobs = dry(repo, tmp_path, "--config", "scale=smoke", "--", "results/smoke/huang_zhang/hz1/claim.json")
-    assert jobs == {"generate_data": 1, "hz1_random_increments": 1}
+    assert jobs == {"generate_data": 1, "hz1_alpha_increments": len(alphas), "hz1_random_increments": 1}
 
 
 def test_until_stops_at_the_data_stage(repo, tmp_path):
@@ -109,6 +117,7 @@ def test_smoke_run_produces_the_table_notebooks_and_report(smoke_run):
     for name in ("tvg/claim_tvg1.json", "tvg/claim_tvg2.json", "tvg3/claim.json", "tvg/claim_tvg4.json",
                  "tvg/claim_tvg5.json"):
         assert json.loads((root / "thorpe_van_gennip" / "two_moons" / name).read_text())["label"] == "two_moons"
+    assert json.loads((root / "cont_rossier_xu" / "crx4" / "ode" / "claim.json").read_text())["label"] == "ode"
     executed = (root / "notebooks" / "huang_zhang.ipynb").read_text()
     assert "injected-parameters" in executed and "results/smoke" in executed
     assert (root / "figures" / "huang_zhang" / "hz1_increments.png").stat().st_size > 10_000

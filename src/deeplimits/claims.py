@@ -85,14 +85,22 @@ NO_ANALYSIS = "no analysis for this claim in the pipeline yet"
 
 
 def build_table(claim_files: list[str | Path], scale: str, out_csv: str | Path, out_md: str | Path,
-                missing_note: str = NO_ANALYSIS) -> pd.DataFrame:
+                missing_note: str = NO_ANALYSIS, left_out: list[tuple[str, str]] = ()) -> pd.DataFrame:
     """Every claim of the registry, one row each; claims without a file are 'not run' with
-    `missing_note` saying why (a partial table names what it leaves out)."""
+    `missing_note` saying why (a partial table names what it leaves out). `left_out` lists
+    (claim, label) parts left out of a claim whose other parts are in the table: the row's
+    note names each of them with `missing_note`, so its verdict is read as partial."""
     parts: dict[str, list[dict]] = {}
     for f in claim_files:
         rec = json.loads(Path(f).read_text())
         parts.setdefault(rec["claim"], []).append(rec)
     rows = {cid: merge_parts(recs) for cid, recs in parts.items()}
+    for cid, label in left_out:
+        if cid not in CLAIMS:
+            raise KeyError(f"unknown claim id {cid!r} in the left-out parts")
+        if cid in rows:
+            gap = f"[{label}] {missing_note}"
+            rows[cid]["note"] = f"{rows[cid]['note']}; {gap}" if rows[cid]["note"] else gap
     for cid, c in CLAIMS.items():
         if cid not in rows:
             rows[cid] = {

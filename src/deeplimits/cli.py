@@ -59,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--no-progress", action="store_true")
 
     a = sub.add_parser("analyse", help="run one claim analysis")
-    a.add_argument("claim", choices=["hz1", "hz2", "hz3", "hz4", "xz1", "xz2", "xz4", "crx1", "crx3", "crx4",
+    a.add_argument("claim", choices=["hz1_increments", "hz1", "hz2", "hz3", "hz4", "xz1", "xz2", "xz4", "crx1", "crx3", "crx4",
                                      "tvg_solve", "tvg_continuum", "tvg3", "tvg_claims"])
     a.add_argument("--settings", type=_json, required=True)
     a.add_argument("--out-dir", required=True)
@@ -68,6 +68,8 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--cells", nargs="*", default=[], help="training cell folders the analysis reads")
     a.add_argument("--solve-dir", help="TvG: the folder of tvg_solve's outputs")
     a.add_argument("--label", default="", help="the part of a claim this run measures (a dataset)")
+    a.add_argument("--alpha", type=float, help="HZ.1: the alpha of one curve")
+    a.add_argument("--increments", nargs="*", default=[], help="HZ.1: the per-alpha curves to judge")
     a.add_argument("--scale", required=True)
     a.add_argument("--seed", type=int, default=0)
     a.add_argument("--device", default="cpu")
@@ -79,6 +81,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--out-csv", required=True)
     c.add_argument("--out-md", required=True)
     c.add_argument("--missing-note", help="why claims without a file are not run (default: no analysis yet)")
+    c.add_argument("--left-out", action="append", default=[], metavar="CLAIM:LABEL",
+                   help="a part of a claim left out of this table (its note then says so)")
 
     n = sub.add_parser("notebook", help="execute a parameterised notebook (papermill) and export HTML")
     n.add_argument("input")
@@ -154,7 +158,13 @@ def _dispatch(args) -> None:
         from .claims import build_table
 
         note = {"missing_note": args.missing_note} if args.missing_note else {}
-        build_table(args.files, args.scale, args.out_csv, args.out_md, **note)
+        left_out = []
+        for item in args.left_out:
+            cid, sep, label = item.partition(":")
+            if not sep or not label:
+                raise ValueError(f"--left-out {item!r}: expected CLAIM:LABEL, e.g. CRX.4:mnist_features")
+            left_out.append((cid, label))
+        build_table(args.files, args.scale, args.out_csv, args.out_md, left_out=left_out, **note)
     elif args.command == "notebook":
         from .notebooks import run_notebook
 
@@ -198,11 +208,19 @@ def stage_wall_times(log_dir) -> dict[str, float]:
 
 def _analyse(args) -> None:
     s, out = args.settings, args.out_dir
-    if args.claim == "hz1":
+    if args.claim == "hz1_increments":
+        from .analysis.huang_zhang import hz1_increments
+
+        if args.alpha is None:
+            raise ValueError("analyse hz1_increments needs --alpha")
+        hz1_increments(s, args.data, args.alpha, out, root_seed=args.seed, device=args.device,
+                       show_progress=not args.no_progress)
+    elif args.claim == "hz1":
         from .analysis.huang_zhang import hz1
 
-        hz1(s, args.data, args.reference, out, scale=args.scale, root_seed=args.seed,
-            device=args.device, show_progress=not args.no_progress)
+        if not args.increments:
+            raise ValueError("analyse hz1 needs --increments (one CSV per alpha, from hz1_increments)")
+        hz1(s, args.increments, args.reference, out, scale=args.scale, label=args.label)
     elif args.claim == "hz2":
         from .analysis.huang_zhang import hz2
 
@@ -244,7 +262,7 @@ def _analyse(args) -> None:
         from .data import load_prepared
 
         meta = load_prepared(args.data)["meta"] if args.data else None
-        crx4(s, args.cells, out, scale=args.scale, data_meta=meta)
+        crx4(s, args.cells, out, scale=args.scale, data_meta=meta, label=args.label)
     elif args.claim in ("crx1", "crx3"):
         from .analysis import cont_rossier_xu
 

@@ -46,9 +46,21 @@ def cell_outputs(experiment, name="weights.pt"):
     return [f"{d}/{name}" for d in cell_dirs(experiment)]
 
 
+def crx4_cell_dirs(dataset):
+    return [f"{ROOT}/train/{c.path}" for c in cells(CFG, "crx4") if c.dataset == dataset]
+
+
+def crx4_cell_outputs(dataset):
+    return [f"{d}/weights.pt" for d in crx4_cell_dirs(dataset)]
+
+
 def experiment_dataset(experiment):
     return f"{ROOT}/data/{CFG['experiments'][experiment]['dataset']}.pt"
 
+
+# CRX.4 is measured per dataset. The ODE part is small (d = 10, 1024 samples per epoch) and
+# runs on a CPU at paper scale; the MNIST part (60000 samples per epoch) needs a GPU.
+CRX4_CPU_DATASETS = ("ode",)
 
 # Claim files under ROOT, each with whether its paper scale fits a CPU (hours on 2 cores,
 # no training of image models): those make the `cpu_claims` table.
@@ -64,7 +76,9 @@ CLAIMS = {
     "cont_rossier_xu/crx1/claim_crx1.json": True,
     "cont_rossier_xu/crx1/claim_crx2.json": True,
     "cont_rossier_xu/crx3/claim.json": True,
-    "cont_rossier_xu/crx4/claim.json": False,
+} | {
+    f"cont_rossier_xu/crx4/{ds}/claim.json": ds in CRX4_CPU_DATASETS
+    for ds in CFG["experiments"]["crx4"]["datasets"]
 } | {
     f"thorpe_van_gennip/{ds}/{name}": True
     for ds in CFG["experiments"]["tvg"]["datasets"]
@@ -75,9 +89,22 @@ CLAIMS = {
 
 CPU_TABLE_NOTE = "not in the CPU table: its paper scale needs a GPU"
 
+# Parts of claims in the CPU table whose other parts are not: the table's note names them.
+CPU_LEFT_OUT_PARTS = [f"CRX.4:{ds}" for ds in CFG["experiments"]["crx4"]["datasets"] if ds not in CRX4_CPU_DATASETS] + [
+    f"HZ.1:alpha={a:g}" for a in CFG["experiments"]["hz1"]["alphas"]
+    if a != CFG["experiments"]["hz1"]["reference_alpha"]
+]
+
+
+# Claim parts that stand in the CPU table for a claim whose whole paper scale needs a GPU:
+# HZ.1 for the authors' alpha alone (their inputs, about an hour on 2 CPU cores per alpha).
+CPU_PARTS = ["huang_zhang/hz1/reference_alpha/claim.json"]
+
 
 def claim_files(cpu_only=False):
-    return [f"{ROOT}/{name}" for name, on_cpu in CLAIMS.items() if on_cpu or not cpu_only]
+    if cpu_only:
+        return [f"{ROOT}/{name}" for name, on_cpu in CLAIMS.items() if on_cpu] + [f"{ROOT}/{n}" for n in CPU_PARTS]
+    return [f"{ROOT}/{name}" for name in CLAIMS]
 
 
 def parent_of(name):

@@ -47,32 +47,30 @@ rule crx3_p_variation:
         "--cells {params.cells} --out-dir {params.out_dir} --scale {params.scale}"
 
 
+# One analysis per dataset: at paper scale the ODE part fits a CPU, the MNIST part needs a GPU.
 rule crx4_scaling:
     input:
-        cells=cell_outputs("crx4"),
-        features=lambda w: (
-            [f"{ROOT}/data/mnist_features.pt"]
-            if "mnist_features" in CFG["experiments"]["crx4"]["datasets"]
-            else []
-        ),
+        cells=lambda w: crx4_cell_outputs(w.dataset),
+        features=lambda w: [f"{ROOT}/data/mnist_features.pt"] if w.dataset == "mnist_features" else [],
     output:
-        claim=f"{CRX}/crx4/claim.json",
-        scaling=f"{CRX}/crx4/scaling.csv",
-        betas=f"{CRX}/crx4/betas.csv",
-        entry=f"{CRX}/crx4/entry_decomposition.csv",
+        claim=f"{CRX}/crx4/{{dataset}}/claim.json",
+        scaling=f"{CRX}/crx4/{{dataset}}/scaling.csv",
+        betas=f"{CRX}/crx4/{{dataset}}/betas.csv",
+        entry=f"{CRX}/crx4/{{dataset}}/entry_decomposition.csv",
     params:
         settings=settings("crx4"),
-        cells=cell_dirs("crx4"),
+        cells=lambda w: crx4_cell_dirs(w.dataset),
         data=lambda w, input: f"--data {input.features[0]}" if input.features else "",
         scale=SCALE,
         out_dir=parent_of("claim"),
     log:
-        f"{LOGS}/cont_rossier_xu/crx4.log",
+        f"{LOGS}/cont_rossier_xu/crx4_{{dataset}}.log",
     conda:
         ENV
     shell:
         "python -m deeplimits --log {log} analyse crx4 --settings {params.settings} "
-        "--cells {params.cells} {params.data} --out-dir {params.out_dir} --scale {params.scale}"
+        "--cells {params.cells} {params.data} --out-dir {params.out_dir} --scale {params.scale} "
+        "--label {wildcards.dataset}"
 
 
 rule cont_rossier_xu_notebook:
@@ -80,7 +78,7 @@ rule cont_rossier_xu_notebook:
         notebook=str(REPO / "notebooks" / "cont_rossier_xu.ipynb"),
         crx1=rules.crx1_gd_convergence.output,
         crx3=rules.crx3_p_variation.output,
-        crx4=rules.crx4_scaling.output,
+        crx4=expand(f"{CRX}/crx4/{{dataset}}/claim.json", dataset=CFG["experiments"]["crx4"]["datasets"]),
     output:
         notebook=f"{ROOT}/notebooks/cont_rossier_xu.ipynb",
         html=report(

@@ -2,9 +2,33 @@
 HZ = f"{ROOT}/huang_zhang"
 
 
-rule hz1_random_increments:
+# HZ.1: one job per alpha computes its curve (at the authors' size about an hour on 2 CPU
+# cores, seconds on a GPU; it resumes from a checkpoint); the claim judges the curves.
+rule hz1_alpha_increments:
     input:
         data=f"{ROOT}/data/random_images.pt",
+    output:
+        increments=f"{HZ}/hz1/a{{alpha}}/increments.csv",
+    params:
+        settings=settings("hz1"),
+        seed=CFG["seed"],
+        device=CFG["device"],
+        scale=SCALE,
+        out_dir=parent_of("increments"),
+    threads: 2
+    log:
+        f"{LOGS}/huang_zhang/hz1_a{{alpha}}.log",
+    conda:
+        ENV
+    shell:
+        "python -m deeplimits --log {log} --threads {threads} analyse hz1_increments --settings {params.settings} "
+        "--data {input.data} --alpha {wildcards.alpha} --out-dir {params.out_dir} --scale {params.scale} "
+        "--seed {params.seed} --device {params.device}"
+
+
+rule hz1_random_increments:
+    input:
+        increments=[f"{HZ}/hz1/a{a:g}/increments.csv" for a in CFG["experiments"]["hz1"]["alphas"]],
         reference=f"{REFERENCE}/huang_zhang_random_resnet_increments.csv",
     output:
         claim=f"{HZ}/hz1/claim.json",
@@ -13,7 +37,7 @@ rule hz1_random_increments:
     params:
         scale=SCALE,
         settings=settings("hz1"),
-        seed=CFG["seed"],
+        label="",
         out_dir=parent_of("claim"),
     log:
         f"{LOGS}/huang_zhang/hz1.log",
@@ -21,8 +45,26 @@ rule hz1_random_increments:
         ENV
     shell:
         "python -m deeplimits --log {log} analyse hz1 --settings {params.settings} "
-        "--data {input.data} --reference {input.reference} --out-dir {params.out_dir} "
-        "--scale {params.scale} --seed {params.seed}"
+        "--increments {input.increments} --reference {input.reference} --out-dir {params.out_dir} "
+        "--scale {params.scale} --label '{params.label}'"
+
+
+use rule hz1_random_increments as hz1_reference_alpha with:
+    # The authors' alpha alone: the CPU table's part of HZ.1 (see CLAIMS in common.smk).
+    input:
+        increments=f"{HZ}/hz1/a{CFG['experiments']['hz1']['reference_alpha']:g}/increments.csv",
+        reference=f"{REFERENCE}/huang_zhang_random_resnet_increments.csv",
+    output:
+        claim=f"{HZ}/hz1/reference_alpha/claim.json",
+        increments=f"{HZ}/hz1/reference_alpha/increments.csv",
+        slopes=f"{HZ}/hz1/reference_alpha/slopes.csv",
+    params:
+        scale=SCALE,
+        settings=settings("hz1"),
+        label=f"alpha={CFG['experiments']['hz1']['reference_alpha']:g}",
+        out_dir=parent_of("claim"),
+    log:
+        f"{LOGS}/huang_zhang/hz1_reference_alpha.log",
 
 
 rule hz2_trained_resnet:

@@ -33,7 +33,8 @@ use rule claims_table as claims_table_cpu with:
         md=f"{ROOT}/replication/claims_cpu.md",
     params:
         scale=SCALE,
-        missing=f"--missing-note {shlex.quote(CPU_TABLE_NOTE)}",
+        missing=" ".join([f"--missing-note {shlex.quote(CPU_TABLE_NOTE)}"]
+                         + [f"--left-out {part}" for part in CPU_LEFT_OUT_PARTS]),
     log:
         f"{LOGS}/replication/claims_cpu.log",
 

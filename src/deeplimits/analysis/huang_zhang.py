@@ -17,8 +17,11 @@ import torch
 
 from ..cells import load_cell_model
 from ..claims import verdict, write_claim
+from ..config import config_hash
 from ..data import load_prepared
-from ..io import write_csv
+from ..data.download import md5sum
+from ..engine.trainer import resolve_device
+from ..io import torch_save, write_csv
 from ..logs import progress
 from ..models.hz import hz_block, max_norm_
 from ..plan import parse_alpha
@@ -31,17 +34,38 @@ EXACT_NORM_LIMIT = 1024
 
 
 # ----------------------------------------------------------------------------- HZ.1
+# The authors' inputs (1000 samples of 32x32x128): only at this size are their diff(n) values
+# comparable with ours number for number (elsewhere only the slope is).
+AUTHORS_INPUT_SHAPE = (1000, 128, 32, 32)
+
+
 def random_increments(x0: torch.Tensor, depth: int, alpha: float, gen: torch.Generator,
-                      k: int = 2, kernel: int = 3, show_progress: bool = False) -> np.ndarray:
+                      k: int = 2, kernel: int = 3, show_progress: bool = False,
+                      checkpoint: Path | None = None, checkpoint_every: int = 50,
+                      checkpoint_key: str = "") -> np.ndarray:
     """diff(n) = max |y(n) - y(n-1)| for a random scaled conv ResNet (the authors' section 7.2).
 
     At every block: fresh filters U[-1,1], clipped to l2 norm <= 1 per output channel,
     divided by n^((1+alpha)/k); biases U[-1,1] / n^(1+alpha). x0: (N, C, H, W).
+    With `checkpoint`, y(n), the diffs and the generator's state are saved every
+    `checkpoint_every` blocks and a rerun resumes there (at the authors' size one alpha is
+    about an hour on 2 CPU cores); a checkpoint whose `checkpoint_key` differs is ignored.
     """
     c = x0.shape[1]
-    y = x0
-    diffs = np.empty(depth)
-    for n in progress(range(1, depth + 1), enabled=show_progress, desc=f"HZ.1 alpha={alpha}"):
+    y, start, diffs = x0, 1, np.empty(depth)
+    if checkpoint is not None and Path(checkpoint).exists():
+        state = torch.load(checkpoint, weights_only=True)
+        if state.get("key") == checkpoint_key:
+            done = int(state["n"])
+            y = state["y"].to(x0.device, x0.dtype)
+            diffs[:done] = state["diffs"].numpy()[:done]
+            gen.set_state(state["gen"])
+            start = done + 1
+            log.info("resuming HZ.1 alpha=%g at block %d of %d from %s", alpha, start, depth, checkpoint)
+        else:
+            log.warning("ignoring %s: it belongs to other settings or data", checkpoint)
+    for n in progress(range(start, depth + 1), enabled=show_progress, desc=f"HZ.1 alpha={alpha}",
+                      initial=start - 1, total=depth):
         ws, bs = [], []
         for _ in range(k):
             w = torch.rand(1, c, c, kernel, kernel, generator=gen, dtype=x0.dtype) * 2 - 1
@@ -51,23 +75,46 @@ def random_increments(x0: torch.Tensor, depth: int, alpha: float, gen: torch.Gen
         y_new = hz_block(y, ws, bs, conv=True)
         diffs[n - 1] = float((y_new - y).abs().max())
         y = y_new
+        if checkpoint is not None and n % checkpoint_every == 0 and n < depth:
+            log.info("HZ.1 alpha=%g: block %d of %d, diff %.4g; checkpoint saved", alpha, n, depth, diffs[n - 1])
+            torch_save(checkpoint, {"key": checkpoint_key, "n": n, "y": y.cpu(),
+                                    "diffs": torch.from_numpy(diffs[:n].copy()), "gen": gen.get_state()})
     return diffs
 
 
-def hz1(settings: dict, data_path, reference_csv, out_dir, *, scale: str, root_seed: int,
-        device: str = "cpu", show_progress: bool = False) -> dict:
+def hz1_increments(settings: dict, data_path, alpha: float, out_dir, *, root_seed: int,
+                   device: str = "cpu", show_progress: bool = False) -> pd.DataFrame:
+    """One alpha's curve diff(n), n = 1..depth: a job of its own (the expensive part of HZ.1)."""
     out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
     data = load_prepared(data_path)
     dtype = getattr(torch, settings.get("dtype", "float32"))
-    x0 = data["x_train"].to(device, dtype)
-    frames, fits = [], []
-    for alpha in settings["alphas"]:
-        gen = torch_generator(root_seed, "hz1", alpha)
-        with torch.no_grad():
-            diffs = random_increments(x0, settings["depth"], alpha, gen, show_progress=show_progress)
-        n = np.arange(1, settings["depth"] + 1)
-        frames.append(pd.DataFrame({"alpha": alpha, "n": n, "diff": diffs, "source": "this run"}))
-        fit = loglog_slope(n, diffs, settings["fit_from"])
+    x0 = data["x_train"].to(resolve_device(device), dtype)
+    # cuDNN convolutions default to TF32 on recent GPUs: 10 mantissa bits, not float32's 23.
+    torch.backends.cudnn.allow_tf32 = False
+    checkpoint = out_dir / "checkpoint.pt"
+    key = config_hash({"alpha": alpha, "depth": settings["depth"], "dtype": str(dtype), "seed": root_seed,
+                       "data": md5sum(data_path)})
+    gen = torch_generator(root_seed, "hz1", alpha)
+    with torch.no_grad():
+        diffs = random_increments(x0, settings["depth"], alpha, gen, show_progress=show_progress,
+                                  checkpoint=checkpoint, checkpoint_every=settings.get("checkpoint_every", 50),
+                                  checkpoint_key=key)
+    frame = pd.DataFrame({"alpha": alpha, "n": np.arange(1, settings["depth"] + 1), "diff": diffs,
+                          "source": "this run", "inputs": "x".join(map(str, x0.shape))})
+    write_csv(out_dir / "increments.csv", frame)
+    checkpoint.unlink(missing_ok=True)
+    return frame
+
+
+def hz1(settings: dict, increments_csvs: list, reference_csv, out_dir, *, scale: str, label: str = "") -> dict:
+    """Slopes and the verdict from the per-alpha curves; the authors' curve is fitted the same way.
+    `label` names a claim part measured on some alphas only (the CPU table's reference alpha)."""
+    out_dir = Path(out_dir)
+    increments = pd.concat([pd.read_csv(f) for f in increments_csvs], ignore_index=True).sort_values(["alpha", "n"])
+    fits = []
+    for alpha, grp in increments.groupby("alpha"):
+        fit = loglog_slope(grp.n.to_numpy(), grp["diff"].to_numpy(), settings["fit_from"])
         fits.append({"alpha": alpha, "slope": fit.slope, "target": -(1 + alpha), "r2": fit.r2,
                      "error": fit.slope + (1 + alpha), "source": "this run"})
     ref = pd.read_csv(reference_csv)
@@ -75,7 +122,6 @@ def hz1(settings: dict, data_path, reference_csv, out_dir, *, scale: str, root_s
     ra = settings["reference_alpha"]
     fits.append({"alpha": ra, "slope": ref_fit.slope, "target": -(1 + ra), "r2": ref_fit.r2,
                  "error": ref_fit.slope + (1 + ra), "source": "paper (authors' published run)"})
-    increments = pd.concat(frames, ignore_index=True)
     fit_table = pd.DataFrame(fits)
     write_csv(out_dir / "increments.csv", increments)
     write_csv(out_dir / "slopes.csv", fit_table)
@@ -83,16 +129,31 @@ def hz1(settings: dict, data_path, reference_csv, out_dir, *, scale: str, root_s
     tol = settings["tolerance"]
     ok = bool((ours["error"].abs() <= tol).all())
     measured = "; ".join(f"alpha={r.alpha:g}: {r.slope:.3f}" for r in ours.itertuples())
+    inputs = str(increments.inputs.iloc[0])
+    side_by_side = _authors_points(increments, ref, ra) if inputs == "x".join(map(str, AUTHORS_INPUT_SHAPE)) else {}
+    pointwise = ("; diff(n) at n = " + ", ".join(f"{n}: {v['ours']:.3g} (authors {v['authors']:.3g})"
+                                                 for n, v in side_by_side.items())) if side_by_side else ""
     write_claim(
         out_dir / "claim.json", "HZ.1", scale=scale,
         measured=f"log-log slope over n >= {settings['fit_from']}: {measured} "
-                 f"(authors' data, alpha={ra:g}: {ref_fit.slope:.3f})",
+                 f"(authors' data, alpha={ra:g}: {ref_fit.slope:.3f}){pointwise}",
         target="slope = -(1 + alpha) for every alpha", tolerance=f"+-{tol}",
-        verdict=verdict(ok, scale), figure="hz1_increments.png", table="hz1/slopes.csv",
-        note=f"inputs {list(x0.shape)}, max-abs norm",
-        values={"slopes": dict(zip(map(str, ours.alpha), ours.slope)), "reference_slope": ref_fit.slope},
+        verdict=verdict(ok, scale), figure="hz1_increments.png",
+        table=f"hz1/{out_dir.name + '/' if label else ''}slopes.csv",
+        note=f"inputs {inputs}, max-abs norm",
+        values={"slopes": dict(zip(map(str, ours.alpha), ours.slope)), "reference_slope": ref_fit.slope,
+                "authors_points": {str(n): v for n, v in side_by_side.items()}},
+        label=label,
     )
     return {"ok": ok, "slopes": fit_table}
+
+
+def _authors_points(increments: pd.DataFrame, ref: pd.DataFrame, ref_alpha: float) -> dict:
+    """Our diff(n) beside the authors' at n = 1, 10, 100, 500 (same inputs, same alpha)."""
+    ours = increments[np.isclose(increments.alpha, ref_alpha)].set_index("n")["diff"]
+    theirs = ref.drop_duplicates("layer").set_index("layer")["difference_maxabs"]  # the CSV repeats n = 500
+    return {int(n): {"ours": float(ours[n]), "authors": float(theirs[n])}
+            for n in (1, 10, 100, 500) if n in ours.index and n in theirs.index}
 
 
 # ----------------------------------------------------------------------------- HZ.2
