@@ -65,7 +65,7 @@ def test_cpu_claims_at_paper_scale_train_only_the_small_problems(repo, tmp_path)
     assert jobs["download_data"] == 1  # Fashion-MNIST (TvG), from the Debian mirror when present
     assert jobs["claims_table_cpu"] == 1 and "claims_table" not in jobs
     assert jobs["crx4_scaling"] == 1  # the ODE part only
-    # HZ.1 at the authors' size for their alpha only (about an hour on 2 cores per alpha).
+    # HZ.1 at the authors' size for their alpha only (82 minutes on 2 cores per alpha).
     assert jobs["hz1_alpha_increments"] == 1 and jobs["hz1_reference_alpha"] == 1
     assert "hz1_random_increments" not in jobs
     assert {"xz1_activation_domains", "xz2_summable_perturbations", "tvg_solve"} <= set(jobs)

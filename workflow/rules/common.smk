@@ -97,7 +97,7 @@ CPU_LEFT_OUT_PARTS = [f"CRX.4:{ds}" for ds in CFG["experiments"]["crx4"]["datase
 
 
 # Claim parts that stand in the CPU table for a claim whose whole paper scale needs a GPU:
-# HZ.1 for the authors' alpha alone (their inputs, about an hour on 2 CPU cores per alpha).
+# HZ.1 for the authors' alpha alone (their inputs, 82 minutes on 2 CPU cores per alpha).
 CPU_PARTS = ["huang_zhang/hz1/reference_alpha/claim.json"]
 
 

@@ -2,7 +2,7 @@
 HZ = f"{ROOT}/huang_zhang"
 
 
-# HZ.1: one job per alpha computes its curve (at the authors' size about an hour on 2 CPU
+# HZ.1: one job per alpha computes its curve (at the authors' size 82 minutes on 2 CPU
 # cores, seconds on a GPU; it resumes from a checkpoint); the claim judges the curves.
 rule hz1_alpha_increments:
     input:
