@@ -3,7 +3,8 @@ HZ = f"{ROOT}/huang_zhang"
 
 
 # HZ.1: one job per alpha computes its curve (at the authors' size 82 minutes on 2 CPU
-# cores, seconds on a GPU; it resumes from a checkpoint); the claim judges the curves.
+# cores; by flop count (3e14) seconds on a GPU, not measured; it resumes from a checkpoint);
+# the claim judges the curves.
 rule hz1_alpha_increments:
     input:
         data=f"{ROOT}/data/random_images.pt",
