@@ -74,6 +74,22 @@ def test_divergence_is_recorded_per_seed_and_others_continue():
     assert all(r["diverged"] for r in result.metrics if r["seed"] == 1)
 
 
+def test_long_training_logs_its_progress_without_a_bar(monkeypatch, caplog):
+    import deeplimits.engine.trainer as trainer
+
+    monkeypatch.setattr(trainer, "LOG_EVERY_S", 0.0)  # every epoch counts as long
+    gens = [torch_generator(0, "log", i) for i in range(2)]
+    model = ResidualMLP(gens, dim=4, depth=3, activation="tanh", delta="one", dtype=torch.float64)
+    x = torch.eye(4, dtype=torch.float64)
+    data = {"x_train": x, "y_train": x.flip(0), "x_test": x[:0], "y_test": x[:0]}
+    with caplog.at_level("INFO", logger="deeplimits.engine.trainer"):
+        train(model, data, TrainSettings(epochs=3, optimizer="gd", lr=0.1, loss="half_mse", eval_every=0,
+                                         progress=False), seeds=[0, 1], root_seed=0, label="cellX")
+    lines = [r.getMessage() for r in caplog.records if "epoch" in r.getMessage()]
+    assert [line.split(",")[0] for line in lines] == [f"cellX: epoch {e} of 3" for e in (1, 2, 3)]
+    assert all(len(line.split("train loss ")[1].split(",")[0].split()) == 2 for line in lines)  # one per seed
+
+
 RESUME_SCRIPT = """
 import sys, time
 from deeplimits.cells import run_cell

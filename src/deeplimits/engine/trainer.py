@@ -57,6 +57,11 @@ class TrainResult:
     resumed_from: int | None
 
 
+# A progress line in the log at most this often: the bar goes to the terminal (and is off in
+# CI and under `progress: false`), while a long cell's log file should still show where it is.
+LOG_EVERY_S = 60.0
+
+
 def resolve_device(name: str = "auto") -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -118,7 +123,7 @@ def train(model: torch.nn.Module, data: dict, settings: TrainSettings, *, seeds:
             log.warning("ignoring checkpoint %s: it belongs to another configuration", ckpt)
 
     alive = torch.tensor([i not in diverged for i in range(s)], device=device)
-    t0 = time.perf_counter()
+    t0 = last_log = time.perf_counter()
     graph_shape = (s, min(batch, n), *x_tr.shape[1:])
     graphed = None
     if settings.cuda_graph and device.type == "cuda" and start_epoch < settings.epochs:
@@ -184,6 +189,10 @@ def train(model: torch.nn.Module, data: dict, settings: TrainSettings, *, seeds:
             metrics.append(row)
         if s and settings.progress:
             bar.set_postfix(loss=f"{min(train_loss):.3g}")
+        if s and time.perf_counter() - last_log >= LOG_EVERY_S:
+            last_log = time.perf_counter()
+            log.info("%s: epoch %d of %d, train loss %s, %.0f s", label, epoch + 1, settings.epochs,
+                     " ".join(f"{v:.4g}" for v in train_loss), last_log - t0)
         if on_epoch:
             on_epoch(epoch + 1)
         if ckpt and (_due(settings.checkpoint_every, epoch, settings.epochs)):
