@@ -38,20 +38,13 @@ def settings(experiment):
     return as_arg(experiment_settings(CFG, experiment))
 
 
-def cell_dirs(experiment):
-    return [f"{ROOT}/train/{c.path}" for c in cells(CFG, experiment)]
+def cell_dirs(experiment, dataset=None):
+    """The training cells of an experiment (of one dataset, when given)."""
+    return [f"{ROOT}/train/{c.path}" for c in cells(CFG, experiment) if dataset in (None, c.dataset)]
 
 
-def cell_outputs(experiment, name="weights.pt"):
-    return [f"{d}/{name}" for d in cell_dirs(experiment)]
-
-
-def crx4_cell_dirs(dataset):
-    return [f"{ROOT}/train/{c.path}" for c in cells(CFG, "crx4") if c.dataset == dataset]
-
-
-def crx4_cell_outputs(dataset):
-    return [f"{d}/weights.pt" for d in crx4_cell_dirs(dataset)]
+def cell_outputs(experiment, name="weights.pt", dataset=None):
+    return [f"{d}/{name}" for d in cell_dirs(experiment, dataset)]
 
 
 def experiment_dataset(experiment):

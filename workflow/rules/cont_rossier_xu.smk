@@ -50,7 +50,7 @@ rule crx3_p_variation:
 # One analysis per dataset: at paper scale the ODE part fits a CPU, the MNIST part needs a GPU.
 rule crx4_scaling:
     input:
-        cells=lambda w: crx4_cell_outputs(w.dataset),
+        cells=lambda w: cell_outputs("crx4", dataset=w.dataset),
         features=lambda w: [f"{ROOT}/data/mnist_features.pt"] if w.dataset == "mnist_features" else [],
     output:
         claim=f"{CRX}/crx4/{{dataset}}/claim.json",
@@ -59,7 +59,7 @@ rule crx4_scaling:
         entry=f"{CRX}/crx4/{{dataset}}/entry_decomposition.csv",
     params:
         settings=settings("crx4"),
-        cells=lambda w: crx4_cell_dirs(w.dataset),
+        cells=lambda w: cell_dirs("crx4", dataset=w.dataset),
         data=lambda w, input: f"--data {input.features[0]}" if input.features else "",
         scale=SCALE,
         out_dir=parent_of("claim"),
