@@ -144,6 +144,14 @@ def test_checkpoint_of_another_configuration_is_ignored(digits, tmp_path):
     assert record["resumed_from_epoch"] is None
 
 
+def test_a_grown_grid_keeps_the_checkpoints_of_its_cells(digits, tmp_path):
+    cell = Cell("hz2", "digits", "a0.2", 3)
+    run_cell(cell, dict(HZ_SETTINGS, epochs=1), digits, tmp_path, root_seed=0, show_progress=False)
+    grown = dict(HZ_SETTINGS, epochs=1, depths=[3, 5], alphas=[0.2, 0.5], scale="paper", tolerance=1.0)
+    record = run_cell(cell, grown, digits, tmp_path, root_seed=0, show_progress=False)
+    assert record["resumed_from_epoch"] == 1
+
+
 def test_augmentation_is_per_seed_deterministic_and_flip_only_mirrors():
     from deeplimits.engine.augment import augment_images
 

@@ -149,6 +149,22 @@ def test_changing_one_experiment_reruns_that_branch_only(smoke_run, tmp_path):
         assert untouched not in jobs
 
 
+def test_a_grown_grid_runs_only_its_new_jobs(smoke_run, tmp_path):
+    # Another depth, another HZ.1 alpha and a looser margin: the trained cells and the
+    # computed curves are kept (their jobs' settings leave the grid out).
+    repo, workdir = smoke_run
+    cfg = yaml.safe_load((repo / "config.yaml").read_text())
+    xz4 = cfg["experiments"]["xz4"]
+    xz4["smoke"].update(depths=[*xz4["smoke"]["depths"], 3], learning_margin=0.2)
+    cfg["experiments"]["hz1"]["alphas"].append(0.3)
+    changed = tmp_path / "config.yaml"
+    changed.write_text(yaml.safe_dump(cfg))
+    jobs = dry(repo, workdir, "--config", "scale=smoke", configfile=changed)
+    assert jobs["train"] == len(xz4["inits"])
+    assert jobs["hz1_alpha_increments"] == 1
+    assert jobs["hz1_random_increments"] == 1 and jobs["xz34_trained_plain_nets"] == 1
+
+
 def test_forced_rerun_of_one_rule_reruns_it_and_what_depends_on_it(smoke_run):
     repo, workdir = smoke_run
     jobs = dry(repo, workdir, "--config", "scale=smoke", "-R", "hz1_random_increments")

@@ -19,7 +19,7 @@ from .engine import TrainSettings, resolve_device, train
 from .engine.trainer import settings_dict
 from .io import torch_save, write_csv, write_json
 from .models import HZResNet, PlainReLU, ResidualMLP
-from .plan import Cell, parse_alpha
+from .plan import Cell, job_settings, parse_alpha
 from .provenance import provenance
 from .seeding import torch_generator
 
@@ -102,6 +102,8 @@ def build(cell: Cell, settings: dict, data: dict, root_seed: int):
 def run_cell(cell: Cell, settings: dict, data_path: str | Path, out_dir: str | Path, *,
              root_seed: int, device: str = "auto", show_progress: bool = True, cuda_graph: bool = True) -> dict:
     out_dir = Path(out_dir)
+    # Built from its own settings only, so the fingerprint below covers all the cell reads.
+    settings = job_settings(cell.experiment, settings)
     data = load_prepared(data_path)
     torch.manual_seed(root_seed)
     model, ts, seeds = build(cell, settings, data, root_seed)

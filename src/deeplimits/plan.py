@@ -77,3 +77,30 @@ def crx4_depths(settings: dict) -> list[int]:
 def experiment_settings(cfg: dict, experiment: str) -> dict:
     """The settings that determine an experiment's results (what Snakemake watches)."""
     return {"seed": cfg["seed"], "scale": cfg["scale"], **cfg["experiments"][experiment]}
+
+
+# The settings one job of an experiment computes from: a training cell, or one HZ.1 alpha.
+# The grid (depths, inits, alphas, datasets, seeds' root), the scale and the judging keys are
+# left out, so that growing a grid or changing a tolerance reruns no finished job and keeps
+# the checkpoints of unfinished ones. The seed count stays: seeds are stacked in one model.
+_HZ_CELL = ("width", "branch_layers", "block", "epochs", "batch_size", "lr", "milestones", "augment")
+_CRX_GD_CELL = ("dtype", "init_std", "steps", "lr")
+JOB_KEYS = {
+    "hz1": ("depth", "dtype"),
+    "hz2": _HZ_CELL,
+    "hz4": _HZ_CELL,
+    "xz4": ("width", "alpha", "epochs", "batch_size", "lr"),
+    "crx1": _CRX_GD_CELL,
+    "crx3": _CRX_GD_CELL,
+    "crx4": ("s0", "epochs", "batch_size", "lr", "loss_threshold"),
+}
+_EVERY_JOB = ("seeds", "checkpoint_every")
+
+
+def job_keys(experiment: str) -> tuple[str, ...]:
+    return (*JOB_KEYS[experiment], *_EVERY_JOB)
+
+
+def job_settings(experiment: str, settings: dict) -> dict:
+    """The part of an experiment's settings that one of its jobs computes from (see JOB_KEYS)."""
+    return {k: settings[k] for k in job_keys(experiment) if k in settings}

@@ -5,7 +5,7 @@ import shlex
 from pathlib import Path
 
 from deeplimits.config import ConfigError, resolve
-from deeplimits.plan import cells, experiment_settings
+from deeplimits.plan import cells, experiment_settings, job_settings
 
 try:
     CFG = resolve(config)
@@ -36,6 +36,11 @@ def as_arg(obj):
 
 def settings(experiment):
     return as_arg(experiment_settings(CFG, experiment))
+
+
+def one_job_settings(experiment):
+    """What one training cell (or HZ.1 alpha) computes from: its params leave out the grid."""
+    return as_arg(job_settings(experiment, experiment_settings(CFG, experiment)))
 
 
 def cell_dirs(experiment, dataset=None):

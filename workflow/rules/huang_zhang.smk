@@ -11,7 +11,7 @@ rule hz1_alpha_increments:
     output:
         increments=f"{HZ}/hz1/a{{alpha}}/increments.csv",
     params:
-        settings=settings("hz1"),
+        settings=one_job_settings("hz1"),
         seed=CFG["seed"],
         device=CFG["device"],
         scale=SCALE,
