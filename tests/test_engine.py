@@ -126,6 +126,9 @@ def test_killed_job_resumes_to_the_same_weights(digits, tmp_path):
     subprocess.run([sys.executable, str(script), str(digits), str(killed), "0"], env=env, check=True)
     prov = pd.read_json(killed / "provenance.json", typ="series")
     assert prov["resumed_from_epoch"] == epoch_at_kill
+    # The time is that of both sittings: the first slept 2 s after its epoch-1 checkpoint.
+    assert prov["wall_time_s"] >= prov["sitting_wall_time_s"] + 2.0
+    assert prov["steps_per_s"] == pytest.approx(prov["steps"] / prov["wall_time_s"], rel=1e-3)
     run_cell(Cell("hz2", "digits", "a0.2", 3), settings, digits, tmp_path / "straight", root_seed=0,
              show_progress=False)
     a, b = _weights(killed), _weights(tmp_path / "straight")
@@ -150,6 +153,17 @@ def test_a_grown_grid_keeps_the_checkpoints_of_its_cells(digits, tmp_path):
     grown = dict(HZ_SETTINGS, epochs=1, depths=[3, 5], alphas=[0.2, 0.5], scale="paper", tolerance=1.0)
     record = run_cell(cell, grown, digits, tmp_path, root_seed=0, show_progress=False)
     assert record["resumed_from_epoch"] == 1
+
+
+def test_a_checkpoint_without_its_time_leaves_the_total_time_unknown(digits, tmp_path):
+    cell = Cell("hz2", "digits", "a0.2", 3)
+    run_cell(cell, dict(HZ_SETTINGS, epochs=1), digits, tmp_path, root_seed=0, show_progress=False)
+    state = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
+    del state["wall_time_s"]  # as checkpoints were written before the time was kept
+    torch.save(state, tmp_path / "checkpoint.pt")
+    record = run_cell(cell, dict(HZ_SETTINGS, epochs=1), digits, tmp_path, root_seed=0, show_progress=False)
+    assert record["resumed_from_epoch"] == 1
+    assert "wall_time_s" not in record and record["steps_per_s"] is None
 
 
 def test_augmentation_is_per_seed_deterministic_and_flip_only_mirrors():

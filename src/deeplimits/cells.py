@@ -126,13 +126,14 @@ def run_cell(cell: Cell, settings: dict, data_path: str | Path, out_dir: str | P
     write_csv(out_dir / "metrics.csv", pd.DataFrame(result.metrics))
     record = provenance(
         {"cell": cell.path, "settings": settings, "root_seed": root_seed}, device=dev,
-        wall_time_s=result.wall_time_s, steps=result.steps,
-        steps_per_s=result.steps / max(result.wall_time_s, 1e-9),
+        wall_time_s=result.wall_time_s, sitting_wall_time_s=result.sitting_wall_time_s, steps=result.steps,
+        steps_per_s=None if result.wall_time_s is None else result.steps / max(result.wall_time_s, 1e-9),
         resumed_from_epoch=result.resumed_from, diverged=list(result.diverged.values()),
         train_settings=settings_dict(ts),
     )
     write_json(out_dir / "provenance.json", record)
-    log.info("trained %s: %d steps in %.1f s", cell.path, result.steps, result.wall_time_s)
+    log.info("trained %s: %d steps, %.1f s in this sitting (%s in all)", cell.path, result.steps,
+             result.sitting_wall_time_s, "unknown" if result.wall_time_s is None else f"{result.wall_time_s:.1f} s")
     return record
 
 

@@ -52,9 +52,12 @@ class TrainSettings:
 class TrainResult:
     metrics: list[dict]
     diverged: dict[int, dict]
-    wall_time_s: float
+    # Over every sitting of a resumed run; None when an earlier sitting's time is unknown
+    # (a checkpoint written before the time was kept in it).
+    wall_time_s: float | None
     steps: int
     resumed_from: int | None
+    sitting_wall_time_s: float = 0.0
 
 
 # A progress line in the log at most this often: the bar goes to the terminal (and is off in
@@ -103,7 +106,7 @@ def train(model: torch.nn.Module, data: dict, settings: TrainSettings, *, seeds:
     sched = torch.optim.lr_scheduler.MultiStepLR(opt, settings.milestones, settings.gamma)
     metrics: list[dict] = []
     diverged: dict[int, dict] = {}
-    start_epoch, resumed_from, steps = 0, None, 0
+    start_epoch, resumed_from, steps, earlier_s = 0, None, 0, 0.0
 
     ckpt = Path(checkpoint) if checkpoint else None
     if ckpt and ckpt.exists():
@@ -118,6 +121,7 @@ def train(model: torch.nn.Module, data: dict, settings: TrainSettings, *, seeds:
             diverged = {int(k): v for k, v in state["diverged"].items()}
             start_epoch = resumed_from = int(state["epoch"])
             steps = int(state["steps"])
+            earlier_s = state.get("wall_time_s")
             log.info("resumed %s from checkpoint at epoch %d", label, start_epoch)
         else:
             log.warning("ignoring checkpoint %s: it belongs to another configuration", ckpt)
@@ -206,9 +210,11 @@ def train(model: torch.nn.Module, data: dict, settings: TrainSettings, *, seeds:
                 "diverged": {str(k): v for k, v in diverged.items()},
                 "epoch": epoch + 1,
                 "steps": steps,
+                "wall_time_s": None if earlier_s is None else earlier_s + time.perf_counter() - t0,
             })
-    wall = time.perf_counter() - t0
-    return TrainResult(metrics, diverged, wall, steps, resumed_from)
+    sitting = time.perf_counter() - t0
+    wall = None if earlier_s is None else earlier_s + sitting
+    return TrainResult(metrics, diverged, wall, steps, resumed_from, sitting)
 
 
 def _due(every: int, epoch: int, total: int) -> bool:
