@@ -57,19 +57,22 @@ def test_dry_run_of_every_scale(repo, tmp_path, scale):
 
 
 def test_cpu_claims_at_paper_scale_train_only_the_small_problems(repo, tmp_path):
-    paper = yaml.safe_load((repo / "config.yaml").read_text())["experiments"]["crx4"]
+    paper = yaml.safe_load((repo / "config.yaml").read_text())["experiments"]
     jobs = dry(repo, tmp_path, "cpu_claims", "--config", "scale=paper")
-    # CRX.1-CRX.3 train their small full-batch problems and CRX.4 its ODE cells (2 models x
-    # the depth grid); no image model, no CIFAR-10 or MNIST, no MNIST features.
-    assert jobs["train"] == 5 + 4 * 5 + 2 * len(crx4_depths(paper))
-    assert jobs["download_data"] == 1  # Fashion-MNIST (TvG), from the Debian mirror when present
+    # CRX.1-CRX.3 train their small full-batch problems, CRX.4 its ODE cells (2 models x
+    # the depth grid) and XZ.4 its plain ReLU nets on Fashion-MNIST; no conv net, no
+    # CIFAR-10 or MNIST, no MNIST features.
+    n_xz4 = len(paper["xz4"]["depths"]) * len(paper["xz4"]["inits"])
+    assert jobs["train"] == 5 + 4 * 5 + 2 * len(crx4_depths(paper["crx4"])) + n_xz4
+    assert jobs["download_data"] == 1  # Fashion-MNIST (TvG, XZ.4), from the Debian mirror when present
     assert jobs["claims_table_cpu"] == 1 and "claims_table" not in jobs
     assert jobs["crx4_scaling"] == 1  # the ODE part only
     # HZ.1 at the authors' size for their alpha only (82 minutes on 2 cores per alpha).
     assert jobs["hz1_alpha_increments"] == 1 and jobs["hz1_reference_alpha"] == 1
     assert "hz1_random_increments" not in jobs
-    assert {"xz1_activation_domains", "xz2_summable_perturbations", "tvg_solve"} <= set(jobs)
-    assert not {"hz2_trained_resnet", "hz4_depth_alpha_grid", "xz34_trained_plain_nets"} & set(jobs)
+    assert {"xz1_activation_domains", "xz2_summable_perturbations", "xz34_trained_plain_nets",
+            "tvg_solve"} <= set(jobs)
+    assert not {"hz2_trained_resnet", "hz4_depth_alpha_grid"} & set(jobs)
 
 
 def test_lint_is_clean(repo, tmp_path):
