@@ -1,10 +1,12 @@
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
 from deeplimits.analysis import hz_theory as T
 from deeplimits.analysis import relu_theory as R
 from deeplimits.analysis.huang_zhang import random_conv_blocks
+from deeplimits.analysis.xu_zhang import judge_xz4
 from deeplimits.models.plain import convergent_layers
 from deeplimits.seeding import torch_generator
 
@@ -86,3 +88,24 @@ def test_increment_slope_of_a_convergent_sequence(alpha):
     states = R.forward_states(list(w), list(b), x)
     inc = [float((states[k] - states[k - 1]).norm(dim=1).max()) for k in range(1, 401)]
     assert loglog_slope(np.arange(1, 401), inc, 10).slope == pytest.approx(-(1 + alpha), abs=0.1)
+
+
+def _finals(acc):
+    """Final accuracies {(init, depth): [per seed]} as the table xz34 builds."""
+    return pd.DataFrame([{"init": i, "depth": d, "seed": s, "test_accuracy": a}
+                         for (i, d), seeds in acc.items() for s, a in enumerate(seeds)])
+
+
+def test_xz4_verdict_needs_a_rescued_depth_and_no_depth_lost():
+    rescued = _finals({("he", 4): [0.9, 0.8], ("he", 16): [0.1, 0.3], ("he", 64): [0.05, 0.15],
+                       ("convergent", 4): [0.9, 0.9], ("convergent", 16): [0.9, 0.9],
+                       ("convergent", 64): [0.7, 0.5]})
+    learns, he_fails, conv_fails, ok = judge_xz4(rescued, 0.1, 0.1)
+    assert (he_fails, conv_fails, ok) == ([64], [], True)
+    # He at depth 16 averages 0.2 = chance + margin: that counts as learning (>=).
+    row = learns[(learns.init == "he") & (learns.depth == 16)].iloc[0]
+    assert (row["min"], row["max"], row.learns) == (0.1, 0.3, True)
+    lost = _finals({("he", 4): [0.9], ("he", 64): [0.1], ("convergent", 4): [0.1], ("convergent", 64): [0.9]})
+    assert judge_xz4(lost, 0.1, 0.1)[1:] == ([64], [4], False)
+    nothing_rescued = _finals({("he", 4): [0.9], ("convergent", 4): [0.9]})
+    assert judge_xz4(nothing_rescued, 0.1, 0.1)[1:] == ([], [], False)
