@@ -13,6 +13,7 @@ from deeplimits.data.prepare import prepare_dataset
 from deeplimits.engine import TrainSettings, train
 from deeplimits.models import ResidualMLP
 from deeplimits.plan import Cell
+from deeplimits.provenance import training_summary
 from deeplimits.seeding import torch_generator
 
 HZ_SETTINGS = dict(dataset="digits", depth=3, width=4, branch_layers=2, block="conv", alpha=0.2,
@@ -164,6 +165,11 @@ def test_a_checkpoint_without_its_time_leaves_the_total_time_unknown(digits, tmp
     record = run_cell(cell, dict(HZ_SETTINGS, epochs=1), digits, tmp_path, root_seed=0, show_progress=False)
     assert record["resumed_from_epoch"] == 1
     assert "wall_time_s" not in record and record["steps_per_s"] is None
+    known = run_cell(Cell("hz2", "digits", "a0.2", 2), dict(HZ_SETTINGS, epochs=1), digits, tmp_path / "other",
+                     root_seed=0, show_progress=False)
+    summary = training_summary([record, known])
+    assert summary["cells_with_unknown_time"] == ["hz2/digits/a0.2/L3"]
+    assert summary["training_wall_time_s"] == pytest.approx(known["wall_time_s"])
 
 
 def test_augmentation_is_per_seed_deterministic_and_flip_only_mirrors():

@@ -180,17 +180,11 @@ def _dispatch(args) -> None:
         log.info("unpacked %d files", len(unpack_bundle(args.archive, args.dest)))
     elif args.command == "provenance":
         from .io import read_json, write_json
-        from .provenance import provenance
+        from .provenance import provenance, training_summary
 
-        cells = {}
-        for f in args.files:
-            rec = read_json(f)
-            cells[rec["config"]["cell"]] = {k: rec.get(k) for k in
-                                            ("wall_time_s", "steps", "steps_per_s", "device", "git_commit")}
-        total = sum(c["wall_time_s"] or 0 for c in cells.values())
+        summary = training_summary([read_json(f) for f in args.files])
         stages = stage_wall_times(args.logs) if args.logs else {}
-        write_json(args.out, provenance(args.config, training_cells=cells, training_wall_time_s=total,
-                                        wall_time_per_stage_s=stages))
+        write_json(args.out, provenance(args.config, **summary, wall_time_per_stage_s=stages))
 
 
 def stage_wall_times(log_dir) -> dict[str, float]:

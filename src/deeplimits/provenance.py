@@ -62,3 +62,17 @@ def provenance(config: dict, device=None, wall_time_s: float | None = None, **ex
         record["wall_time_s"] = round(wall_time_s, 3)
     record.update(extra)
     return record
+
+
+CELL_RECORD_KEYS = ("wall_time_s", "steps", "steps_per_s", "device", "git_commit")
+
+
+def training_summary(cell_records: list[dict]) -> dict:
+    """The run's training cells from their provenance.json records: each cell's time, steps
+    and device, the total time, and the cells whose time is unknown (resumed from a
+    checkpoint that did not keep it), so that the total is not read as complete."""
+    cells = {rec["config"]["cell"]: {k: rec.get(k) for k in CELL_RECORD_KEYS} for rec in cell_records}
+    unknown = sorted(c for c, r in cells.items() if r["wall_time_s"] is None)
+    return {"training_cells": cells,
+            "training_wall_time_s": round(sum(r["wall_time_s"] or 0.0 for r in cells.values()), 3),
+            "cells_with_unknown_time": unknown}
