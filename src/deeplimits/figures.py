@@ -150,12 +150,13 @@ def xz3_layer_norms(layers: pd.DataFrame, path):
     return fig
 
 
-def xz4_accuracy(accuracy: pd.DataFrame, chance: float, path):
+def xz4_accuracy(accuracy: pd.DataFrame, chance: float, learns_from: float, path):
     fig, ax = plt.subplots(figsize=(6, 4))
     sns.lineplot(data=accuracy, x="depth", y="test_accuracy", hue="init", marker="o", ax=ax,
                  errorbar=("pi", 100))
     sns.scatterplot(data=accuracy, x="depth", y="test_accuracy", hue="init", ax=ax, legend=False, alpha=0.5)
     ax.axhline(chance, color="k", ls=":", lw=1, label="chance")
+    ax.axhline(learns_from, color="k", ls="--", lw=1, label="learns from here (chance + margin)")
     ax.set(xscale="log", xlabel="depth", ylabel="test accuracy", ylim=(0, 1),
            title="XZ.4 plain ReLU nets: He vs convergent init")
     ax.legend(fontsize=7)

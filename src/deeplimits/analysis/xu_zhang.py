@@ -204,8 +204,8 @@ def xz34(settings: dict, cell_dirs: list, data_path, out_dir, *, scale: str) -> 
         values={"trends": trends.to_dict(orient="records")},
     )
 
-    learns, he_fails, conv_fails, ok = judge_xz4(finals, 1.0 / len(data["meta"]["classes"]),
-                                                 settings["learning_margin"])
+    chance = 1.0 / len(data["meta"]["classes"])
+    learns, he_fails, conv_fails, ok = judge_xz4(finals, chance, settings["learning_margin"])
     acc = "; ".join(f"{r.init} D={r.depth}: {100 * r.test_accuracy:.1f}% ({100 * r.min:.1f}-{100 * r.max:.1f})"
                     for r in learns.itertuples())
     write_claim(
@@ -216,6 +216,7 @@ def xz34(settings: dict, cell_dirs: list, data_path, out_dir, *, scale: str) -> 
         tolerance=f"learns = accuracy >= chance + {settings['learning_margin']}",
         verdict=verdict(ok, scale), figure="xz4_accuracy.png", table="xz4/accuracy.csv",
         note=f"{data['meta']['name']}, same epochs for both inits",
-        values={"he_fails": he_fails, "convergent_fails": conv_fails},
+        values={"he_fails": he_fails, "convergent_fails": conv_fails, "chance": chance,
+                "learns_from": chance + settings["learning_margin"]},
     )
     return {"ok": ok, "accuracy": learns, "trends": trends}
