@@ -80,7 +80,7 @@ def experiment_settings(cfg: dict, experiment: str) -> dict:
 
 
 # The settings one job of an experiment computes from: a training cell, or one HZ.1 alpha.
-# The grid (depths, inits, alphas, datasets, seeds' root), the scale and the judging keys are
+# The grid (depths, inits, alphas, datasets), the root seed, the scale and the judging keys are
 # left out, so that growing a grid or changing a tolerance reruns no finished job and keeps
 # the checkpoints of unfinished ones. The seed count stays: seeds are stacked in one model.
 _HZ_CELL = ("width", "branch_layers", "block", "epochs", "batch_size", "lr", "milestones", "augment")
