@@ -79,7 +79,7 @@ def engine_run(d, depth, seeds, batch, x, y, steps, delta_mode, device, fused="a
     n = x.shape[0]
     per_epoch = math.ceil(n / batch)
     settings = TrainSettings(epochs=max(1, steps // per_epoch), batch_size=batch if batch < n else None,
-                             optimizer="adam", lr=1e-3, loss="half_mse", eval_every=0, progress=False)
+                             optimizer="adam", lr=1e-3, loss="half_sum", eval_every=0, progress=False)
     data = {"x_train": x, "y_train": y, "x_test": x[:0], "y_test": y[:0]}
     start = time.perf_counter()
     result = train(model, data, settings, seeds=list(range(seeds)), root_seed=0, label="bench", device=device)

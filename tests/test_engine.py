@@ -66,7 +66,7 @@ def test_divergence_is_recorded_per_seed_and_others_continue():
         model.A[1].fill_(1e200)  # seed 1 overflows on its first forward pass
     x = torch.eye(4, dtype=torch.float64)
     data = {"x_train": x, "y_train": x.flip(0), "x_test": x[:0], "y_test": x[:0]}
-    result = train(model, data, TrainSettings(epochs=5, optimizer="gd", lr=0.1, loss="half_mse", eval_every=0,
+    result = train(model, data, TrainSettings(epochs=5, optimizer="gd", lr=0.1, loss="half_sum", eval_every=0,
                                               progress=False),
                    seeds=[0, 1], root_seed=0, label="div")
     assert result.diverged == {1: {"seed": 1, "epoch": 0, "step": 0}}
@@ -84,7 +84,7 @@ def test_long_training_logs_its_progress_without_a_bar(monkeypatch, caplog):
     x = torch.eye(4, dtype=torch.float64)
     data = {"x_train": x, "y_train": x.flip(0), "x_test": x[:0], "y_test": x[:0]}
     with caplog.at_level("INFO", logger="deeplimits.engine.trainer"):
-        train(model, data, TrainSettings(epochs=3, optimizer="gd", lr=0.1, loss="half_mse", eval_every=0,
+        train(model, data, TrainSettings(epochs=3, optimizer="gd", lr=0.1, loss="half_sum", eval_every=0,
                                          progress=False), seeds=[0, 1], root_seed=0, label="cellX")
     lines = [r.getMessage() for r in caplog.records if "epoch" in r.getMessage()]
     assert [line.split(",")[0] for line in lines] == [f"cellX: epoch {e} of 3" for e in (1, 2, 3)]
@@ -243,7 +243,7 @@ def test_cuda_graph_training_equals_eager_training():
         model = ResidualMLP([torch_generator(0, "graph", s) for s in range(2)], dim=16, depth=32,
                             activation="tanh", delta="shared", trainable=("A", "delta"), init_std=1.0)
         # 100 samples in batches of 32: the last batch of 4 takes the eager path.
-        settings = TrainSettings(epochs=3, batch_size=32, optimizer="adam", lr=1e-3, loss="half_mse",
+        settings = TrainSettings(epochs=3, batch_size=32, optimizer="adam", lr=1e-3, loss="half_sum",
                                  eval_every=0, progress=False, cuda_graph=graph)
         train(model, data, settings, seeds=[0, 1], root_seed=0, label="graph", device=torch.device("cuda"))
         weights[graph] = model.A.detach().cpu()

@@ -19,7 +19,7 @@ from .engine import TrainSettings, resolve_device, train
 from .engine.trainer import settings_dict
 from .io import torch_save, write_csv, write_json
 from .models import HZResNet, PlainReLU, ResidualMLP
-from .plan import Cell, job_settings, parse_alpha
+from .plan import SENSITIVITY_MARK, Cell, job_settings, parse_alpha
 from .provenance import provenance
 from .seeding import torch_generator
 
@@ -57,17 +57,21 @@ def build(cell: Cell, settings: dict, data: dict, root_seed: int):
         )
         return model, ts, seeds
     if cell.experiment == "crx4":
-        activation, delta = CRX4_MODELS[cell.variant]
+        activation, delta = CRX4_MODELS[cell.variant.split(SENSITIVITY_MARK)[0]]
         d = data["x_train"].shape[1]
+        # The companion's init_values: 'xavier' A ~ N(0, (s0/d)^2), b ~ N(0, (s0/sqrt d)^2);
+        # 'xavier-depth' both standard deviations divided by L as well.
+        s0 = settings["s0"] / (cell.depth if settings["init_method"] == "xavier-depth" else 1)
         model = ResidualMLP(
             gens, dim=d, depth=cell.depth, activation=activation, delta=delta, bias=True,
-            trainable=("A", "b", "delta"), init_std=settings["s0"], init_scaling="d2",
-            bias_std=settings["s0"],
+            trainable=("A", "b", "delta"), init_std=s0, init_scaling="d2", bias_std=s0,
         )
         ts = TrainSettings(
             epochs=settings["epochs"], batch_size=settings["batch_size"], optimizer="adam", lr=settings["lr"],
-            loss="half_mse", checkpoint_every=settings.get("checkpoint_every", 10), eval_every=0,
-            loss_threshold=settings["loss_threshold"],
+            loss=settings["loss"], checkpoint_every=settings["checkpoint_every"], eval_every=0,
+            loss_threshold=settings["loss_threshold"], stopping=settings["stopping"],
+            patience=settings["patience"], min_improvement=settings["min_improvement"],
+            batching=settings["batching"],
         )
         return model, ts, seeds
     if cell.experiment == "xz4":
@@ -93,7 +97,7 @@ def build(cell: Cell, settings: dict, data: dict, root_seed: int):
         )
         ts = TrainSettings(
             epochs=settings["steps"], batch_size=None, optimizer="gd", lr=settings["lr"],
-            loss="half_mse", checkpoint_every=settings.get("checkpoint_every", 100), eval_every=0,
+            loss="half_sum", checkpoint_every=settings.get("checkpoint_every", 100), eval_every=0,
         )
         return model, ts, seeds
     raise KeyError(f"experiment {cell.experiment!r} does not train networks")
@@ -102,7 +106,8 @@ def build(cell: Cell, settings: dict, data: dict, root_seed: int):
 def run_cell(cell: Cell, settings: dict, data_path: str | Path, out_dir: str | Path, *,
              root_seed: int, device: str = "auto", show_progress: bool = True, cuda_graph: bool = True) -> dict:
     out_dir = Path(out_dir)
-    # Built from its own settings only, so the fingerprint below covers all the cell reads.
+    # Built from its own settings only, so the fingerprint below covers all the cell reads. A
+    # sensitivity variant's settings arrive with its choice applied (plan.job_settings).
     settings = job_settings(cell.experiment, settings)
     data = load_prepared(data_path)
     torch.manual_seed(root_seed)
@@ -122,6 +127,7 @@ def run_cell(cell: Cell, settings: dict, data_path: str | Path, out_dir: str | P
                  "variant": cell.variant, "depth": cell.depth},
         "settings": settings,
         "diverged": {str(k): v for k, v in result.diverged.items()},
+        "stops": {str(k): v for k, v in result.stops.items()},
     })
     write_csv(out_dir / "metrics.csv", pd.DataFrame(result.metrics))
     record = provenance(
@@ -129,6 +135,7 @@ def run_cell(cell: Cell, settings: dict, data_path: str | Path, out_dir: str | P
         wall_time_s=result.wall_time_s, sitting_wall_time_s=result.sitting_wall_time_s, steps=result.steps,
         steps_per_s=None if result.wall_time_s is None else result.steps / max(result.wall_time_s, 1e-9),
         resumed_from_epoch=result.resumed_from, diverged=list(result.diverged.values()),
+        stops=list(result.stops.values()),
         train_settings=settings_dict(ts),
     )
     write_json(out_dir / "provenance.json", record)

@@ -17,8 +17,10 @@ import pandas as pd
 from .io import write_csv, write_json, write_text
 
 PROVENANCE_WORDS = ("published", "reconstructed", "ours")
-# "reported": a trend the spec asks to report without pass/fail (XZ.3).
-VERDICTS = ("reproduced", "not reproduced", "reported", "not at this scale", "failed to run", "not run")
+# "reported": a trend the spec asks to report without pass/fail (XZ.3). "inconclusive": the
+# interval of a judged number straddles an edge of its target band (uncertainty.py).
+VERDICTS = ("reproduced", "not reproduced", "inconclusive", "reported", "not at this scale", "failed to run",
+            "not run")
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,9 @@ CLAIMS = {c.id: c for c in [
     Claim("CRX.1", "cont_rossier_xu", "full-batch GD converges linearly; rate varies < 10% across depth", "reconstructed"),
     Claim("CRX.2", "cont_rossier_xu", "max_k ||A(k)|| ~ L^-beta with beta = 0.5", "reconstructed"),
     Claim("CRX.3", "cont_rossier_xu", "weights along depth have finite 2-variation in the limit", "reconstructed"),
-    Claim("CRX.4", "cont_rossier_xu", "scaling exponents beta = 0.2 / 0.5 / 0.4 (companion paper)", "published"),
+    Claim("CRX.4", "cont_rossier_xu", "max_k ||A(k)|| ~ L^-beta with beta = 0.2 (tanh, ODE), 0.5 (relu, ODE), "
+          "0.4 (relu, MNIST features); targets reconstructed: constants in the companion's analysis code",
+          "reconstructed"),
     Claim("TvG.1", "thorpe_van_gennip", "min E_N converges as N -> infinity", "ours"),
     Claim("TvG.2", "thorpe_van_gennip", "minimisers' weight profiles converge (distances halve per doubling)", "ours"),
     Claim("TvG.3", "thorpe_van_gennip", "Euler ResNet vs ODE solve differs by O(1/N)", "ours"),
@@ -49,8 +53,8 @@ CLAIMS = {c.id: c for c in [
     Claim("TvG.5", "thorpe_van_gennip", "without the H1 penalty, weight profiles do not converge", "ours"),
 ]}
 
-COLUMNS = ["paper", "claim", "statement", "scale", "measured", "target", "tolerance", "verdict",
-           "provenance", "figure", "table", "note"]
+COLUMNS = ["paper", "claim", "statement", "scale", "measured", "interval", "interval_method", "target",
+           "tolerance", "verdict", "provenance", "figure", "table", "note"]
 
 
 def verdict(ok: bool | None, scale: str, applies_at: tuple[str, ...] = ("smoke", "quick", "paper")) -> str:
@@ -61,11 +65,21 @@ def verdict(ok: bool | None, scale: str, applies_at: tuple[str, ...] = ("smoke",
     return "reproduced" if ok else "not reproduced"
 
 
+def judged(measures, scale: str, applies_at: tuple[str, ...] = ("smoke", "quick", "paper")) -> str:
+    """The verdict of a claim from its judged numbers (uncertainty.combine), at this scale."""
+    from .uncertainty import combine
+
+    if scale not in applies_at:
+        return "not at this scale"
+    return combine(m.verdict for m in measures)
+
+
 def write_claim(path: str | Path, claim_id: str, *, scale: str, measured: str, target: str,
                 tolerance: str, verdict: str, figure: str = "", table: str = "", note: str = "",
-                values: dict | None = None, label: str = "") -> dict:
+                values: dict | None = None, label: str = "", measures=()) -> dict:
     """Write one claim's result. `label` names the part of a claim measured separately
-    (a dataset); the table merges the parts of one claim into one row."""
+    (a dataset); the table merges the parts of one claim into one row. `measures` are the
+    judged numbers with their intervals (uncertainty.Measure)."""
     if claim_id not in CLAIMS:
         raise KeyError(f"unknown claim id {claim_id!r}")
     if verdict not in VERDICTS:
@@ -75,7 +89,9 @@ def write_claim(path: str | Path, claim_id: str, *, scale: str, measured: str, t
         "paper": c.paper, "claim": claim_id, "statement": c.statement, "scale": scale,
         "measured": measured, "target": target, "tolerance": tolerance, "verdict": verdict,
         "provenance": c.provenance, "figure": figure, "table": table, "note": note,
-        "values": values or {}, "label": label,
+        "values": dict(values or {}, measures=[m.as_dict() for m in measures]), "label": label,
+        "interval": "; ".join(m.text() for m in measures),
+        "interval_method": "; ".join(dict.fromkeys(m.method for m in measures)),
     }
     write_json(path, record)
     return record
@@ -85,14 +101,26 @@ NO_ANALYSIS = "no analysis for this claim in the pipeline yet"
 
 
 def build_table(claim_files: list[str | Path], scale: str, out_csv: str | Path, out_md: str | Path,
-                missing_note: str = NO_ANALYSIS, left_out: list[tuple[str, str]] = ()) -> pd.DataFrame:
+                missing_note: str = NO_ANALYSIS, left_out: list[tuple[str, str]] = (),
+                sensitivity_files: list[str | Path] = ()) -> pd.DataFrame:
     """Every claim of the registry, one row each; claims without a file are 'not run' with
     `missing_note` saying why (a partial table names what it leaves out). `left_out` lists
     (claim, label) parts left out of a claim whose other parts are in the table: the row's
-    note names each of them with `missing_note`, so its verdict is read as partial."""
+    note names each of them with `missing_note`, so its verdict is read as partial.
+    `sensitivity_files` (sensitivity.json) add to a claim part's note the declared choices
+    that flip its verdict ("sensitive to: ...")."""
+    from .sensitivity import sensitivity_note
+
+    notes = {}
+    for f in sensitivity_files:
+        summary = json.loads(Path(f).read_text())
+        notes[(summary["claim"], summary.get("label", ""))] = sensitivity_note(summary)
     parts: dict[str, list[dict]] = {}
     for f in claim_files:
         rec = json.loads(Path(f).read_text())
+        extra = notes.get((rec["claim"], rec.get("label", "")))
+        if extra:
+            rec["note"] = f"{rec['note']}; {extra}" if rec.get("note") else extra
         parts.setdefault(rec["claim"], []).append(rec)
     rows = {cid: merge_parts(recs) for cid, recs in parts.items()}
     for cid, label in left_out:
@@ -105,7 +133,8 @@ def build_table(claim_files: list[str | Path], scale: str, out_csv: str | Path, 
         if cid not in rows:
             rows[cid] = {
                 "paper": c.paper, "claim": cid, "statement": c.statement, "scale": scale,
-                "measured": "", "target": "", "tolerance": "", "verdict": "not run",
+                "measured": "", "interval": "", "interval_method": "", "target": "", "tolerance": "",
+                "verdict": "not run",
                 "provenance": c.provenance, "figure": "", "table": "",
                 "note": missing_note,
             }
@@ -117,7 +146,8 @@ def build_table(claim_files: list[str | Path], scale: str, out_csv: str | Path, 
 
 
 # When a claim is measured in several parts (datasets), the row's verdict is the weakest.
-_VERDICT_ORDER = ("failed to run", "not reproduced", "not at this scale", "reported", "reproduced", "not run")
+_VERDICT_ORDER = ("failed to run", "not reproduced", "inconclusive", "not at this scale", "reported", "reproduced",
+                  "not run")
 
 
 def merge_parts(records: list[dict]) -> dict:
@@ -125,13 +155,14 @@ def merge_parts(records: list[dict]) -> dict:
         return {k: records[0].get(k, "") for k in COLUMNS}
     row = {k: records[0].get(k, "") for k in COLUMNS}
     row["verdict"] = min((r["verdict"] for r in records), key=_VERDICT_ORDER.index)
-    for key in ("measured", "figure", "table", "note"):
+    for key in ("measured", "interval", "interval_method", "figure", "table", "note"):
         row[key] = "; ".join(f"[{r.get('label', '')}] {r.get(key, '')}" for r in records if r.get(key))
     return row
 
 
 def to_markdown(frame: pd.DataFrame) -> str:
-    cols = ["claim", "provenance", "verdict", "measured", "target", "tolerance", "statement", "note"]
+    cols = ["claim", "provenance", "verdict", "measured", "interval", "interval_method", "target", "tolerance",
+            "statement", "note"]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for _, row in frame.iterrows():
         cells = [str(row[c]).replace("|", "\\|").replace("\n", " ") for c in cols]
@@ -144,4 +175,4 @@ def to_markdown(frame: pd.DataFrame) -> str:
 def claim_frame(files) -> pd.DataFrame:
     """The claim files as a table (for notebooks): verdicts beside their provenance."""
     rows = [json.loads(Path(f).read_text()) for f in files]
-    return pd.DataFrame(rows, columns=["label", *COLUMNS])
+    return pd.DataFrame(rows, columns=["label", *COLUMNS, "values"])

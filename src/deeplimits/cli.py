@@ -83,6 +83,14 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--missing-note", help="why claims without a file are not run (default: no analysis yet)")
     c.add_argument("--left-out", action="append", default=[], metavar="CLAIM:LABEL",
                    help="a part of a claim left out of this table (its note then says so)")
+    c.add_argument("--sensitivity", nargs="*", default=[], metavar="SENSITIVITY_JSON",
+                   help="sensitivity summaries: a claim's note names the choices that flip its verdict")
+
+    st = sub.add_parser("sensitivity", help="gather a claim's sensitivity runs into sensitivity.csv and .json")
+    st.add_argument("--main", required=True, help="the main setting's claim file")
+    st.add_argument("--runs", nargs="*", default=[], help="claim files of the runs, in folders <choice>=<value>")
+    st.add_argument("--out-csv", required=True)
+    st.add_argument("--out-json", required=True)
 
     n = sub.add_parser("notebook", help="execute a parameterised notebook (papermill) and export HTML")
     n.add_argument("input")
@@ -164,7 +172,13 @@ def _dispatch(args) -> None:
             if not sep or not label:
                 raise ValueError(f"--left-out {item!r}: expected CLAIM:LABEL, e.g. CRX.4:mnist_features")
             left_out.append((cid, label))
-        build_table(args.files, args.scale, args.out_csv, args.out_md, left_out=left_out, **note)
+        build_table(args.files, args.scale, args.out_csv, args.out_md, left_out=left_out,
+                    sensitivity_files=args.sensitivity, **note)
+    elif args.command == "sensitivity":
+        from .sensitivity import sensitivity_table
+
+        summary = sensitivity_table(args.main, args.runs, args.out_csv, args.out_json)
+        log.info("%s [%s]: %s", summary["claim"], summary["label"], summary["sensitive_to"] or "no verdict flips")
     elif args.command == "notebook":
         from .notebooks import run_notebook
 

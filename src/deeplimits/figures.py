@@ -6,11 +6,15 @@ figure. Wherever the authors published numbers, they are overlaid as "paper".
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import matplotlib
 
-matplotlib.use("Agg")
+# Outside a notebook kernel there is no screen: draw to files. Inside one, keep the inline
+# backend, so each figure also shows under the cell that makes it.
+if "ipykernel" not in sys.modules:
+    matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
@@ -266,3 +270,38 @@ def crx4_entry(decomposition: pd.DataFrame, path):
     grid.figure.suptitle(f"CRX.4 one weight entry at L = {int(decomposition.depth.max())}: trend + noise", y=1.03)
     _save(grid.figure, path)
     return grid.figure
+
+
+def crx4_stops(scaling: pd.DataFrame, path):
+    """Where each seed stopped, against depth: the epoch, marked by the reason."""
+    data = scaling.assign(series=scaling.dataset + " / " + scaling.model)
+    fig, ax = plt.subplots(figsize=(6, 3.8))
+    sns.scatterplot(data=data, x="depth", y="stop_epoch", hue="series", style="stop_reason", ax=ax, s=25)
+    ax.set(xscale="log", yscale="log", xlabel="depth L", ylabel="epoch where training stopped",
+           title="CRX.4 stop epochs (per seed)")
+    _save(fig, path)
+    return fig
+
+
+def sensitivity(table: pd.DataFrame, path, title: str):
+    """Each judged number of a claim per sensitivity run, with its interval and target band."""
+    data = table[table.measure.astype(str) != ""].copy()
+    data["run"] = [c if pd.isna(v) or v == "" else f"{c}={v:g}" if isinstance(v, float) else f"{c}={v}"
+                   for c, v in zip(data.choice, data.value)]
+    names = list(dict.fromkeys(data.measure))
+    fig, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 0.4 * data.run.nunique() + 1.8), squeeze=False)
+    colours = {"reproduced": "tab:green", "not reproduced": "tab:red", "inconclusive": "tab:orange"}
+    for ax, name in zip(axes.flat, names):
+        sub = data[data.measure == name].reset_index(drop=True)
+        for i, r in sub.iterrows():
+            ax.errorbar(r.measured, i, xerr=[[r.measured - r.lo], [r.hi - r.measured]], fmt="o",
+                        color=colours.get(r.measure_verdict, "grey"), capsize=3)
+        band = sub.iloc[0]
+        if pd.notna(band.band_lo) and pd.notna(band.band_hi):
+            ax.axvspan(band.band_lo, band.band_hi, color="tab:green", alpha=0.12, label="target band")
+        ax.set_yticks(range(len(sub)), sub.run)
+        ax.invert_yaxis()
+        ax.set(xlabel=name, title=name)
+    fig.suptitle(title)
+    _save(fig, path)
+    return fig

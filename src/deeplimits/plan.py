@@ -92,7 +92,8 @@ JOB_KEYS = {
     "xz4": ("width", "alpha", "epochs", "batch_size", "lr"),
     "crx1": _CRX_GD_CELL,
     "crx3": _CRX_GD_CELL,
-    "crx4": ("s0", "epochs", "batch_size", "lr", "loss_threshold"),
+    "crx4": ("init_method", "s0", "loss", "stopping", "loss_threshold", "patience", "min_improvement",
+             "batching", "epochs", "batch_size", "lr"),
 }
 _EVERY_JOB = ("seeds", "checkpoint_every")
 
@@ -101,6 +102,58 @@ def job_keys(experiment: str) -> tuple[str, ...]:
     return (*JOB_KEYS[experiment], *_EVERY_JOB)
 
 
-def job_settings(experiment: str, settings: dict) -> dict:
-    """The part of an experiment's settings that one of its jobs computes from (see JOB_KEYS)."""
-    return {k: settings[k] for k in job_keys(experiment) if k in settings}
+def job_settings(experiment: str, settings: dict, variant: str = "") -> dict:
+    """The part of an experiment's settings that one of its jobs computes from (see JOB_KEYS),
+    with the one declared choice that a sensitivity variant changes."""
+    keys = job_keys(experiment)
+    chosen = {}
+    if SENSITIVITY_MARK in variant:
+        choice, value = sensitivity_choice(settings, variant)
+        if choice not in keys:
+            raise KeyError(f"experiments.{experiment}.sensitivity.{choice}: not a setting its jobs compute from "
+                           f"({', '.join(keys)})")
+        chosen = {choice: value}
+    return {k: chosen.get(k, settings[k]) for k in keys if k in settings}
+
+
+# ------------------------------------------------------------------ sensitivity
+# A claim whose protocol has choices that no source fixes declares them in its experiment's
+# `sensitivity` block ({choice: [values to try]}). Each value reruns the experiment once,
+# from the main setting with that one choice changed (not a factorial), as ordinary cells
+# whose variant is `<variant>~<choice>=<value>`; they train, resume and rerun like the others.
+SENSITIVITY_MARK = "~"
+
+
+def value_word(value) -> str:
+    """A choice's value as it appears in a path: 1.0 -> '1', 1e-4 -> '0.0001', 'none' -> 'none'."""
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def sensitivity_runs(settings: dict) -> list[tuple[str, object]]:
+    """(choice, value) of every declared sensitivity run, in the config's order."""
+    return [(choice, value) for choice, values in (settings.get("sensitivity") or {}).items() for value in values]
+
+
+def sensitivity_name(choice: str, value) -> str:
+    return f"{choice}={value_word(value)}"
+
+
+def sensitivity_choice(settings: dict, variant: str) -> tuple[str, object]:
+    """The (choice, value) that a variant `<base>~<choice>=<value>` declares, looked up in
+    the config (so the value keeps its type), or a KeyError naming the variant."""
+    name = variant.split(SENSITIVITY_MARK, 1)[1]
+    for choice, value in sensitivity_runs(settings):
+        if sensitivity_name(choice, value) == name:
+            return choice, value
+    raise KeyError(f"variant {variant!r}: {name!r} is not a declared sensitivity choice "
+                   f"({', '.join(sensitivity_name(c, v) for c, v in sensitivity_runs(settings)) or 'none declared'})")
+
+
+def sensitivity_cells(cfg: dict, experiment: str, name: str, dataset: str | None = None) -> list[Cell]:
+    """The cells of one sensitivity run (`choice=value`): the main cells under another variant,
+    up to the experiment's `sensitivity_max_depth`. `main` names the main setting's own cells
+    up to that depth (the run the others are compared with)."""
+    top = cfg["experiments"][experiment].get("sensitivity_max_depth") or float("inf")
+    mark = "" if name == "main" else f"{SENSITIVITY_MARK}{name}"
+    return [Cell(c.experiment, c.dataset, f"{c.variant}{mark}", c.depth)
+            for c in cells(cfg, experiment) if dataset in (None, c.dataset) and c.depth <= top]

@@ -5,7 +5,7 @@ import shlex
 from pathlib import Path
 
 from deeplimits.config import ConfigError, resolve
-from deeplimits.plan import cells, experiment_settings, job_settings
+from deeplimits.plan import cells, experiment_settings, job_settings, sensitivity_cells, sensitivity_runs, sensitivity_name
 
 try:
     CFG = resolve(config)
@@ -38,9 +38,22 @@ def settings(experiment):
     return as_arg(experiment_settings(CFG, experiment))
 
 
-def one_job_settings(experiment):
-    """What one training cell (or HZ.1 alpha) computes from: its params leave out the grid."""
-    return as_arg(job_settings(experiment, experiment_settings(CFG, experiment)))
+def one_job_settings(experiment, variant=""):
+    """What one training cell (or HZ.1 alpha) computes from: its params leave out the grid.
+    A sensitivity variant (`<variant>~<choice>=<value>`) changes its one declared choice."""
+    return as_arg(job_settings(experiment, experiment_settings(CFG, experiment), variant))
+
+
+def sensitivity_names(experiment):
+    """The sensitivity runs of an experiment (`<choice>=<value>`), and `main` (the main
+    setting over the runs' depths) when `sensitivity_max_depth` makes their grid smaller."""
+    e = CFG["experiments"][experiment]
+    names = [sensitivity_name(c, v) for c, v in sensitivity_runs(e)]
+    return (["main"] if names and e.get("sensitivity_max_depth") else []) + names
+
+
+def sensitivity_dirs(experiment, name, dataset=None):
+    return [f"{ROOT}/train/{c.path}" for c in sensitivity_cells(CFG, experiment, name, dataset)]
 
 
 def cell_dirs(experiment, dataset=None):
@@ -98,6 +111,14 @@ CPU_LEFT_OUT_PARTS = [f"CRX.4:{ds}" for ds in CFG["experiments"]["crx4"]["datase
 # Claim parts that stand in the CPU table for a claim whose whole paper scale needs a GPU:
 # HZ.1 for the authors' alpha alone (their inputs, 82 minutes on 2 CPU cores per alpha).
 CPU_PARTS = ["huang_zhang/hz1/reference_alpha/claim.json"]
+
+
+def sensitivity_files(cpu_only=False):
+    """The sensitivity summaries the table's notes read (claims that declare choices)."""
+    if not CFG["experiments"]["crx4"].get("sensitivity"):
+        return []
+    return [f"{ROOT}/cont_rossier_xu/crx4/{ds}/sensitivity.json" for ds in CFG["experiments"]["crx4"]["datasets"]
+            if not cpu_only or ds in CRX4_CPU_DATASETS]
 
 
 def claim_files(cpu_only=False):

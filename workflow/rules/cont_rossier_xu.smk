@@ -57,6 +57,8 @@ rule crx4_scaling:
         scaling=f"{CRX}/crx4/{{dataset}}/scaling.csv",
         betas=f"{CRX}/crx4/{{dataset}}/betas.csv",
         entry=f"{CRX}/crx4/{{dataset}}/entry_decomposition.csv",
+    wildcard_constraints:
+        dataset=r"[a-z_]+",
     params:
         settings=settings("crx4"),
         cells=lambda w: cell_dirs("crx4", dataset=w.dataset),
@@ -73,12 +75,52 @@ rule crx4_scaling:
         "--label {wildcards.dataset}"
 
 
+# CRX.4 once per declared protocol choice (config: experiments.crx4.sensitivity).
+use rule crx4_scaling as crx4_sensitivity_run with:
+    input:
+        cells=lambda w: [f"{d}/weights.pt" for d in sensitivity_dirs("crx4", w.run, w.dataset)],
+        features=lambda w: [f"{ROOT}/data/mnist_features.pt"] if w.dataset == "mnist_features" else [],
+    output:
+        claim=f"{CRX}/crx4/{{dataset}}/sensitivity/{{run}}/claim.json",
+        scaling=f"{CRX}/crx4/{{dataset}}/sensitivity/{{run}}/scaling.csv",
+        betas=f"{CRX}/crx4/{{dataset}}/sensitivity/{{run}}/betas.csv",
+        entry=f"{CRX}/crx4/{{dataset}}/sensitivity/{{run}}/entry_decomposition.csv",
+    wildcard_constraints:
+        dataset=r"[a-z_]+",
+        run=r"[^/]+",
+    params:
+        settings=settings("crx4"),
+        cells=lambda w: sensitivity_dirs("crx4", w.run, w.dataset),
+        data=lambda w, input: f"--data {input.features[0]}" if input.features else "",
+        scale=SCALE,
+        out_dir=parent_of("claim"),
+    log:
+        f"{LOGS}/cont_rossier_xu/crx4_{{dataset}}_{{run}}.log",
+
+
+rule crx4_sensitivity:
+    input:
+        main=f"{CRX}/crx4/{{dataset}}/claim.json",
+        runs=lambda w: [f"{CRX}/crx4/{w.dataset}/sensitivity/{name}/claim.json" for name in sensitivity_names("crx4")],
+    output:
+        csv=f"{CRX}/crx4/{{dataset}}/sensitivity.csv",
+        json=f"{CRX}/crx4/{{dataset}}/sensitivity.json",
+    log:
+        f"{LOGS}/cont_rossier_xu/crx4_{{dataset}}_sensitivity.log",
+    conda:
+        ENV
+    shell:
+        "python -m deeplimits --log {log} sensitivity --main {input.main} --runs {input.runs} "
+        "--out-csv {output.csv} --out-json {output.json}"
+
+
 rule cont_rossier_xu_notebook:
     input:
         notebook=str(REPO / "notebooks" / "cont_rossier_xu.ipynb"),
         crx1=rules.crx1_gd_convergence.output,
         crx3=rules.crx3_p_variation.output,
         crx4=expand(f"{CRX}/crx4/{{dataset}}/claim.json", dataset=CFG["experiments"]["crx4"]["datasets"]),
+        crx4_sensitivity=expand(f"{CRX}/crx4/{{dataset}}/sensitivity.csv", dataset=CFG["experiments"]["crx4"]["datasets"]),
     output:
         notebook=f"{ROOT}/notebooks/cont_rossier_xu.ipynb",
         html=report(
@@ -89,7 +131,8 @@ rule cont_rossier_xu_notebook:
         ),
         figures=report(
             multiext(f"{ROOT}/figures/cont_rossier_xu/", "crx1_loss.png", "crx2_scaling.png",
-                     "crx3_variation.png", "crx3_profiles.png", "crx4_scaling.png", "crx4_entry.png"),
+                     "crx3_variation.png", "crx3_profiles.png", "crx4_scaling.png", "crx4_entry.png",
+                     "crx4_stops.png", "crx4_sensitivity.png"),
             caption="../report/cont_rossier_xu.rst",
             category="Cont, Rossier & Xu",
         ),

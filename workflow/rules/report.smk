@@ -3,7 +3,8 @@
 
 rule claims_table:
     input:
-        claim_files(),
+        claims=claim_files(),
+        sensitivity=sensitivity_files(),
     output:
         csv=report(
             f"{ROOT}/replication/claims.csv",
@@ -19,15 +20,16 @@ rule claims_table:
     conda:
         ENV
     shell:
-        "python -m deeplimits --log {log} claims {input} --scale {params.scale} "
-        "--out-csv {output.csv} --out-md {output.md} {params.missing}"
+        "python -m deeplimits --log {log} claims {input.claims} --sensitivity {input.sensitivity} "
+        "--scale {params.scale} --out-csv {output.csv} --out-md {output.md} {params.missing}"
 
 
 use rule claims_table as claims_table_cpu with:
     # The claims whose paper scale a CPU can run (see CLAIMS in common.smk): a partial
     # table, named as such, for machines without a GPU.
     input:
-        claim_files(cpu_only=True),
+        claims=claim_files(cpu_only=True),
+        sensitivity=sensitivity_files(cpu_only=True),
     output:
         csv=f"{ROOT}/replication/claims_cpu.csv",
         md=f"{ROOT}/replication/claims_cpu.md",
@@ -42,7 +44,9 @@ use rule claims_table as claims_table_cpu with:
 rule provenance:
     # Last of the run: it reads every rule's log for the wall time per stage.
     input:
-        cells=[f"{d}/provenance.json" for e in ("hz2", "hz4", "xz4", "crx1", "crx3", "crx4") for d in cell_dirs(e)],
+        cells=[f"{d}/provenance.json" for e in ("hz2", "hz4", "xz4", "crx1", "crx3", "crx4") for d in cell_dirs(e)]
+        + [f"{d}/provenance.json" for name in sensitivity_names("crx4") if name != "main"
+           for d in sensitivity_dirs("crx4", name)],
         table=f"{ROOT}/replication/claims.csv",
         notebooks=expand(f"{ROOT}/notebooks/{{paper}}.html", paper=NOTEBOOK_PAPERS),
     output:

@@ -13,7 +13,7 @@ rule train:
     wildcard_constraints:
         depth=r"\d+",
     params:
-        settings=lambda w: one_job_settings(w.experiment),
+        settings=lambda w: one_job_settings(w.experiment, w.variant),
         seed=CFG["seed"],
         device=CFG["device"],
         out_dir=lambda w, output: str(Path(output.weights).parent),

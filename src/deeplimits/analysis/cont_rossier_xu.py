@@ -8,8 +8,10 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from ..claims import verdict, write_claim
+from ..claims import judged, verdict, write_claim
 from ..io import write_csv
+from ..plan import SENSITIVITY_MARK
+from ..uncertainty import loglog_slope_interval, measure
 from .fit import log_linear_rate, loglog_slope, relative_spread
 
 
@@ -139,57 +141,95 @@ def crx3(settings: dict, cell_dirs: list, out_dir, *, scale: str) -> dict:
 
 
 # ----------------------------------------------------------------------------- CRX.4
-# The companion paper's exponents (published): (dataset, model) -> beta.
+# The companion paper's exponents: (dataset, model) -> beta. Reconstructed: no paper text
+# states them; they are constants of the companion's analysis code (the `factor=` of its
+# Increment plots, `beta = 0.2` in denoising.py).
 CRX4_TARGETS = {("ode", "tanh_shared"): 0.2, ("ode", "relu_layer"): 0.5, ("mnist_features", "relu_layer"): 0.4}
 _MODEL_WORDS = {"tanh_shared": "tanh, shared delta", "relu_layer": "relu, per-layer delta"}
 _DATA_WORDS = {"ode": "ODE data", "mnist_features": "MNIST features"}
+# The protocol keys a CRX.4 note names, so a reader sees which preset ran.
+CRX4_PROTOCOL = ("init_method", "s0", "loss", "stopping", "loss_threshold", "batching", "batch_size", "epochs", "lr")
 
 
 def _effective_weights(state: dict, model: str) -> torch.Tensor:
     """A(k) for tanh with a shared delta; delta_k A(k) for relu with per-layer deltas. (S, L, d, d)."""
     a = state["A"].double()
-    if model == "relu_layer":
+    if model.startswith("relu_layer"):
         return a * state["delta"].double().view(a.shape[0], a.shape[1], 1, 1)
     return a
 
 
-def crx4(settings: dict, cell_dirs: list, out_dir, *, scale: str, data_meta: dict | None = None,
-         label: str = "") -> dict:
-    """One dataset's cells (the ODE part runs on a CPU at paper scale, the MNIST part needs a
-    GPU), so each dataset is its own part of the claim, named by `label`."""
-    out_dir = Path(out_dir)
+def crx4_cell_rows(cell_dirs: list) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per (model, depth, seed): the norms the statistics use and where training stopped;
+    and entry (0, 0) of A along depth for seed 0 (the trend/noise figure)."""
     rows, entries = [], []
     for cell_dir in map(Path, cell_dirs):
         blob = torch.load(cell_dir / "weights.pt", weights_only=True)
-        ds, model, depth = blob["cell"]["dataset"], blob["cell"]["variant"], int(blob["cell"]["depth"])
+        ds, depth = blob["cell"]["dataset"], int(blob["cell"]["depth"])
+        model = blob["cell"]["variant"].split(SENSITIVITY_MARK)[0]
         w = _effective_weights(blob["state"], model)
         a = blob["state"]["A"].double()
         fro = torch.linalg.matrix_norm(w, ord="fro")
         inc = torch.linalg.matrix_norm(a[:, 1:] - a[:, :-1], ord="fro") if depth > 1 else torch.zeros(a.shape[0], 1)
         hist = pd.read_csv(cell_dir / "metrics.csv")
+        stops = {int(v["seed"]): v for v in blob.get("stops", {}).values()}
         for s in range(w.shape[0]):
             h = hist[hist.seed == s]
             below = h[h.get("below_threshold", pd.Series(False, index=h.index)).astype(bool)]
+            stop = stops.get(s, {"epoch": int(h.epoch.max()), "reason": "unknown"})
             rows.append({"dataset": ds, "model": model, "depth": depth, "seed": s,
                          "max_norm": float(fro[s].max()), "max_increment": float(inc[s].max()),
                          "root_ssq": float(torch.sqrt((torch.linalg.matrix_norm(a[s], ord="fro") ** 2).sum())),
                          "final_train_loss": float(h.train_loss.iloc[-1]),
-                         "epoch_below_threshold": int(below.epoch.min()) if len(below) else -1})
+                         "epoch_below_threshold": int(below.epoch.min()) if len(below) else -1,
+                         "stop_epoch": int(stop["epoch"]), "stop_reason": stop["reason"]})
         for k in range(depth):
             entries.append({"dataset": ds, "model": model, "depth": depth, "s": (k + 0.5) / depth,
                             "entry": float(a[0, k, 0, 0])})
-    table = pd.DataFrame(rows)
-    entries = pd.DataFrame(entries)
-    fits = []
+    return pd.DataFrame(rows), pd.DataFrame(entries)
+
+
+def crx4_fits(table: pd.DataFrame, tol: float) -> tuple[pd.DataFrame, list]:
+    """beta per (dataset, model) = -slope of log mean_seeds max_norm against log L, with its
+    interval; and the Measures of the (dataset, model) pairs that have a target."""
+    fits, measures = [], []
     for (ds, model), grp in table.groupby(["dataset", "model"]):
         mean = grp.groupby("depth")[["max_norm", "max_increment", "root_ssq"]].mean()
         fit = loglog_slope(mean.index.values, mean.max_norm.values)
         beta = -fit.slope
+        lo, hi, method = loglog_slope_interval(grp.groupby("depth").max_norm.apply(list).to_dict(),
+                                               f"crx4/{ds}/{model}")
         target = CRX4_TARGETS.get((ds, model))
-        fits.append({"dataset": ds, "model": model, "beta": beta, "r2": fit.r2, "target": target,
+        fits.append({"dataset": ds, "model": model, "beta": beta, "beta_lo": min(-hi, beta), "beta_hi": max(-lo, beta),
+                     "interval_method": method, "r2": fit.r2, "target": target, "n_depths": len(mean),
+                     "seeds": int(grp.groupby("depth").seed.nunique().min()),
                      "rootssq_slope": loglog_slope(mean.index.values, mean.root_ssq.values).slope,
-                     "increment_slope": loglog_slope(mean.index.values, mean.max_increment.values).slope + beta})
-    fits = pd.DataFrame(fits)
+                     "increment_slope": loglog_slope(mean.index.values, mean.max_increment.values).slope + beta,
+                     "median_stop_epoch": float(grp.stop_epoch.median())})
+        if target is not None:
+            measures.append(measure(f"beta {model}", beta, (-hi, -lo, method), target - tol, target + tol))
+    return pd.DataFrame(fits), measures
+
+
+def judge_crx4(measures: list, n_depths: int, scale: str) -> str:
+    """CRX.4's verdict: every targeted beta's interval inside target +- tol (>= 3 depths)."""
+    if n_depths < 3 or not measures:
+        return "not at this scale"
+    return judged(measures, scale)
+
+
+def protocol_words(settings: dict) -> str:
+    return ", ".join(f"{k} {settings[k]}" for k in CRX4_PROTOCOL if k in settings)
+
+
+def crx4(settings: dict, cell_dirs: list, out_dir, *, scale: str, data_meta: dict | None = None,
+         label: str = "", claim_name: str = "claim.json") -> dict:
+    """One dataset's cells (the ODE part runs on a CPU at paper scale, the MNIST part needs a
+    GPU), so each dataset is its own part of the claim, named by `label`."""
+    out_dir = Path(out_dir)
+    table, entries = crx4_cell_rows(cell_dirs)
+    tol = settings["beta_tolerance"]
+    fits, measures = crx4_fits(table, tol)
     # Trend / noise decomposition of one entry at the largest depth: a moving average
     # (window ~ L/8) is the trend, the rest is noise.
     deepest = entries[entries.depth == entries.depth.max()].copy()
@@ -197,30 +237,32 @@ def crx4(settings: dict, cell_dirs: list, out_dir, *, scale: str, data_meta: dic
     deepest["trend"] = deepest.groupby(["dataset", "model"]).entry.transform(
         lambda v: v.rolling(window, center=True, min_periods=1).mean())
     deepest["noise"] = deepest.entry - deepest.trend
-    table["increment_scaled"] = table.apply(
-        lambda r: r.max_increment * r.depth ** float(fits.set_index(["dataset", "model"]).loc[(r.dataset, r.model), "beta"]),
-        axis=1)
+    betas = fits.set_index(["dataset", "model"]).beta
+    table["increment_scaled"] = [r.max_increment * r.depth ** float(betas.loc[(r.dataset, r.model)])
+                                 for r in table.itertuples()]
     write_csv(out_dir / "scaling.csv", table)
     write_csv(out_dir / "betas.csv", fits)
     write_csv(out_dir / "entry_decomposition.csv", deepest)
-    tol = settings["beta_tolerance"]
-    judged = fits[fits.target.notna()]
-    ok = bool(len(judged)) and bool((abs(judged.beta - judged.target) <= tol).all())
     source_note = (data_meta or {}).get("note", "")
     n_depths = table.depth.nunique()
+    stops = table.groupby("stop_reason").size().to_dict()
     write_claim(
-        out_dir / "claim.json", "CRX.4", scale=scale,
+        out_dir / claim_name, "CRX.4", scale=scale,
         measured="; ".join(f"{r.model}: beta = {r.beta:.3f} (r2 {r.r2:.2f}"
-                           + (f", paper {r.target:g})" if pd.notna(r.target) else ")")
+                           + (f", target {r.target:g})" if pd.notna(r.target) else ")")
                            for r in fits.itertuples())
-                 + f"; depths {sorted(table.depth.unique().tolist())}",
+                 + f"; {n_depths} depths {table.depth.min()}..{table.depth.max()}, "
+                 + f"{int(fits.seeds.min())} seeds",
         target=", ".join(f"beta = {t:g} ({_MODEL_WORDS[m]}, {_DATA_WORDS[d]})"
-                         for (d, m), t in CRX4_TARGETS.items() if d in set(table.dataset)),
-        tolerance=f"+-{tol}",
-        verdict=verdict(ok, scale) if n_depths >= 3 else "not at this scale",
-        figure="crx4_scaling.png, crx4_entry.png", table=f"crx4/{label + '/' if label else ''}betas.csv",
-        note="beta from max_k ||A(k)||_F (tanh) or max_k ||delta_k A(k)||_F (relu); same epochs at every depth"
+                         for (d, m), t in CRX4_TARGETS.items() if d in set(table.dataset))
+               + " (reconstructed: constants in the companion's analysis code)",
+        tolerance=f"+-{tol}", verdict=judge_crx4(measures, n_depths, scale),
+        figure="crx4_scaling.png, crx4_entry.png, crx4_stops.png",
+        table=f"crx4/{label + '/' if label else ''}betas.csv",
+        note="beta from max_k ||A(k)||_F (tanh) or max_k ||delta_k A(k)||_F (relu); protocol: "
+             + protocol_words(settings) + "; stops: " + ", ".join(f"{k} {v}" for k, v in sorted(stops.items()))
              + (f"; {source_note}" if source_note else ""),
-        values={"betas": fits.to_dict(orient="records")}, label=label,
+        values={"betas": fits.to_dict(orient="records"), "depths": f"{table.depth.min()}..{table.depth.max()}"},
+        label=label, measures=measures,
     )
-    return {"ok": ok, "betas": fits}
+    return {"betas": fits, "measures": measures}

@@ -24,6 +24,7 @@ from ..logs import progress
 from ..seeding import torch_generator
 from .augment import augment_images
 from .cuda_graph import graphed_forward
+from .schedule import Batches, StopRule
 
 log = logging.getLogger(__name__)
 
@@ -37,13 +38,17 @@ class TrainSettings:
     milestones: list[int] = field(default_factory=list)
     gamma: float = 0.1
     augment: bool = False
-    loss: str = "cross_entropy"        # cross_entropy | half_mse
+    loss: str = "cross_entropy"        # cross_entropy | half_sum | mse_mean
     checkpoint_every: int = 1          # epochs
     eval_every: int = 1                # epochs; 0: never evaluate on the test split
     progress: bool = True
-    # Recorded, not acted on: stopping early would compare depths at different training
-    # times (a defect of the companion paper's released code).
+    # Each epoch records whether a seed's train loss is below it; `stopping` may act on it
+    # (schedule.py: none | threshold | threshold+plateau, judged per seed).
     loss_threshold: float | None = None
+    stopping: str = "none"
+    patience: int = 5                  # epochs without a relative improvement of min_improvement
+    min_improvement: float = 0.01
+    batching: str = "randperm"         # randperm | fixed_partition | shuffle_defect (schedule.py)
     # On a CUDA device: replay forward and backward from CUDA graphs (engine/cuda_graph.py).
     cuda_graph: bool = True
 
@@ -58,6 +63,9 @@ class TrainResult:
     steps: int
     resumed_from: int | None
     sitting_wall_time_s: float = 0.0
+    # Seed index -> {"seed", "epoch", "reason"}: where each seed stopped ('threshold',
+    # 'plateau', 'max_epochs'; 'diverged' for a seed that left with a non-finite loss).
+    stops: dict[int, dict] = field(default_factory=dict)
 
 
 # A progress line in the log at most this often: the bar goes to the terminal (and is off in
@@ -78,9 +86,12 @@ def per_seed_loss(out: torch.Tensor, y: torch.Tensor, kind: str) -> torch.Tensor
     if kind == "cross_entropy":
         s, b = out.shape[:2]
         return F.cross_entropy(out.flatten(0, 1), y.flatten(), reduction="none").view(s, b).mean(1)
-    if kind == "half_mse":
+    if kind == "half_sum":
         # (1/2N) sum_i ||out_i - y_i||^2
         return 0.5 * (out - y).pow(2).flatten(2).sum(-1).mean(1)
+    if kind == "mse_mean":
+        # nn.MSELoss: the mean over samples and coordinates (1/d of half_sum, times 2)
+        return (out - y).pow(2).flatten(2).mean(-1).mean(1)
     raise ValueError(f"unknown loss {kind!r}")
 
 
@@ -91,56 +102,40 @@ def train(model: torch.nn.Module, data: dict, settings: TrainSettings, *, seeds:
     device = device or torch.device("cpu")
     model.to(device)
     dtype = next(model.parameters()).dtype
-    x_tr = data["x_train"].to(device, dtype)
-    y_tr = data["y_train"].to(device)
-    y_tr = y_tr if y_tr.dtype == torch.int64 else y_tr.to(dtype)
-    x_te = data["x_test"].to(device, dtype)
-    y_te = data["y_test"].to(device)
-    y_te = y_te if y_te.dtype == torch.int64 else y_te.to(dtype)
-    n = x_tr.shape[0]
-    s = len(seeds)
+    x_tr, y_tr, x_te, y_te = (_to(data[k], device, dtype) for k in ("x_train", "y_train", "x_test", "y_test"))
+    n, s = x_tr.shape[0], len(seeds)
     batch = settings.batch_size or n
     gens = [torch_generator(root_seed, label, "batches", seed) for seed in seeds]
+    batches = Batches(settings.batching, n, batch, gens,
+                      [torch_generator(root_seed, label, "partition", seed) for seed in seeds])
+    rule = StopRule(settings.stopping, settings.loss_threshold, settings.patience, settings.min_improvement, s)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = _optimizer(settings, params)
     sched = torch.optim.lr_scheduler.MultiStepLR(opt, settings.milestones, settings.gamma)
-    metrics: list[dict] = []
-    diverged: dict[int, dict] = {}
-    start_epoch, resumed_from, steps, earlier_s = 0, None, 0, 0.0
-
+    run = _Run(metrics=[], diverged={}, stops={}, start_epoch=0, resumed_from=None, steps=0, earlier_s=0.0)
     ckpt = Path(checkpoint) if checkpoint else None
     if ckpt and ckpt.exists():
-        state = torch.load(ckpt, weights_only=True, map_location=device)
-        if state.get("fingerprint") == fingerprint:
-            model.load_state_dict(state["model"])
-            opt.load_state_dict(state["optimizer"])
-            sched.load_state_dict(state["scheduler"])
-            for g, st in zip(gens, state["generators"]):
-                g.set_state(st)
-            metrics = _unpack_metrics(state["metrics"])
-            diverged = {int(k): v for k, v in state["diverged"].items()}
-            start_epoch = resumed_from = int(state["epoch"])
-            steps = int(state["steps"])
-            earlier_s = state.get("wall_time_s")
-            log.info("resumed %s from checkpoint at epoch %d", label, start_epoch)
-        else:
-            log.warning("ignoring checkpoint %s: it belongs to another configuration", ckpt)
+        _resume(ckpt, fingerprint, label, device, model, opt, sched, gens, batches, rule, run)
 
-    alive = torch.tensor([i not in diverged for i in range(s)], device=device)
+    # A seed leaves the objective when it diverges or stops; a stopped seed's parameters are
+    # held where they were (Adam would move them on its momentum even with a zero gradient).
+    alive = torch.tensor([i not in run.diverged and i not in run.stops for i in range(s)], device=device)
+    held = [p.detach().clone() for p in params]
     t0 = last_log = time.perf_counter()
     graph_shape = (s, min(batch, n), *x_tr.shape[1:])
     graphed = None
-    if settings.cuda_graph and device.type == "cuda" and start_epoch < settings.epochs:
+    if settings.cuda_graph and device.type == "cuda" and run.start_epoch < settings.epochs:
         model.train()
         graphed = graphed_forward(model, x_tr[:graph_shape[1]].expand(graph_shape).contiguous())
-    bar = progress(range(start_epoch, settings.epochs), enabled=settings.progress,
-                   desc=label, unit="epoch", initial=start_epoch, total=settings.epochs)
+    bar = progress(range(run.start_epoch, settings.epochs), enabled=settings.progress,
+                   desc=label, unit="epoch", initial=run.start_epoch, total=settings.epochs)
     for epoch in bar:
+        if _finished(settings, run, s):
+            break
         model.train()
-        if batch >= n:
-            orders = None
-        else:
-            orders = torch.stack([torch.randperm(n, generator=g) for g in gens]).to(device)
+        orders = batches.epoch()
+        if orders is not None:
+            orders = orders.to(device)
         loss_sum = torch.zeros(s, device=device, dtype=torch.float64)
         correct = torch.zeros(s, device=device, dtype=torch.float64)
         seen = 0
@@ -155,33 +150,30 @@ def train(model: torch.nn.Module, data: dict, settings: TrainSettings, *, seeds:
                 xb = augment_images(xb, gens)
             out = graphed(xb) if graphed is not None and xb.shape == graph_shape else model(xb)
             losses = per_seed_loss(out, yb, settings.loss)
-            finite = torch.isfinite(losses)
-            newly = alive & ~finite
-            if bool(newly.any()):
-                for i in torch.nonzero(newly).flatten().tolist():
-                    diverged[i] = {"seed": seeds[i], "epoch": epoch, "step": steps}
-                    log.warning("seed %d diverged at epoch %d, step %d", seeds[i], epoch, steps)
-                alive = alive & finite
+            alive = _drop_diverged(losses, alive, seeds, epoch, run)
             opt.zero_grad(set_to_none=True)
             total = torch.where(alive, losses, torch.zeros_like(losses)).sum()
             if bool(alive.any()):
                 total.backward()
                 opt.step()
+                if run.stops:
+                    _hold(params, held, alive)
                 if hasattr(model, "project_"):
                     model.project_()
-            steps += 1
+            run.steps += 1
             bsz = yb.shape[1]
             loss_sum += losses.detach().double() * bsz
             if settings.loss == "cross_entropy":
                 correct += (out.detach().argmax(-1) == yb).double().sum(1)
             seen += bsz
         sched.step()
-        row_base = {"epoch": epoch + 1, "step": steps, "lr": opt.param_groups[0]["lr"]}
         train_loss = (loss_sum / seen).tolist()
         train_acc = (correct / seen).tolist()
         test = _evaluate(model, x_te, y_te, settings, s) if _due(settings.eval_every, epoch, settings.epochs) else None
-        for i, seed in enumerate(seeds):
-            row = dict(row_base, seed=seed, train_loss=train_loss[i], diverged=i in diverged)
+        base = {"epoch": epoch + 1, "step": run.steps, "lr": opt.param_groups[0]["lr"]}
+        training = [i for i in range(s) if i not in run.stops]
+        for i in training:
+            row = dict(base, seed=seeds[i], train_loss=train_loss[i], diverged=i in run.diverged)
             if settings.loss_threshold is not None:
                 row["below_threshold"] = bool(train_loss[i] < settings.loss_threshold)
             if settings.loss == "cross_entropy":
@@ -190,31 +182,112 @@ def train(model: torch.nn.Module, data: dict, settings: TrainSettings, *, seeds:
                 row["test_loss"] = test[0][i]
                 if test[1] is not None:
                     row["test_accuracy"] = test[1][i]
-            metrics.append(row)
+            run.metrics.append(row)
+            if i in run.diverged:  # recorded in `diverged`; its rows go on as before
+                continue
+            reason = rule.update(i, train_loss[i])
+            if reason is None and epoch + 1 == settings.epochs:
+                reason = "max_epochs"
+            if reason is not None:
+                run.stops[i] = {"seed": seeds[i], "epoch": epoch + 1, "reason": reason}
+                row["stop_reason"] = reason
+        if run.stops:
+            alive = alive & torch.tensor([i not in run.stops for i in range(s)], device=device)
+            for p, h in zip(params, held):
+                h[~alive] = p.detach()[~alive]
         if s and settings.progress:
             bar.set_postfix(loss=f"{min(train_loss):.3g}")
         if s and time.perf_counter() - last_log >= LOG_EVERY_S:
             last_log = time.perf_counter()
-            log.info("%s: epoch %d of %d, train loss %s, %.0f s", label, epoch + 1, settings.epochs,
-                     " ".join(f"{v:.4g}" for v in train_loss), last_log - t0)
+            log.info("%s: epoch %d of %d, train loss %s, %d of %d seeds training, %.0f s", label, epoch + 1,
+                     settings.epochs, " ".join(f"{v:.4g}" for v in train_loss), int(alive.sum()), s, last_log - t0)
         if on_epoch:
             on_epoch(epoch + 1)
-        if ckpt and (_due(settings.checkpoint_every, epoch, settings.epochs)):
-            torch_save(ckpt, {
-                "fingerprint": fingerprint,
-                "model": model.state_dict(),
-                "optimizer": opt.state_dict(),
-                "scheduler": sched.state_dict(),
-                "generators": [g.get_state() for g in gens],
-                "metrics": _pack_metrics(metrics),
-                "diverged": {str(k): v for k, v in diverged.items()},
-                "epoch": epoch + 1,
-                "steps": steps,
-                "wall_time_s": None if earlier_s is None else earlier_s + time.perf_counter() - t0,
-            })
+        if ckpt and (_finished(settings, run, s) or _due(settings.checkpoint_every, epoch, settings.epochs)):
+            _save(ckpt, fingerprint, model, opt, sched, gens, batches, rule, run, epoch + 1,
+                  None if run.earlier_s is None else run.earlier_s + time.perf_counter() - t0)
     sitting = time.perf_counter() - t0
-    wall = None if earlier_s is None else earlier_s + sitting
-    return TrainResult(metrics, diverged, wall, steps, resumed_from, sitting)
+    wall = None if run.earlier_s is None else run.earlier_s + sitting
+    return TrainResult(run.metrics, run.diverged, wall, run.steps, run.resumed_from, sitting, run.stops)
+
+
+@dataclass
+class _Run:
+    """What a training run has done so far: all a checkpoint restores besides the tensors."""
+
+    metrics: list[dict]
+    diverged: dict[int, dict]
+    stops: dict[int, dict]
+    start_epoch: int
+    resumed_from: int | None
+    steps: int
+    earlier_s: float | None
+
+
+def _finished(settings: TrainSettings, run: _Run, s: int) -> bool:
+    """Every seed has stopped by the stopping rule or diverged (never early under 'none')."""
+    return settings.stopping != "none" and all(i in run.stops or i in run.diverged for i in range(s))
+
+
+def _to(t: torch.Tensor, device, dtype) -> torch.Tensor:
+    """Inputs and float targets in the model's dtype; class labels stay int64."""
+    return t.to(device) if t.dtype == torch.int64 else t.to(device, dtype)
+
+
+def _drop_diverged(losses, alive, seeds, epoch, run: _Run):
+    newly = alive & ~torch.isfinite(losses)
+    if bool(newly.any()):
+        for i in torch.nonzero(newly).flatten().tolist():
+            run.diverged[i] = {"seed": seeds[i], "epoch": epoch, "step": run.steps}
+            log.warning("seed %d diverged at epoch %d, step %d", seeds[i], epoch, run.steps)
+        alive = alive & torch.isfinite(losses)
+    return alive
+
+
+@torch.no_grad()
+def _hold(params, held, alive) -> None:
+    """Put the stopped seeds' slices (dimension 0 is the seed) back where they stopped."""
+    for p, h in zip(params, held):
+        p[~alive] = h[~alive]
+
+
+def _save(ckpt, fingerprint, model, opt, sched, gens, batches, rule, run: _Run, epoch, wall_time_s):
+    torch_save(ckpt, {
+        "fingerprint": fingerprint,
+        "model": model.state_dict(),
+        "optimizer": opt.state_dict(),
+        "scheduler": sched.state_dict(),
+        "generators": [g.get_state() for g in gens],
+        "batches": batches.state(),
+        "stop_rule": rule.state(),
+        "metrics": _pack_metrics(run.metrics),
+        "diverged": {str(k): v for k, v in run.diverged.items()},
+        "stops": {str(k): v for k, v in run.stops.items()},
+        "epoch": epoch,
+        "steps": run.steps,
+        "wall_time_s": wall_time_s,
+    })
+
+
+def _resume(ckpt, fingerprint, label, device, model, opt, sched, gens, batches, rule, run: _Run) -> None:
+    state = torch.load(ckpt, weights_only=True, map_location=device)
+    if state.get("fingerprint") != fingerprint:
+        log.warning("ignoring checkpoint %s: it belongs to another configuration", ckpt)
+        return
+    model.load_state_dict(state["model"])
+    opt.load_state_dict(state["optimizer"])
+    sched.load_state_dict(state["scheduler"])
+    for g, st in zip(gens, state["generators"]):
+        g.set_state(st)
+    batches.load(state.get("batches", {}))
+    rule.load(state.get("stop_rule", {}))
+    run.metrics = _unpack_metrics(state["metrics"])
+    run.diverged = {int(k): v for k, v in state["diverged"].items()}
+    run.stops = {int(k): v for k, v in state.get("stops", {}).items()}
+    run.start_epoch = run.resumed_from = int(state["epoch"])
+    run.steps = int(state["steps"])
+    run.earlier_s = state.get("wall_time_s")
+    log.info("resumed %s from checkpoint at epoch %d", label, run.start_epoch)
 
 
 def _due(every: int, epoch: int, total: int) -> bool:

@@ -80,6 +80,12 @@ class ResidualMLP(nn.Module):
             raise ValueError(f"fused must be 'auto', True or False, got {fused!r}")
         self.fused = fused
 
+    def layer_deltas(self) -> torch.Tensor:
+        """(S, L): the factor of each layer. A shared delta enters as |delta|, as in the
+        companion code (`torch.abs(self.delta)`), so its sign never flips the residual."""
+        delta = self.delta.abs() if self.delta_mode == "shared" else self.delta
+        return delta.expand(self.seeds, self.depth)
+
     def fused_backend(self, x: torch.Tensor) -> str | None:
         """Which fused whole-stack kernel runs this input, or None for the plain PyTorch path.
         CPU: the numba stack where per-op overhead dominates (narrow layers; crossover
@@ -108,8 +114,8 @@ class ResidualMLP(nn.Module):
 
     def _stack(self, x: torch.Tensor, keep: bool = False):
         backend = None if keep else self.fused_backend(x)
+        delta = self.layer_deltas()
         if backend is not None:
-            delta = self.delta.expand(self.seeds, self.depth)
             if backend == "numba":
                 from .residual_fused import fused_stack
             else:
@@ -121,7 +127,7 @@ class ResidualMLP(nn.Module):
         # write a gradient the size of all of A (quadratic in depth).
         a_layers = self.A.transpose(2, 3).unbind(1)
         b_layers = self.b.unsqueeze(2).unbind(1)
-        deltas = self.delta.expand(self.seeds, self.depth).view(self.seeds, self.depth, 1, 1).unbind(1)
+        deltas = delta.reshape(self.seeds, self.depth, 1, 1).unbind(1)
         for k in range(self.depth):
             z = torch.bmm(h, a_layers[k])
             if self.use_bias:
