@@ -5,9 +5,15 @@ import json
 import pandas as pd
 import pytest
 
-from deeplimits.analysis.cont_rossier_xu import crx4_fits, judge_crx4
-from deeplimits.claims import build_table, write_claim
-from deeplimits.plan import job_settings, sensitivity_cells, sensitivity_choice
+from deeplimits.analysis.cont_rossier_xu import (
+    crx1_measures,
+    crx2_measures,
+    crx3_measures,
+    crx4_fits,
+    judge_crx4,
+)
+from deeplimits.claims import build_table, judged, write_claim
+from deeplimits.plan import job_settings, sensitivity_cells, sensitivity_choice, sensitivity_names
 from deeplimits.sensitivity import sensitivity_note, sensitivity_table
 from deeplimits.uncertainty import measure
 
@@ -54,20 +60,22 @@ def test_a_sensitivity_variant_changes_its_one_choice():
 
 
 def test_sensitivity_cells_follow_the_grid_up_to_their_max_depth():
-    cfg = {"experiments": {"crx4": {"datasets": ["ode"], "models": ["tanh_shared"], "max_depth": 100,
-                                    "depth_stride": 1, "sensitivity_max_depth": 10, **SETTINGS}}}
-    cells = sensitivity_cells(cfg, "crx4", "s0=1")
-    assert [c.depth for c in cells] == [3, 4, 5, 6, 7, 8, 10]
-    assert cells[0].path == "crx4/ode/tanh_shared~s0=1/L3"
-    assert [c.variant for c in sensitivity_cells(cfg, "crx4", "main")] == ["tanh_shared"] * 7
+    cfg = {"experiments": {"crx4": {"datasets": ["ode"], "models": ["tanh_shared"], "max_depth": 12,
+                                    "depth_stride": 1, "sensitivity_max_depth": {"stopping=none": 6}, **SETTINGS}}}
+    cells = sensitivity_cells(cfg, "crx4", "stopping=none")
+    assert [c.depth for c in cells] == [3, 4, 5, 6]
+    assert cells[0].path == "crx4/ode/tanh_shared~stopping=none/L3"
+    assert [c.depth for c in sensitivity_cells(cfg, "crx4", "s0=1")] == [3, 4, 5, 6, 7, 8, 10, 12]
+    assert [c.path for c in sensitivity_cells(cfg, "crx4", "main_to_6")][-1] == "crx4/ode/tanh_shared/L6"
+    assert sensitivity_names(cfg["experiments"]["crx4"]) == ["s0=1", "stopping=none", "main_to_6"]
 
 
-def _claim(path, verdict, value):
+def _claim(path, verdict, value, depths="3..100"):
     m = measure("beta tanh", value, (value - 0.02, value + 0.02, "m"), 0.1, 0.3)
     assert m.verdict == verdict
     path.parent.mkdir(parents=True, exist_ok=True)
     write_claim(path, "CRX.4", scale="paper", measured="b", target="t", tolerance="x", verdict=verdict,
-                label="ode", measures=[m], note="protocol: companion")
+                label="ode", measures=[m], note="protocol: companion", values={"depths": depths})
 
 
 def test_sensitivity_table_names_the_choices_that_flip_the_verdict(tmp_path):
@@ -76,20 +84,33 @@ def test_sensitivity_table_names_the_choices_that_flip_the_verdict(tmp_path):
     _claim(tmp_path / "sensitivity" / "loss=half_sum" / "claim.json", "reproduced", 0.22)
     runs = [tmp_path / "sensitivity" / n / "claim.json" for n in ("s0=1", "loss=half_sum")]
     summary = sensitivity_table(tmp_path / "claim.json", runs, tmp_path / "s.csv", tmp_path / "s.json")
-    assert summary["sensitive_to"] == [{"choice": "s0", "value": "1", "verdict": "not reproduced"}]
-    assert sensitivity_note(summary) == "sensitive to: s0=1 (not reproduced)"
+    assert summary["sensitive_to"] == [{"choice": "s0", "value": "1", "verdict": "not reproduced",
+                                        "reference": "reproduced", "depths": "3..100"}]
+    assert sensitivity_note(summary) == "sensitive to: s0=1 (not reproduced vs reproduced)"
     table = pd.read_csv(tmp_path / "s.csv")
     assert table.choice.tolist() == ["main setting", "s0", "loss"]
     assert table.measure_verdict.tolist() == ["reproduced", "not reproduced", "reproduced"]
     # The replication table carries the note on the claim's row, beside its interval.
     frame = build_table([tmp_path / "claim.json"], "paper", tmp_path / "t.csv", tmp_path / "t.md",
                         sensitivity_files=[tmp_path / "s.json"]).set_index("claim")
-    assert frame.loc["CRX.4", "note"] == "protocol: companion; sensitive to: s0=1 (not reproduced)"
+    assert frame.loc["CRX.4", "note"] == "protocol: companion; sensitive to: s0=1 (not reproduced vs reproduced)"
     assert frame.loc["CRX.4", "interval"] == "beta tanh 0.2 [0.18, 0.22]"
     # No flip: the note says which choices were tried.
     flat = sensitivity_table(tmp_path / "claim.json", runs[1:], tmp_path / "f.csv", tmp_path / "f.json")
     assert sensitivity_note(flat) == "not sensitive to the declared choices (loss)"
     assert json.loads((tmp_path / "f.json").read_text())["choices"] == ["loss"]
+
+
+def test_a_run_on_a_smaller_grid_is_compared_with_the_main_setting_on_that_grid(tmp_path):
+    _claim(tmp_path / "claim.json", "reproduced", 0.2)
+    # Over depths 3..10 the main setting itself is not reproduced; so is the run: no flip.
+    _claim(tmp_path / "main_to_10" / "claim.json", "not reproduced", 0.05, depths="3..10")
+    _claim(tmp_path / "stopping=none" / "claim.json", "not reproduced", 0.06, depths="3..10")
+    runs = [tmp_path / n / "claim.json" for n in ("stopping=none", "main_to_10")]
+    summary = sensitivity_table(tmp_path / "claim.json", runs, tmp_path / "s.csv", tmp_path / "s.json")
+    assert summary["sensitive_to"] == [] and summary["choices"] == ["stopping"]
+    table = pd.read_csv(tmp_path / "s.csv")
+    assert table.value.fillna("").tolist() == ["", "none", "depths <= 10"]
 
 
 def test_a_run_folder_must_name_its_choice(tmp_path):
@@ -98,3 +119,53 @@ def test_a_run_folder_must_name_its_choice(tmp_path):
     with pytest.raises(ValueError, match="<choice>=<value>"):
         sensitivity_table(tmp_path / "claim.json", [tmp_path / "odd" / "claim.json"], tmp_path / "s.csv",
                           tmp_path / "s.json")
+
+
+def _rates(per_depth):
+    return pd.DataFrame([{"depth": d, "seed": s, "rate": r} for d, seeds in per_depth.items() for s, r in enumerate(seeds)])
+
+
+def test_judge_crx1():
+    steady = _rates({16: [-0.015, -0.0151], 64: [-0.0152, -0.0151], 256: [-0.0149, -0.015]})
+    assert judged(crx1_measures(steady, 0.10), "quick") == "reproduced"
+    spread = _rates({16: [-0.01, -0.01], 64: [-0.02, -0.02]})  # 67% spread
+    assert judged(crx1_measures(spread, 0.10), "quick") == "not reproduced"
+    stalls = _rates({16: [-0.015, -0.015], 64: [0.001, 0.001]})  # one depth does not converge
+    assert crx1_measures(stalls, 10.0)[1].verdict == "not reproduced"
+    # Seed means 0.10 apart relative to the mean at one depth pair; seeds straddle the edge.
+    edge = _rates({16: [-0.0150, -0.0150], 64: [-0.0150, -0.0170]})
+    m = crx1_measures(edge, 0.10)[0]
+    assert m.lo < 0.10 < m.hi and m.verdict == "inconclusive"
+
+
+def _weights(beta, noise=0.0):
+    return pd.DataFrame([{"depth": d, "seed": s, "max_norm_A": d**-beta * (1 + noise * (2 * s - 1))}
+                         for d in (16, 64, 256, 1024) for s in (0, 1)])
+
+
+@pytest.mark.parametrize("beta, noise, expected", [
+    (0.5, 0.0, "reproduced"), (0.53, 0.01, "reproduced"), (0.3, 0.01, "not reproduced"), (0.55, 0.2, "inconclusive"),
+])
+def test_judge_crx2(beta, noise, expected):
+    assert judged(crx2_measures(_weights(beta, noise), 0.5, 0.05), "quick") == expected
+
+
+def _variations(exponents, noise=0.0):
+    """V1, V2, QV per (init, depth, seed) growing like L^exponent."""
+    rows = []
+    for init, cols in exponents.items():
+        for d in (16, 64, 256):
+            for s in (0, 1):
+                rows.append({"init": init, "depth": d, "seed": s,
+                             **{c: d**e * (1 + noise * (2 * s - 1) * (d == 256)) for c, e in cols.items()}})
+    return pd.DataFrame(rows)
+
+
+def test_judge_crx3():
+    good = {"zero": {"V1": 0.0}, "iid_dL2": {"V2": 0.02, "V1": 0.5}, "iid_dL": {"QV": 1.0}}
+    assert judged(crx3_measures(_variations(good), 0.15), "quick") == "reproduced"
+    rough = dict(good, zero={"V1": 0.5})  # zero init not smooth
+    assert judged(crx3_measures(_variations(rough), 0.15), "quick") == "not reproduced"
+    edge = dict(good, zero={"V1": 0.15})
+    measures = crx3_measures(_variations(edge, noise=0.3), 0.15)
+    assert measures[0].name == "zero: V1" and measures[0].verdict == "inconclusive"

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from deeplimits.analysis.fit import log_linear_rate, loglog_slope, relative_spread
-from deeplimits.claims import CLAIMS, build_table, verdict, write_claim
+from deeplimits.claims import CLAIMS, build_table, write_claim
 
 
 def test_loglog_slope_recovers_a_power_law():
@@ -29,13 +29,6 @@ def test_log_linear_rate_recovers_exponential_decay():
 
 def test_relative_spread():
     assert relative_spread([-1.0, -1.1, -0.9]) == pytest.approx(0.2)
-
-
-def test_verdict_rules():
-    assert verdict(True, "quick") == "reproduced"
-    assert verdict(False, "quick") == "not reproduced"
-    assert verdict(None, "quick") == "failed to run"
-    assert verdict(True, "quick", applies_at=("paper",)) == "not at this scale"
 
 
 def test_table_lists_every_claim_and_marks_missing_ones_not_run(tmp_path):

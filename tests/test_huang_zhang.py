@@ -8,6 +8,8 @@ import pytest
 import torch
 
 from deeplimits.analysis import huang_zhang as hz
+from deeplimits.analysis.huang_zhang import hz1_measures, hz2_measures, hz3_measures, hz4_measures, judge_hz1
+from deeplimits.claims import judged
 
 
 def _curve(monkeypatch, checkpoint, key="k", fail_at=None, depth=12):
@@ -81,3 +83,63 @@ def test_hz1_claim_judges_every_alpha_and_sets_the_authors_values_beside_ours(re
     claim = json.loads((tmp_path / "small" / "claim.json").read_text())
     assert not result["ok"] and claim["verdict"] == "not reproduced"
     assert claim["values"]["authors_points"] == {} and claim["label"] == "some alphas"
+
+
+# ------------------------------------------------------------------ judges on hand-made values
+def _hand_curve(alpha, slope, noise=0.0, n_max=500):
+    rng = np.random.default_rng(0)
+    n = np.arange(1, n_max + 1)
+    return pd.DataFrame({"alpha": alpha, "n": n, "diff": n**slope * np.exp(noise * rng.standard_normal(n.size))})
+
+
+@pytest.mark.parametrize("slope, noise, expected", [
+    (-1.2, 0.0, "reproduced"),       # exactly -(1 + alpha)
+    (-1.23, 0.05, "reproduced"),     # inside +-0.05 with a narrow interval
+    (-1.4, 0.05, "not reproduced"),  # outside
+    (-1.25, 0.3, "inconclusive"),    # on the band edge, noisy
+])
+def test_judge_hz1(slope, noise, expected):
+    measures = hz1_measures(_hand_curve(0.2, slope, noise), fit_from=10, tol=0.05)
+    assert judge_hz1(measures, "quick") == expected
+    assert measures[0].method.startswith("OLS")
+
+
+def test_judge_hz1_needs_every_alpha():
+    both = pd.concat([_hand_curve(0.2, -1.2), _hand_curve(0.5, -1.2)])  # alpha = 0.5 should decay like n^-1.5
+    assert [m.verdict for m in hz1_measures(both, 10, 0.05)] == ["reproduced", "not reproduced"]
+
+
+def test_judge_hz2():
+    ok = hz2_measures([92.1, 92.5], [1.0, 1.05], [0.95, 1.0], 92.3, 1.5, 0.15)
+    assert judged(ok, "paper", applies_at=("paper",)) == "reproduced"
+    assert judged(ok, "quick", applies_at=("paper",)) == "not at this scale"
+    low = hz2_measures([85.0, 86.0], [1.0, 1.0], [1.0, 1.0], 92.3, 1.5, 0.15)
+    assert judged(low, "paper") == "not reproduced"
+    edge = hz2_measures([90.0, 91.5], [1.0, 1.0], [1.0, 1.0], 92.3, 1.5, 0.15)  # straddles 90.8
+    assert edge[0].verdict == "inconclusive" and judged(edge, "paper") == "inconclusive"
+
+
+def test_judge_hz3():
+    assert judged(hz3_measures(1e-14, 0, -1.0, 1e-10), "quick") == "reproduced"
+    assert judged(hz3_measures(1e-14, 3, -1.0, 1e-10), "quick") == "not reproduced"   # a violated bound
+    assert judged(hz3_measures(1e-8, 0, -1.0, 1e-10), "quick") == "not reproduced"    # explicit form off
+    # Exact values at the band edge are inside it; just past it they are not.
+    assert judged(hz3_measures(1e-10, 0, -0.9, 1e-10), "quick") == "reproduced"
+    assert judged(hz3_measures(1e-10, 0, -0.89, 1e-10), "quick") == "not reproduced"
+
+
+def _grid(b, noise=0.0):
+    """A(D) = 1 + b[alpha] log D per seed (two seeds, +-noise)."""
+    return pd.DataFrame([{"alpha": a, "depth": d, "seed": s, "A": 1 + slope * np.log(d) + (noise if s else -noise)}
+                         for a, slope in b.items() for d in (4, 16, 64, 256) for s in (0, 1)])
+
+
+def test_judge_hz4():
+    assert judged(hz4_measures(_grid({0.0: 1.0, 0.2: 0.3, 0.5: 0.05})), "quick") == "reproduced"
+    assert judged(hz4_measures(_grid({0.0: 1.0, 0.2: 1.2, 0.5: 0.05})), "quick") == "not reproduced"
+    # Seeds so far apart that the drop from alpha = 0.2 to 0.5 may have either sign.
+    rng = np.random.default_rng(3)
+    finals = _grid({0.0: 1.0, 0.2: 0.3, 0.5: 0.28})
+    finals["A"] += np.where(finals.alpha > 0, rng.normal(0, 0.3, len(finals)), 0.0)
+    measures = hz4_measures(finals)
+    assert measures[-1].lo < 0 < measures[-1].hi and judged(measures, "quick") == "inconclusive"

@@ -1,10 +1,21 @@
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
-from deeplimits.analysis.thorpe_van_gennip import continuum_objective, profile_distances, richardson
+from deeplimits.analysis.thorpe_van_gennip import (
+    continuum_objective,
+    profile_distances,
+    richardson,
+    tvg1_measures,
+    tvg2_measures,
+    tvg3_measures,
+    tvg4_measures,
+    tvg5_measures,
+)
+from deeplimits.claims import judged
 from deeplimits.models.tvg import TvGParams, euler_forward, interpolate_profile, objective, profile_on_grid
 from deeplimits.models.tvg_fused import FusedObjective
 
@@ -137,3 +148,45 @@ def test_tvg_work_folder_discards_solutions_of_other_settings(tmp_path, caplog):
     data.write_bytes(b"other points")
     _work_dir(work, dict(settings, a1=0.0), data)
     assert not (work / "cold0_N4.pt").exists()
+
+
+# ------------------------------------------------------------------ judges on hand-made values
+def test_judge_tvg1():
+    ns = [4, 8, 16, 32, 64, 128]
+
+    def verdict(minima):
+        return judged(tvg1_measures(minima, richardson(ns, minima)["order"], 0.5, 3), "quick")
+
+    assert verdict([1 + 1 / n for n in ns]) == "reproduced"            # order exactly 1
+    assert verdict([1 + 1 / n**3 for n in ns]) == "not reproduced"     # order 3
+    # Orders 1.2, 1.6, 1.3 over the last doublings: the range straddles 1.5.
+    d = [0.5, 0.5 / 2**1.2, 0.5 / 2**2.8, 0.5 / 2**4.1, 0.5 / 2**5.0]
+    minima = [1.0 + sum(d[i:]) for i in range(len(d))] + [1.0]
+    measures = tvg1_measures(minima, richardson(ns, minima)["order"], 0.5, 3)
+    assert measures[0].lo < 1.5 < measures[0].hi and judged(measures, "quick") == "inconclusive"
+    bounce = [1 + 1 / n for n in ns[:-1]] + [1 + 1 / 8]                # |dm| grows again at the end
+    assert tvg1_measures(bounce, 1.0, 0.5, 3)[1].verdict == "not reproduced"
+
+
+def _distances(chain, slope, noise=0.0):
+    rng = np.random.default_rng(0)
+    return pd.DataFrame([{"chain": chain, "N": n, "L2": n**slope * np.exp(noise * rng.standard_normal()),
+                          "sup": n**slope * np.exp(noise * rng.standard_normal()), "H1": 1.0}
+                         for n in (4, 8, 16, 32, 64, 128)])
+
+
+def test_judge_tvg2_tvg3_tvg4_tvg5():
+    assert judged(tvg2_measures(_distances("warm", -1.0), 3, 0.5), "quick") == "reproduced"
+    assert judged(tvg2_measures(_distances("warm", -0.1), 3, 0.5), "quick") == "not reproduced"
+    # Three noisy points around the edge -0.5: the OLS interval (1 degree of freedom) straddles it.
+    assert judged(tvg2_measures(_distances("warm", -0.5, noise=0.2), 3, 0.5), "quick") == "inconclusive"
+    assert judged(tvg5_measures(_distances("cold0_a1=0", 0.0), 3, 0.25), "quick") == "reproduced"
+    assert judged(tvg5_measures(_distances("cold0_a1=0", -1.0), 3, 0.25), "quick") == "not reproduced"
+    euler = pd.DataFrame({"N": [8, 16, 32, 64], "error": [1 / 8, 1 / 16, 1 / 32, 1 / 64]})
+    assert judged(tvg3_measures(euler, 0.5), "quick") == "reproduced"
+    assert judged(tvg3_measures(euler.assign(error=euler.N.astype(float) ** -2.0), 0.5), "quick") == "not reproduced"
+    wobbly = euler.assign(error=euler.error * np.array([1.0, 2.5, 0.4, 1.8]))  # order near 1.5, wide interval
+    assert judged(tvg3_measures(wobbly, 0.5), "quick") == "inconclusive"
+    assert judged(tvg4_measures(1e-4, 1e-3, 0.01), "quick") == "reproduced"
+    assert judged(tvg4_measures(0.02, 1e-3, 0.01), "quick") == "not reproduced"
+    assert judged(tvg4_measures(0.01, 0.1, 0.01), "quick") == "reproduced"  # exactly at both tolerances

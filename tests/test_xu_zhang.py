@@ -6,7 +6,8 @@ import torch
 from deeplimits.analysis import hz_theory as T
 from deeplimits.analysis import relu_theory as R
 from deeplimits.analysis.huang_zhang import random_conv_blocks
-from deeplimits.analysis.xu_zhang import judge_xz4
+from deeplimits.analysis.xu_zhang import judge_xz4, xz1_measures, xz2_measures
+from deeplimits.claims import judged
 from deeplimits.models.plain import convergent_layers
 from deeplimits.seeding import torch_generator
 
@@ -100,12 +101,57 @@ def test_xz4_verdict_needs_a_rescued_depth_and_no_depth_lost():
     rescued = _finals({("he", 4): [0.9, 0.8], ("he", 16): [0.1, 0.3], ("he", 64): [0.05, 0.15],
                        ("convergent", 4): [0.9, 0.9], ("convergent", 16): [0.9, 0.9],
                        ("convergent", 64): [0.7, 0.5]})
-    learns, he_fails, conv_fails, ok = judge_xz4(rescued, 0.1, 0.1)
-    assert (he_fails, conv_fails, ok) == ([64], [], True)
-    # He at depth 16 averages 0.2 = chance + margin: that counts as learning (>=).
+    learns, he_fails, conv_fails, verdict = judge_xz4(rescued, 0.1, 0.1)
+    assert (he_fails, conv_fails, verdict) == ([64], [], "reproduced")
+    # He at depth 16: seeds 0.1 and 0.3 around the threshold 0.2, so unsure (not a failure).
     row = learns[(learns.init == "he") & (learns.depth == 16)].iloc[0]
-    assert (row["min"], row["max"], row.learns) == (0.1, 0.3, True)
+    assert (row["min"], row["max"], row.state) == (0.1, 0.3, "unsure")
+    assert row.lo <= 0.2 <= row.hi
     lost = _finals({("he", 4): [0.9], ("he", 64): [0.1], ("convergent", 4): [0.1], ("convergent", 64): [0.9]})
-    assert judge_xz4(lost, 0.1, 0.1)[1:] == ([64], [4], False)
+    assert judge_xz4(lost, 0.1, 0.1)[1:] == ([64], [4], "not reproduced")
     nothing_rescued = _finals({("he", 4): [0.9], ("convergent", 4): [0.9]})
-    assert judge_xz4(nothing_rescued, 0.1, 0.1)[1:] == ([], [], False)
+    assert judge_xz4(nothing_rescued, 0.1, 0.1)[1:] == ([], [], "not reproduced")
+
+
+def test_xz4_verdict_at_the_threshold_is_inconclusive():
+    # He fails at 64 for sure, but the convergent init's seeds straddle the threshold there.
+    edge = _finals({("he", 4): [0.9, 0.9], ("he", 64): [0.1, 0.1],
+                    ("convergent", 4): [0.9, 0.9], ("convergent", 64): [0.15, 0.3]})
+    learns, he_fails, conv_fails, verdict = judge_xz4(edge, 0.1, 0.1)
+    assert (he_fails, conv_fails, verdict) == ([64], [], "inconclusive")
+    # A depth that could be lost keeps it inconclusive even when another is rescued.
+    maybe_lost = _finals({("he", 4): [0.9, 0.9], ("he", 64): [0.1, 0.1],
+                          ("convergent", 4): [0.9, 0.1], ("convergent", 64): [0.9, 0.9]})
+    assert judge_xz4(maybe_lost, 0.1, 0.1)[3] == "inconclusive"
+
+
+def _pieces(ratios, base=100.0):
+    """Pieces at depth 8 (D/2) and 16 (D) per segment of one convergent net."""
+    return pd.DataFrame([{"network": "convergent, alpha=1", "kind": "convergent", "segment": s, "depth": d,
+                          "pieces": base * (r if d == 16 else 1.0)}
+                         for s, r in enumerate(ratios) for d in (8, 16)])
+
+
+@pytest.mark.parametrize("ratios, err, expected", [
+    ([1.0, 1.02, 1.05], 1e-14, "reproduced"),
+    ([1.0, 1.02, 1.05], 1e-6, "not reproduced"),    # the explicit form is off
+    ([1.5, 1.6, 1.7], 1e-14, "not reproduced"),     # still growing
+    ([1.0, 1.0, 1.3, 1.3], 1e-14, "inconclusive"),  # segments straddle the 1.1 bound
+])
+def test_judge_xz1(ratios, err, expected):
+    assert judged(xz1_measures(_pieces(ratios), 16, err, 1e-10, 1.1), "quick") == expected
+
+
+def _increments(slopes, noise=0.0):
+    rng = np.random.default_rng(0)
+    n = np.arange(1, 401)
+    return pd.concat([pd.DataFrame({"alpha": a, "n": n, "increment": n**s * np.exp(noise * rng.standard_normal(n.size))})
+                      for a, s in slopes.items()])
+
+
+def test_judge_xz2():
+    assert judged(xz2_measures(_increments({0.0: -0.99, 0.5: -1.5, 1.0: -2.0}), 10, 0.1), "quick") == "reproduced"
+    # A summable-looking alpha = 0 (slope -1.5 < -1.1) contradicts the claim.
+    assert judged(xz2_measures(_increments({0.0: -1.5, 0.5: -1.5}), 10, 0.1), "quick") == "not reproduced"
+    edge = xz2_measures(_increments({0.5: -1.6}, noise=0.5), 10, 0.1)  # on the edge -1.6, noisy
+    assert edge[0].lo < -1.6 < edge[0].hi and judged(edge, "quick") == "inconclusive"

@@ -3,7 +3,8 @@
 Each analysis writes one claim file (JSON) per claim; `build_table` gathers them,
 adds a row for every registered claim without a result ("not run", with the
 reason), and writes claims.csv and claims.md. No verdict is written by hand:
-`verdict()` computes each one from a measured value and its target.
+each is computed from the claim's judged numbers and their intervals (`judged`,
+uncertainty.py) by the analysis that measured them.
 """
 
 from __future__ import annotations
@@ -55,14 +56,6 @@ CLAIMS = {c.id: c for c in [
 
 COLUMNS = ["paper", "claim", "statement", "scale", "measured", "interval", "interval_method", "target",
            "tolerance", "verdict", "provenance", "figure", "table", "note"]
-
-
-def verdict(ok: bool | None, scale: str, applies_at: tuple[str, ...] = ("smoke", "quick", "paper")) -> str:
-    if scale not in applies_at:
-        return "not at this scale"
-    if ok is None:
-        return "failed to run"
-    return "reproduced" if ok else "not reproduced"
 
 
 def judged(measures, scale: str, applies_at: tuple[str, ...] = ("smoke", "quick", "paper")) -> str:

@@ -149,11 +149,31 @@ def sensitivity_choice(settings: dict, variant: str) -> tuple[str, object]:
                    f"({', '.join(sensitivity_name(c, v) for c, v in sensitivity_runs(settings)) or 'none declared'})")
 
 
+# The main setting over a smaller grid, for the runs that a `sensitivity_max_depth` limits:
+# `main_to_<depth>`; each run is compared with the main setting over its own depths.
+MAIN_TO = "main_to_"
+
+
+def sensitivity_limit(settings: dict, name: str) -> float:
+    """The largest depth of sensitivity run `name` (`sensitivity_max_depth`; none: the grid's)."""
+    if name.startswith(MAIN_TO):
+        return int(name.removeprefix(MAIN_TO))
+    return (settings.get("sensitivity_max_depth") or {}).get(name, float("inf"))
+
+
+def sensitivity_names(settings: dict) -> list[str]:
+    """Every sensitivity run of an experiment, and a `main_to_<depth>` for each smaller grid."""
+    names = [sensitivity_name(c, v) for c, v in sensitivity_runs(settings)]
+    limits = sorted({int(sensitivity_limit(settings, n)) for n in names if sensitivity_limit(settings, n) < float("inf")})
+    return names + [f"{MAIN_TO}{d}" for d in limits]
+
+
 def sensitivity_cells(cfg: dict, experiment: str, name: str, dataset: str | None = None) -> list[Cell]:
     """The cells of one sensitivity run (`choice=value`): the main cells under another variant,
-    up to the experiment's `sensitivity_max_depth`. `main` names the main setting's own cells
-    up to that depth (the run the others are compared with)."""
-    top = cfg["experiments"][experiment].get("sensitivity_max_depth") or float("inf")
-    mark = "" if name == "main" else f"{SENSITIVITY_MARK}{name}"
+    up to the run's `sensitivity_max_depth`; `main_to_<depth>` names the main setting's own
+    cells up to that depth."""
+    settings = cfg["experiments"][experiment]
+    top = sensitivity_limit(settings, name)
+    mark = "" if name.startswith(MAIN_TO) else f"{SENSITIVITY_MARK}{name}"
     return [Cell(c.experiment, c.dataset, f"{c.variant}{mark}", c.depth)
             for c in cells(cfg, experiment) if dataset in (None, c.dataset) and c.depth <= top]

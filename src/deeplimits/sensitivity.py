@@ -16,21 +16,24 @@ from pathlib import Path
 import pandas as pd
 
 from .io import write_csv, write_json
+from .plan import MAIN_TO
 
 COLUMNS = ["claim", "label", "choice", "value", "measure", "measured", "lo", "hi", "method", "band_lo", "band_hi",
            "measure_verdict", "verdict", "depths"]
-# A run named this stands for the main setting over the sensitivity runs' own (smaller) grid.
+# Runs named main_to_<depth> (plan.MAIN_TO) are the main setting over a smaller grid: the
+# reference of the runs limited to that grid.
 MAIN = "main"
 
 
 def run_name(claim_file: str | Path) -> tuple[str, str]:
-    """(choice, value) of a run from its folder name `<choice>=<value>` ('main' for the main setting)."""
+    """(choice, value) of a run from its folder name: `<choice>=<value>`, or `main_to_<depth>`
+    -> ('main', 'depths <= <depth>')."""
     name = Path(claim_file).parent.name
+    if name.startswith(MAIN_TO):
+        return MAIN, f"depths <= {name.removeprefix(MAIN_TO)}"
     choice, sep, value = name.partition("=")
     if not sep:
-        if name != MAIN:
-            raise ValueError(f"{claim_file}: a sensitivity run's folder is named <choice>=<value> or {MAIN!r}")
-        return MAIN, ""
+        raise ValueError(f"{claim_file}: a sensitivity run's folder is named <choice>=<value> or {MAIN_TO}<depth>")
     return choice, value
 
 
@@ -46,31 +49,40 @@ def _rows(record: dict, choice: str, value: str) -> list[dict]:
 
 
 def sensitivity_table(main_file, run_files, out_csv, out_json) -> dict:
-    """The main claim (choice 'main setting') and its sensitivity runs in one table. The
-    reference verdict is the main setting's over the runs' grid when a 'main' run exists
-    (the runs may cover fewer depths), else the main claim's."""
+    """The main claim (choice 'main setting') and its sensitivity runs in one table. Each run is
+    compared with the main setting over the same depths: the `main_to_<depth>` run whose
+    depths match, else the main claim itself."""
     main = json.loads(Path(main_file).read_text())
     rows = _rows(main, "main setting", "")
-    runs = []
+    runs, references = [], {_depths(main): main["verdict"]}
     for f in run_files:
         choice, value = run_name(f)
         record = json.loads(Path(f).read_text())
         rows += _rows(record, choice, value)
-        runs.append((choice, value, record["verdict"]))
-    reference = next((v for c, _, v in runs if c == MAIN), main["verdict"])
-    flips = [{"choice": c, "value": v, "verdict": verdict} for c, v, verdict in runs
-             if c != MAIN and verdict != reference]
+        if choice == MAIN:
+            references[_depths(record)] = record["verdict"]
+        else:
+            runs.append((choice, value, record))
+    flips = []
+    for choice, value, record in runs:
+        reference = references.get(_depths(record), main["verdict"])
+        if record["verdict"] != reference:
+            flips.append({"choice": choice, "value": value, "verdict": record["verdict"], "reference": reference,
+                          "depths": _depths(record)})
     write_csv(out_csv, pd.DataFrame(rows, columns=COLUMNS))
     summary = {"claim": main["claim"], "label": main.get("label", ""), "main_verdict": main["verdict"],
-               "reference_verdict": reference, "choices": sorted({c for c, _, _ in runs if c != MAIN}),
-               "sensitive_to": flips}
+               "choices": sorted({c for c, _, _ in runs}), "sensitive_to": flips}
     write_json(out_json, summary)
     return summary
+
+
+def _depths(record: dict) -> str:
+    return str(record.get("values", {}).get("depths", ""))
 
 
 def sensitivity_note(summary: dict) -> str:
     """The table note of a claim part: the choices that flip its verdict, or that none does."""
     if summary["sensitive_to"]:
-        return "sensitive to: " + ", ".join(f"{f['choice']}={f['value']} ({f['verdict']})"
+        return "sensitive to: " + ", ".join(f"{f['choice']}={f['value']} ({f['verdict']} vs {f['reference']})"
                                             for f in summary["sensitive_to"])
     return "not sensitive to the declared choices (" + ", ".join(summary["choices"]) + ")"

@@ -108,9 +108,15 @@ def ols_slope_interval(x, y, level: float = LEVEL) -> tuple[float, float, str]:
     x, y = _finite(x, y)
     if x.size < 3:
         return -math.inf, math.inf, OLS
-    fit = stats.linregress(x, y)
-    half = stats.t.ppf(0.5 + level / 2, x.size - 2) * fit.stderr
-    return float(fit.slope - half), float(fit.slope + half), OLS
+    dx = x - x.mean()
+    sxx = float((dx**2).sum())
+    if sxx == 0:
+        return -math.inf, math.inf, OLS
+    slope = float((dx * (y - y.mean())).sum() / sxx)
+    resid = y - y.mean() - slope * dx
+    stderr = math.sqrt(float((resid**2).sum()) / (x.size - 2) / sxx)
+    half = float(stats.t.ppf(0.5 + level / 2, x.size - 2)) * stderr
+    return slope - half, slope + half, OLS
 
 
 def _finite(x, y):
@@ -189,3 +195,16 @@ def bootstrap_interval(points: dict, statistic, name: str, level: float = LEVEL,
                       for _ in range(n_boot)])
     lo, hi = np.nanpercentile(draws, [50 * (1 - level), 50 * (1 + level)])
     return float(lo), float(hi), BOOT_SEEDS
+
+
+def paired_bootstrap(rows, statistic, name: str, level: float = LEVEL, n_boot: int = N_BOOT):
+    """Interval on `statistic(rows)` where each row of `rows` (n, k) is one independent draw
+    (a seed, a random segment) whose k values belong together: rows are resampled whole."""
+    rows = np.asarray(rows, dtype=float)
+    if rows.shape[0] < 2:
+        value = float(statistic(rows))
+        return value, value, "one draw (no spread)"
+    rng = np.random.default_rng(derive_seed(0, "bootstrap", name))
+    draws = np.array([statistic(rows[rng.integers(0, rows.shape[0], rows.shape[0])]) for _ in range(n_boot)])
+    lo, hi = np.nanpercentile(draws, [50 * (1 - level), 50 * (1 + level)])
+    return float(lo), float(hi), f"bootstrap over draws ({n_boot} resamples, percentile 95%)"

@@ -5,7 +5,8 @@ import shlex
 from pathlib import Path
 
 from deeplimits.config import ConfigError, resolve
-from deeplimits.plan import cells, experiment_settings, job_settings, sensitivity_cells, sensitivity_runs, sensitivity_name
+from deeplimits.plan import cells, experiment_settings, job_settings, sensitivity_cells
+from deeplimits.plan import sensitivity_names as plan_sensitivity_names
 
 try:
     CFG = resolve(config)
@@ -45,11 +46,9 @@ def one_job_settings(experiment, variant=""):
 
 
 def sensitivity_names(experiment):
-    """The sensitivity runs of an experiment (`<choice>=<value>`), and `main` (the main
-    setting over the runs' depths) when `sensitivity_max_depth` makes their grid smaller."""
-    e = CFG["experiments"][experiment]
-    names = [sensitivity_name(c, v) for c, v in sensitivity_runs(e)]
-    return (["main"] if names and e.get("sensitivity_max_depth") else []) + names
+    """The sensitivity runs of an experiment (`<choice>=<value>`, and `main_to_<depth>` for the
+    main setting over each smaller grid that `sensitivity_max_depth` sets)."""
+    return plan_sensitivity_names(CFG["experiments"][experiment])
 
 
 def sensitivity_dirs(experiment, name, dataset=None):

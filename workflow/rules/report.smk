@@ -45,7 +45,7 @@ rule provenance:
     # Last of the run: it reads every rule's log for the wall time per stage.
     input:
         cells=[f"{d}/provenance.json" for e in ("hz2", "hz4", "xz4", "crx1", "crx3", "crx4") for d in cell_dirs(e)]
-        + [f"{d}/provenance.json" for name in sensitivity_names("crx4") if name != "main"
+        + [f"{d}/provenance.json" for name in sensitivity_names("crx4") if "=" in name
            for d in sensitivity_dirs("crx4", name)],
         table=f"{ROOT}/replication/claims.csv",
         notebooks=expand(f"{ROOT}/notebooks/{{paper}}.html", paper=NOTEBOOK_PAPERS),

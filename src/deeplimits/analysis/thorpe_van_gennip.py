@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..claims import verdict, write_claim
+from ..claims import judged, write_claim
 from ..config import config_hash
 from ..data import load_prepared
 from ..data.download import md5sum
@@ -24,6 +24,7 @@ from ..logs import progress
 from ..models.tvg import ACTIVATIONS, TvGParams, interpolate_profile, profile_on_grid
 from ..models.tvg_fused import FusedObjective
 from ..seeding import torch_generator
+from ..uncertainty import exact, measure, ols_slope_interval
 from .fit import loglog_slope
 
 log = logging.getLogger(__name__)
@@ -278,15 +279,16 @@ def tvg3(settings: dict, data_path, out_dir, *, scale: str, root_seed: int, labe
     write_csv(out_dir / "euler_vs_ode.csv", table)
     fit = loglog_slope(table.N, table.error)
     order = -fit.slope
-    ok = abs(order - 1.0) <= settings["order_tolerance"]
+    measures = tvg3_measures(table, settings["order_tolerance"])
+    ok = judged(measures, scale) == "reproduced"
     write_claim(
         out_dir / "claim.json", "TvG.3", scale=scale, label=label,
         measured="max_x ||X_N(1) - x(1)||: " + ", ".join(f"N={r.N}: {r.error:.2e}" for r in table.itertuples())
                  + f"; fitted order {order:.3f} (r2 {fit.r2:.4f})",
         target="error O(1/N): order 1", tolerance=f"+-{settings['order_tolerance']}",
-        verdict=verdict(ok, scale), figure="tvg3_euler.png", table="tvg3/euler_vs_ode.csv",
+        verdict=judged(measures, scale), figure="tvg3_euler.png", table="tvg3/euler_vs_ode.csv",
         note="fixed smooth K(t), b(t); reference: torchdiffeq dopri5, rtol = atol = 1e-11",
-        values={"order": order},
+        values={"order": order}, measures=measures,
     )
     return {"ok": ok, "order": order}
 
@@ -355,6 +357,56 @@ def tvg_continuum(settings: dict, data_path, solutions_path, out_dir) -> None:
 
 
 # ----------------------------------------------------------------------------- TvG.1, 2, 4, 5
+def tvg1_measures(minima, order: float, order_tolerance: float, last: int) -> list:
+    """TvG.1's judged numbers from the minima m_N over the doubling depths: the observed order
+    (Richardson, from the last three depths) with the range of the observed orders of the last
+    `last` triples as its interval (deterministic solves: the spread is how much the order
+    still moves with depth), and whether |m_N - m_2N| still shrinks over the last three
+    differences (largest ratio of successive differences < 1, exact)."""
+    diffs = np.abs(np.diff(np.asarray(minima, dtype=float)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        orders = np.log2(diffs[:-1] / diffs[1:])
+    tail = orders[-last:]
+    ratio = float(np.max(diffs[-2:] / diffs[-3:-1]))
+    return [measure("observed order", order, (float(tail.min()), float(tail.max()), RANGE_OF_ORDERS),
+                    1 - order_tolerance, 1 + order_tolerance),
+            measure("max |dm| ratio (last 3)", ratio, exact(ratio), None, 1.0)]
+
+
+RANGE_OF_ORDERS = "range of the observed orders over the last doublings"
+
+
+def _tail_slope(dist: pd.DataFrame, chain: str, norm: str, last: int, name: str, band):
+    """The log-log slope of a chain's distance(N, 2N) over its last `last` doublings, with the
+    OLS 95% interval (deterministic solves: the fit's own uncertainty)."""
+    tail = dist[dist.chain == chain].sort_values("N").tail(last)
+    x, y = np.log(tail.N.to_numpy(float)), np.log(tail[norm].to_numpy(float))
+    return measure(name, loglog_slope(tail.N, tail[norm]).slope, ols_slope_interval(x, y), *band)
+
+
+def tvg2_measures(dist: pd.DataFrame, last: int, tol: float) -> list:
+    """TvG.2: the warm chain's distances at least about halve per doubling, in L2 and sup."""
+    return [_tail_slope(dist, "warm", k, last, f"warm {k} slope", (None, -(1 - tol))) for k in ("L2", "sup")]
+
+
+def tvg5_measures(dist: pd.DataFrame, last: int, no_decay_slope: float) -> list:
+    """TvG.5: without the H1 penalty the cold chain's L2 distances do not decay."""
+    return [_tail_slope(dist, "cold0_a1=0", "L2", last, "cold a1=0 L2 slope", (-no_decay_slope, None))]
+
+
+def tvg3_measures(table: pd.DataFrame, tol: float) -> list:
+    """TvG.3: the Euler error's order in N (OLS over the Euler depths) within 1 +- tol."""
+    lo, hi, method = ols_slope_interval(np.log(table.N.to_numpy(float)), np.log(table.error.to_numpy(float)))
+    order = -loglog_slope(table.N, table.error).slope
+    return [measure("Euler order", order, (-hi, -lo, method), 1 - tol, 1 + tol)]
+
+
+def tvg4_measures(rel_value: float, rel_profile: float, tol: float) -> list:
+    """TvG.4: deterministic solves of one problem: exact values against their tolerances."""
+    return [measure("continuum vs m_inf (relative)", rel_value, exact(rel_value), None, tol),
+            measure("K(t) vs deepest (relative L2)", rel_profile, exact(rel_profile), None, 10 * tol)]
+
+
 def tvg_claims(settings: dict, solve_dir, out_dir, *, scale: str, label: str = "") -> dict:
     solve_dir, out_dir = Path(solve_dir), Path(out_dir)
     obj = pd.read_csv(solve_dir / "objectives.csv")
@@ -366,23 +418,21 @@ def tvg_claims(settings: dict, solve_dir, out_dir, *, scale: str, label: str = "
     best = with_h1.groupby("N").total.min().reindex(ns)
     warm = with_h1[with_h1.chain == "warm"].set_index("N").reindex(ns)
     rich = richardson(ns, best.values)
-    diffs = np.abs(np.diff(best.values))
     mins = pd.DataFrame({"N": ns, "m_N": best.values, "warm_total": warm.total.values,
                          "data": warm.data.values, "h1": warm.h1.values, "l2": warm.l2.values,
                          "head": warm["head"].values})
     write_csv(out_dir / "minima.csv", mins)
     judge1 = len(ns) >= 4
-    tail = diffs[-3:]
-    ok1 = bool(np.all(np.diff(tail) < 0)) and abs(rich["order"] - 1) <= settings["order_tolerance"]
+    m1 = tvg1_measures(best.values, rich["order"], settings["order_tolerance"], settings["fit_last"]) if judge1 else []
     write_claim(
         out_dir / "claim_tvg1.json", "TvG.1", scale=scale, label=label,
         measured=", ".join(f"m_{n}={m:.6f}" for n, m in zip(ns, best.values))
                  + f"; observed order r = {rich['order']:.3f}, Richardson m_inf = {rich['m_inf']:.6f}",
         target="|m_N - m_2N| decreasing, observed order about 1",
         tolerance=f"order 1 +-{settings['order_tolerance']}",
-        verdict=verdict(ok1, scale) if judge1 else "not at this scale", figure="tvg1_minima.png",
+        verdict=judged(m1, scale) if judge1 else "not at this scale", figure="tvg1_minima.png",
         table="tvg/minima.csv", note=f"m_N = min over the warm, best-so-far (greedy) and {settings['cold_starts']} cold-start chains",
-        values={"order": rich["order"], "m_inf": rich["m_inf"]},
+        values={"order": rich["order"], "m_inf": rich["m_inf"]}, measures=m1,
     )
 
     # TvG.2 / TvG.5: distances between consecutive profiles of each chain.
@@ -419,7 +469,7 @@ def tvg_claims(settings: dict, solve_dir, out_dir, *, scale: str, label: str = "
     w = slopes.get("warm", {})
     tol = settings["order_tolerance"]
     # "About halve per doubling": a rate of at least 1 - tol in L2 and sup.
-    ok2 = bool(w) and all(w[k] <= -(1 - tol) for k in ("L2", "sup"))
+    m2 = tvg2_measures(dist, settings["fit_last"], tol) if w else []
     write_claim(
         out_dir / "claim_tvg2.json", "TvG.2", scale=scale, label=label,
         measured="warm starts: distance(N, 2N) ~ N^s with s = "
@@ -428,13 +478,13 @@ def tvg_claims(settings: dict, solve_dir, out_dir, *, scale: str, label: str = "
                  + "; cold starts: " + "; ".join(f"{r.chain}: {r.branch} (L2 {r.L2_to_warm:.3g})" for r in branch.itertuples()),
         target="distances at least about halve per doubling (slope <= -1 in L2 and sup)",
         tolerance=f"slope <= -{1 - tol:g}, fitted over the last {settings['fit_last']} doublings",
-        verdict=verdict(ok2, scale) if judge1 and w else "not at this scale",
+        verdict=judged(m2, scale) if judge1 and w else "not at this scale",
         figure="tvg2_distances.png, tvg2_profiles.png",
         table="tvg/distances.csv", note="exact L2 / sup / H1-seminorm distances of the piecewise-linear (K, b) profiles",
-        values={"slopes": slopes},
+        values={"slopes": slopes}, measures=m2,
     )
     cold0 = slopes.get("cold0_a1=0", {})
-    ok5 = bool(cold0) and cold0["L2"] > -settings["no_decay_slope"]
+    m5 = tvg5_measures(dist, settings["fit_last"], settings["no_decay_slope"]) if cold0 else []
     write_claim(
         out_dir / "claim_tvg5.json", "TvG.5", scale=scale, label=label,
         measured="a1 = 0: distance(N, 2N) ~ N^s with s = "
@@ -442,10 +492,10 @@ def tvg_claims(settings: dict, solve_dir, out_dir, *, scale: str, label: str = "
                              for lab in ("cold0_a1=0", "warm_a1=0") if lab in slopes),
         target="without the H1 penalty the profiles do not converge (cold starts: L2 slope not below "
                f"-{settings['no_decay_slope']})",
-        tolerance="qualitative", verdict=verdict(ok5, scale) if judge1 and cold0 else "not at this scale",
+        tolerance="qualitative", verdict=judged(m5, scale) if judge1 and cold0 else "not at this scale",
         figure="tvg2_distances.png", table="tvg/distance_slopes.csv",
         note="warm starts with a1 = 0 inherit smoothness from the interpolation; the cold chain decides",
-        values={"slopes_a1_0": {k: slopes.get(k) for k in ("cold0_a1=0", "warm_a1=0")}},
+        values={"slopes_a1_0": {k: slopes.get(k) for k in ("cold0_a1=0", "warm_a1=0")}}, measures=m5,
     )
 
     # TvG.4: the continuum problem against m_inf and the deepest discrete solution.
@@ -460,7 +510,7 @@ def tvg_claims(settings: dict, solve_dir, out_dir, *, scale: str, label: str = "
     rel_profile = float((cont_k - disc_k).norm() / disc_k.norm().clamp_min(1e-300))
     target = rich["m_inf"] if math.isfinite(rich["m_inf"]) else best.values[-1]
     rel_value = abs(cont["total"] - target) / abs(target)
-    ok4 = rel_value <= settings["continuum_tolerance"] and rel_profile <= 10 * settings["continuum_tolerance"]
+    m4 = tvg4_measures(rel_value, rel_profile, settings["continuum_tolerance"])
     write_claim(
         out_dir / "claim_tvg4.json", "TvG.4", scale=scale, label=label,
         measured=f"continuum min E = {cont['total']:.6f} ({m_c} nodes, RK4) vs m_inf = {target:.6f} "
@@ -468,9 +518,9 @@ def tvg_claims(settings: dict, solve_dir, out_dir, *, scale: str, label: str = "
                  f"(N={ns[-1]}, {deepest_best['chain']}): relative L2 {rel_profile:.3g}",
         target="continuum minimum = extrapolated m_inf; K(t) = deepest discrete profile",
         tolerance=f"relative {settings['continuum_tolerance']:g} (value), {10 * settings['continuum_tolerance']:g} (profile)",
-        verdict=verdict(ok4, scale) if judge1 else "not at this scale", figure="tvg2_profiles.png",
+        verdict=judged(m4, scale) if judge1 else "not at this scale", figure="tvg2_profiles.png",
         table="tvg/minima.csv", note="warm start from the deepest discrete solution",
-        values={"continuum": cont["total"], "m_inf": target, "profile_rel": rel_profile},
+        values={"continuum": cont["total"], "m_inf": target, "profile_rel": rel_profile}, measures=m4,
     )
     return {"minima": mins, "distances": dist, "richardson": rich}
 

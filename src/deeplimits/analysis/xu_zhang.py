@@ -10,11 +10,12 @@ import pandas as pd
 import torch
 
 from ..cells import load_cell_model
-from ..claims import verdict, write_claim
+from ..claims import judged, write_claim
 from ..data import load_prepared
 from ..io import write_csv
 from ..models.plain import convergent_layers, he_layers
 from ..seeding import torch_generator
+from ..uncertainty import exact, mean_interval, measure, ols_slope_interval, paired_bootstrap
 from . import relu_theory as R
 from .fit import loglog_slope
 
@@ -62,9 +63,8 @@ def xz1(settings: dict, out_dir, *, scale: str, root_seed: int) -> dict:
     write_csv(out_dir / "explicit_and_pieces.csv", summary)
     write_csv(out_dir / "pieces.csv", pieces)
     max_err = float(summary.explicit_rel_error.max())
-    conv = summary[summary.kind == "convergent"]
-    stable = bool((conv.growth_ratio <= settings["stable_ratio"]).all())
-    ok = max_err <= settings["rel_tolerance"] and stable
+    measures = xz1_measures(pieces, depth, max_err, settings["rel_tolerance"], settings["stable_ratio"])
+    ok = judged(measures, scale) == "reproduced"
     desc = "; ".join(f"{r.network}: {r.pieces_at_half_depth:.1f} -> {r.pieces_at_depth:.1f}"
                      for r in summary.itertuples())
     write_claim(
@@ -74,11 +74,28 @@ def xz1(settings: dict, out_dir, *, scale: str, root_seed: int) -> dict:
         target="rel. error <= tolerance; convergent sequences: pieces(D) / pieces(D/2) <= "
                f"{settings['stable_ratio']}",
         tolerance=f"rel. error {settings['rel_tolerance']:g}",
-        verdict=verdict(ok, scale), figure="xz1_pieces.png", table="xz1/explicit_and_pieces.csv",
+        verdict=judged(measures, scale), figure="xz1_pieces.png", table="xz1/explicit_and_pieces.csv",
         note=f"width {width}, {settings['n_segments']} random segments, pieces counted exactly (affine roots)",
-        values={"max_rel_error": max_err},
+        values={"max_rel_error": max_err}, measures=measures,
     )
     return {"ok": ok, "summary": summary}
+
+
+def xz1_measures(pieces: pd.DataFrame, depth: int, max_err: float, rel_tolerance: float, stable_ratio: float) -> list:
+    """XZ.1's judged numbers: the explicit form's error (exact, float64) and, per convergent
+    sequence, pieces(D) / pieces(D/2) of the segment means, with a bootstrap over segments
+    (each random segment is one draw; the two depths of a segment are resampled together)."""
+    measures = [measure("explicit rel. error", max_err, exact(max_err), None, rel_tolerance)]
+    conv = pieces[(pieces.kind == "convergent") & pieces.depth.isin([depth // 2, depth])]
+    for name, grp in conv.groupby("network"):
+        table = grp.pivot(index="segment", columns="depth", values="pieces")[[depth // 2, depth]].to_numpy(float)
+
+        def ratio(rows):
+            return rows[:, 1].mean() / rows[:, 0].mean()
+
+        measures.append(measure(f"growth {name}", ratio(table), paired_bootstrap(table, ratio, f"xz1/{name}"),
+                                None, stable_ratio))
+    return measures
 
 
 # ----------------------------------------------------------------------------- XZ.2
@@ -114,9 +131,8 @@ def xz2(settings: dict, out_dir, *, scale: str, root_seed: int) -> dict:
     write_csv(out_dir / "slopes.csv", fits)
     write_csv(out_dir / "he_output_norms.csv", pd.DataFrame(he_rows))
     tol = settings["tolerance"]
-    pos = fits[fits.alpha > 0]
-    nonpos = fits[fits.alpha <= 0]
-    ok = bool((abs(pos.slope - pos.target) <= tol).all() and (nonpos.slope >= -1 - tol).all())
+    measures = xz2_measures(pd.concat(rows, ignore_index=True), settings["fit_from"], tol)
+    ok = judged(measures, scale) == "reproduced"
     desc = "; ".join(f"alpha={r.alpha:g}: {r.slope:.3f}" for r in fits.itertuples())
     he = pd.DataFrame(he_rows).groupby("n").output_norm.mean()
     write_claim(
@@ -124,11 +140,24 @@ def xz2(settings: dict, out_dir, *, scale: str, root_seed: int) -> dict:
         measured=f"log-log slope of max_x ||N(n)-N(n-1)|| over n >= {settings['fit_from']}: {desc}. "
                  f"He init: mean output norm {he.iloc[0]:.3g} at n=0 -> {he.iloc[-1]:.3g} at n={depth}",
         target="alpha > 0: slope -(1+alpha); alpha <= 0: not summable (slope >= -1)",
-        tolerance=f"+-{tol}", verdict=verdict(ok, scale), figure="xz2_increments.png",
+        tolerance=f"+-{tol}", verdict=judged(measures, scale), figure="xz2_increments.png",
         table="xz2/slopes.csv", note=f"width {width}, l2 norm, max over {settings['n_inputs']} inputs in [0,1]^m",
-        values={"slopes": dict(zip(map(str, fits.alpha), fits.slope))},
+        values={"slopes": dict(zip(map(str, fits.alpha), fits.slope))}, measures=measures,
     )
     return {"ok": ok, "fits": fits}
+
+
+def xz2_measures(increments: pd.DataFrame, fit_from: int, tol: float) -> list:
+    """Per alpha, the increments' log-log slope with its OLS 95% interval (one random sequence
+    per alpha): alpha > 0 within -(1 + alpha) +- tol; alpha <= 0 not summable (slope >= -1 - tol)."""
+    measures = []
+    for alpha, grp in increments.groupby("alpha"):
+        keep = (grp.n >= fit_from) & (grp.increment > 0)
+        x, y = np.log(grp.n[keep].to_numpy(float)), np.log(grp.increment[keep].to_numpy())
+        slope = loglog_slope(grp.n.to_numpy(), grp.increment.to_numpy(), fit_from).slope
+        band = (-(1 + alpha) - tol, -(1 + alpha) + tol) if alpha > 0 else (-1 - tol, None)
+        measures.append(measure(f"slope alpha={alpha:g}", slope, ols_slope_interval(x, y), *band))
+    return measures
 
 
 # ----------------------------------------------------------------------------- XZ.3 / XZ.4
@@ -155,20 +184,39 @@ def _cell_table(cell_dirs, data_meta):
 def judge_xz4(finals: pd.DataFrame, chance: float, margin: float):
     """XZ.4's verdict from the final test accuracy of every (init, depth, seed).
 
-    A depth "learns" for an init when its mean accuracy over seeds is >= chance + margin.
-    Reproduced when the convergent init learns at some depth where He does not, and fails
-    at no depth where He learns. Returns (per init and depth: mean, min, max, learns;
-    He's failing depths; the convergent init's; ok).
+    Per init and depth, the mean accuracy over seeds gets a bootstrap interval over seeds; the
+    depth "learns" when the whole interval is >= chance + margin, "fails" when it is wholly
+    below, and is "unsure" otherwise. Reproduced when the convergent init learns at some depth
+    where He fails, and no depth could be lost (He could learn where the convergent init could
+    fail); not reproduced when a depth is surely lost or none can be rescued; else
+    inconclusive. Returns (per init and depth: mean, min, max, lo, hi, state; He's failing
+    depths; the convergent init's; the verdict).
     """
-    learns = (finals.groupby(["init", "depth"]).test_accuracy.agg(["mean", "min", "max"])
-              .rename(columns={"mean": "test_accuracy"}).reset_index())
-    learns["learns"] = learns.test_accuracy >= chance + margin
-    table = learns.pivot(index="depth", columns="init", values="learns")
-    he_fails = table.index[~table["he"]].tolist() if "he" in table else []
-    conv_fails = table.index[~table["convergent"]].tolist() if "convergent" in table else []
-    rescued = [d for d in he_fails if d not in conv_fails]
-    ok = bool(rescued) and not [d for d in conv_fails if d not in he_fails]
-    return learns, he_fails, conv_fails, ok
+    threshold = chance + margin
+    rows = []
+    for (init, depth), grp in finals.groupby(["init", "depth"]):
+        acc = grp.test_accuracy.to_numpy()
+        lo, hi, method = mean_interval(acc, f"xz4/{init}/{depth}")
+        state = "learns" if lo >= threshold else "fails" if hi < threshold else "unsure"
+        rows.append({"init": init, "depth": depth, "test_accuracy": acc.mean(), "min": acc.min(), "max": acc.max(),
+                     "lo": min(lo, acc.mean()), "hi": max(hi, acc.mean()), "method": method, "state": state})
+    learns = pd.DataFrame(rows)
+    state = learns.pivot(index="depth", columns="init", values="state")
+    he = state["he"] if "he" in state else pd.Series("unsure", index=state.index)
+    conv = state["convergent"] if "convergent" in state else pd.Series("unsure", index=state.index)
+    he_fails = state.index[he == "fails"].tolist()
+    conv_fails = state.index[conv == "fails"].tolist()
+    rescued = state.index[(he == "fails") & (conv == "learns")].tolist()
+    lost = state.index[(he == "learns") & (conv == "fails")].tolist()
+    could_rescue = state.index[(he != "learns") & (conv != "fails")].tolist()
+    could_lose = state.index[(he != "fails") & (conv != "learns")].tolist()
+    if lost or not could_rescue:
+        verdict = "not reproduced"
+    elif rescued and not could_lose:
+        verdict = "reproduced"
+    else:
+        verdict = "inconclusive"
+    return learns, he_fails, conv_fails, verdict
 
 
 def xz34(settings: dict, cell_dirs: list, data_path, out_dir, *, scale: str) -> dict:
@@ -205,7 +253,10 @@ def xz34(settings: dict, cell_dirs: list, data_path, out_dir, *, scale: str) -> 
     )
 
     chance = 1.0 / len(data["meta"]["classes"])
-    learns, he_fails, conv_fails, ok = judge_xz4(finals, chance, settings["learning_margin"])
+    learns, he_fails, conv_fails, xz4_verdict = judge_xz4(finals, chance, settings["learning_margin"])
+    threshold = chance + settings["learning_margin"]
+    measures = [measure(f"{r.init} D={r.depth}", r.test_accuracy, (r.lo, r.hi, r.method), threshold, None)
+                for r in learns.itertuples()]
     acc = "; ".join(f"{r.init} D={r.depth}: {100 * r.test_accuracy:.1f}% ({100 * r.min:.1f}-{100 * r.max:.1f})"
                     for r in learns.itertuples())
     write_claim(
@@ -214,9 +265,10 @@ def xz34(settings: dict, cell_dirs: list, data_path, out_dir, *, scale: str) -> 
                  f"convergent init at D in {conv_fails or 'none'}",
         target="convergent init learns at depths where He init does not, and never fails where He learns",
         tolerance=f"learns = accuracy >= chance + {settings['learning_margin']}",
-        verdict=verdict(ok, scale), figure="xz4_accuracy.png", table="xz4/accuracy.csv",
-        note=f"{data['meta']['name']}, same epochs for both inits",
+        verdict=xz4_verdict, figure="xz4_accuracy.png", table="xz4/accuracy.csv",
+        note=f"{data['meta']['name']}, same epochs for both inits; a depth learns when its seed interval is "
+             f"wholly >= the threshold, fails when wholly below",
         values={"he_fails": he_fails, "convergent_fails": conv_fails, "chance": chance,
-                "learns_from": chance + settings["learning_margin"]},
+                "learns_from": threshold}, measures=measures,
     )
-    return {"ok": ok, "accuracy": learns, "trends": trends}
+    return {"verdict": xz4_verdict, "accuracy": learns, "trends": trends}
