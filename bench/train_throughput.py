@@ -9,6 +9,7 @@ line is `min_ratio=<x> geomean_ratio=<y>`.
 
     python bench/train_throughput.py            # all cases (several minutes on 2 cores)
     python bench/train_throughput.py --quick    # 1-2 minutes
+    python bench/train_throughput.py --dry      # one tiny case, seconds (a rehearsal of the script)
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ CASES = [
     (10, 1000, 4, 50, 200, "shared"),
     (10, 9100, 2, 50, 100, "shared"),
 ]
+DRY_CASES = [(8, 4, 2, 16, 32, "shared")]
 # Seeds per (d, L) on a GPU where they differ: the GPU target is set at 16 seeds.
 GPU_SEEDS = {(64, 512): 16}
 
@@ -113,19 +115,20 @@ def matmul_tflops(device, n=4096, dtype=torch.float32) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer steps, no L = 9100 case")
+    parser.add_argument("--dry", action="store_true", help="one tiny case, to rehearse the script")
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
     device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available()
                           else ("cpu" if args.device == "auto" else args.device))
     torch.manual_seed(0)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else (platform.processor() or platform.machine())
-    peak = matmul_tflops(device)
+    peak = matmul_tflops(device, n=256 if args.dry else 4096)
     print(f"# {time.strftime('%Y-%m-%d')} {name}, torch {torch.__version__}, device {device}, "
           f"{torch.get_num_threads()} threads; large float32 matmul: {peak:.3f} TFLOP/s")
     print(f"{'d':>4} {'L':>5} {'seeds':>5} {'batch':>6}  {'eager samples/s':>16} {'engine samples/s':>17} {'ratio':>7}"
           f" {'engine TFLOP/s':>15} {'of matmul':>10}")
     ratios = []
-    for d, depth, seeds, batch, n, delta in CASES:
+    for d, depth, seeds, batch, n, delta in DRY_CASES if args.dry else CASES:
         if args.quick and depth > 1000:
             continue
         if device.type == "cuda":

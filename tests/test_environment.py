@@ -26,3 +26,31 @@ def test_installed_versions_match_the_lock():
     pins = read_lock()
     for name in ("torch", "torchvision", "snakemake", "papermill", "pandas", "seaborn"):
         assert importlib.metadata.version(name) == pins[name], name
+
+
+# Import names that differ from their distribution's name.
+DISTRIBUTION_OF = {"sklearn": "scikit-learn", "yaml": "pyyaml"}
+
+
+def _third_party_imports(src) -> set[str]:
+    """Top-level names imported anywhere in src/ that are neither stdlib nor the package itself."""
+    import ast
+    import sys
+
+    names = set()
+    for path in src.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+    return {n for n in names if n not in sys.stdlib_module_names and n not in ("deeplimits", "__future__")}
+
+
+def test_every_third_party_import_of_src_is_a_declared_dependency(repo):
+    project = tomllib.loads((repo / "pyproject.toml").read_text())["project"]
+    declared = {r.split("=")[0].split(">")[0].split("<")[0].strip().lower()
+                for r in project["dependencies"] + [x for extra in project["optional-dependencies"].values() for x in extra]}
+    imported = {DISTRIBUTION_OF.get(n, n).lower() for n in _third_party_imports(repo / "src" / "deeplimits")}
+    assert imported - declared == set(), f"imported by src/ but not declared in pyproject.toml: {imported - declared}"
+    assert "numba" in imported and "triton" in project["optional-dependencies"]["gpu"]

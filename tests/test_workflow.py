@@ -63,7 +63,14 @@ def test_cpu_claims_at_paper_scale_train_only_the_small_problems(repo, tmp_path)
     # the depth grid) and XZ.4 its plain ReLU nets on Fashion-MNIST; no conv net, no
     # CIFAR-10 or MNIST, no MNIST features.
     n_xz4 = len(paper["xz4"]["depths"]) * len(paper["xz4"]["inits"])
-    assert jobs["train"] == 5 + 4 * 5 + 2 * len(crx4_depths(paper["crx4"])) + n_xz4
+    crx4 = paper["crx4"] | paper["crx4"]["paper"]
+    grid = crx4_depths(crx4)
+    # CRX.4's sensitivity runs: the whole grid per declared value, `stopping=none` to its own limit.
+    n_sensitivity = sum(len([d for d in grid if d <= crx4["sensitivity_max_depth"].get(f"{c}={v}", 10**9)])
+                        for c, values in crx4["sensitivity"].items() for v in values)
+    assert jobs["train"] == 5 + 4 * 5 + 2 * (len(grid) + n_sensitivity) + n_xz4
+    assert jobs["crx4_sensitivity_run"] == 5 + 1  # one per declared value, and the main setting to 1020
+    assert jobs["sensitivity"] == 2  # CRX.4 [ode] and XZ.2 (TvG's leaves its paper scale out: cost)
     assert jobs["download_data"] == 1  # Fashion-MNIST (TvG, XZ.4), from the Debian mirror when present
     assert jobs["claims_table_cpu"] == 1 and "claims_table" not in jobs
     assert jobs["crx4_scaling"] == 1  # the ODE part only
@@ -121,8 +128,23 @@ def test_smoke_run_produces_the_table_notebooks_and_report(smoke_run):
                  "tvg/claim_tvg5.json"):
         assert json.loads((root / "thorpe_van_gennip" / "two_moons" / name).read_text())["label"] == "two_moons"
     assert json.loads((root / "cont_rossier_xu" / "crx4" / "ode" / "claim.json").read_text())["label"] == "ode"
+    # Every judged row has an interval and says how it was made; declared choices reach the note.
+    judged = table[table.verdict.isin(["reproduced", "not reproduced", "inconclusive"])]
+    assert len(judged) >= 10 and judged.interval.notna().all() and judged.interval_method.notna().all()
+    sens = pd.read_csv(root / "cont_rossier_xu" / "crx4" / "ode" / "sensitivity.csv")
+    assert list(sens.choice.unique()) == ["main setting", "s0"]
+    assert "sensitive to" in table.set_index("claim").loc["CRX.4", "note"]
+    assert (root / "xu_zhang" / "xz2" / "sensitivity" / "fit_from=50" / "claim.json").exists()
     executed = (root / "notebooks" / "huang_zhang.ipynb").read_text()
     assert "injected-parameters" in executed and "results/smoke" in executed
+    # The injected parameters name no absolute path of this machine, so the notebook can be shared,
+    # and every figure is shown inline under the cell that makes it.
+    nb = json.loads(executed)
+    injected = next(c for c in nb["cells"] if "injected-parameters" in c["metadata"].get("tags", []))
+    params = "".join(injected["source"])
+    assert "/" + str(workdir).strip("/") not in params and str(repo) not in params and '"/' not in params
+    images = [o for c in nb["cells"] for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+    assert len(images) >= 5
     assert (root / "figures" / "huang_zhang" / "hz1_increments.png").stat().st_size > 10_000
     assert "HZ.1" in (root / "notebooks" / "huang_zhang.html").read_text()
     for log in ("huang_zhang/hz1.log", "train/hz2/digits/a0.2/L4.log", "notebooks/huang_zhang.log"):

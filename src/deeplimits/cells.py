@@ -19,7 +19,7 @@ from .engine import TrainSettings, resolve_device, train
 from .engine.trainer import settings_dict
 from .io import torch_save, write_csv, write_json
 from .models import HZResNet, PlainReLU, ResidualMLP
-from .plan import SENSITIVITY_MARK, Cell, job_settings, parse_alpha
+from .plan import Cell, job_settings, parse_alpha
 from .provenance import provenance
 from .seeding import torch_generator
 
@@ -47,7 +47,7 @@ def build(cell: Cell, settings: dict, data: dict, root_seed: int):
         model = HZResNet(
             gens, in_shape=meta["x_shape"], n_classes=len(meta["classes"]), depth=cell.depth,
             width=settings["width"], branch_layers=settings["branch_layers"],
-            alpha=parse_alpha(cell.variant), block=settings["block"],
+            alpha=parse_alpha(cell.base_variant), block=settings["block"],
         )
         ts = TrainSettings(
             epochs=settings["epochs"], batch_size=settings["batch_size"], optimizer="adam",
@@ -57,7 +57,7 @@ def build(cell: Cell, settings: dict, data: dict, root_seed: int):
         )
         return model, ts, seeds
     if cell.experiment == "crx4":
-        activation, delta = CRX4_MODELS[cell.variant.split(SENSITIVITY_MARK)[0]]
+        activation, delta = CRX4_MODELS[cell.base_variant]
         d = data["x_train"].shape[1]
         # The companion's init_values: 'xavier' A ~ N(0, (s0/d)^2), b ~ N(0, (s0/sqrt d)^2);
         # 'xavier-depth' both standard deviations divided by L as well.
@@ -77,7 +77,7 @@ def build(cell: Cell, settings: dict, data: dict, root_seed: int):
     if cell.experiment == "xz4":
         meta = data["meta"]
         model = PlainReLU(gens, in_dim=int(torch.tensor(meta["x_shape"]).prod()), width=settings["width"],
-                          depth=cell.depth, n_classes=len(meta["classes"]), init=cell.variant,
+                          depth=cell.depth, n_classes=len(meta["classes"]), init=cell.base_variant,
                           alpha=settings["alpha"])
         ts = TrainSettings(
             epochs=settings["epochs"], batch_size=settings["batch_size"], optimizer="adam",
@@ -89,7 +89,7 @@ def build(cell: Cell, settings: dict, data: dict, root_seed: int):
         if cell.experiment == "crx1":
             init_std, scaling = settings.get("init_std", 0.0), "dL"
         else:
-            init_std, scaling = CRX3_INITS[cell.variant]
+            init_std, scaling = CRX3_INITS[cell.base_variant]
         model = ResidualMLP(
             gens, dim=data["x_train"].shape[1], depth=cell.depth, activation="tanh",
             delta="inv_sqrt", bias=False, trainable=("A",), init_std=init_std,

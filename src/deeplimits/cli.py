@@ -194,24 +194,11 @@ def _dispatch(args) -> None:
         log.info("unpacked %d files", len(unpack_bundle(args.archive, args.dest)))
     elif args.command == "provenance":
         from .io import read_json, write_json
-        from .provenance import provenance, training_summary
+        from .provenance import provenance, stage_wall_times, training_summary
 
         summary = training_summary([read_json(f) for f in args.files])
         stages = stage_wall_times(args.logs) if args.logs else {}
         write_json(args.out, provenance(args.config, **summary, wall_time_per_stage_s=stages))
-
-
-def stage_wall_times(log_dir) -> dict[str, float]:
-    """Sum the `<command> done in X s` lines of every rule's log, per command (stage)."""
-    import re
-
-    totals: dict[str, float] = {}
-    for path in Path(log_dir).rglob("*.log"):
-        for line in path.read_text(errors="replace").splitlines():
-            m = re.search(r"deeplimits: (\w+) done in ([0-9.]+) s", line)
-            if m:
-                totals[m.group(1)] = round(totals.get(m.group(1), 0.0) + float(m.group(2)), 1)
-    return totals
 
 
 def _analyse(args) -> None:

@@ -285,7 +285,7 @@ def crx4_stops(scaling: pd.DataFrame, path):
 
 def sensitivity(table: pd.DataFrame, path, title: str):
     """Each judged number of a claim per sensitivity run, with its interval and target band."""
-    data = table[table.measure.astype(str) != ""].copy()
+    data = table[table.measure.notna() & (table.measure.astype(str) != "")].copy()
     data["run"] = [c if pd.isna(v) or v == "" else f"{c}={v:g}" if isinstance(v, float) else f"{c}={v}"
                    for c, v in zip(data.choice, data.value)]
     names = list(dict.fromkeys(data.measure))
@@ -305,3 +305,17 @@ def sensitivity(table: pd.DataFrame, path, title: str):
     fig.suptitle(title)
     _save(fig, path)
     return fig
+
+
+def sensitivity_figures(paper_dir, fig_dir) -> pd.DataFrame:
+    """Every sensitivity table under a paper's results, one figure each (named after the claim
+    and its part), and the tables together; an empty table when no claim declares choices."""
+    paths = sorted(p for p in Path(paper_dir).rglob("sensitivity*.csv") if "sensitivity" not in p.parent.parts)
+    tables = []
+    for path in paths:
+        table = pd.read_csv(path, dtype={"value": str, "label": str, "measure": str})
+        claim, label = table.claim.iloc[0], table.label.fillna("").iloc[0]
+        name = f"{claim.lower().replace('.', '')}{'_' + label if label else ''}_sensitivity.png"
+        sensitivity(table, Path(fig_dir) / name, f"{claim}{' [' + label + ']' if label else ''}: per declared choice")
+        tables.append(table)
+    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()

@@ -22,6 +22,15 @@ class Cell:
     def path(self) -> str:
         return f"{self.experiment}/{self.dataset}/{self.variant}/L{self.depth}"
 
+    @property
+    def base_variant(self) -> str:
+        """The variant without a sensitivity run's `~<choice>=<value>` (what the model is)."""
+        return base_variant(self.variant)
+
+
+def base_variant(variant: str) -> str:
+    return variant.split("~", 1)[0]
+
 
 def alpha_variant(alpha: float) -> str:
     return f"a{float(alpha):g}"
@@ -136,6 +145,13 @@ def sensitivity_runs(settings: dict) -> list[tuple[str, object]]:
 
 def sensitivity_name(choice: str, value) -> str:
     return f"{choice}={value_word(value)}"
+
+
+def with_choice(settings: dict, name: str) -> dict:
+    """An experiment's settings with the one choice of sensitivity run `name` (`<choice>=<value>`)
+    changed: what an analysis-only sensitivity run computes from."""
+    choice, value = sensitivity_choice(settings, f"{SENSITIVITY_MARK}{name}")
+    return dict(settings, **{choice: value})
 
 
 def sensitivity_choice(settings: dict, variant: str) -> tuple[str, object]:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import importlib.metadata
 import platform
+import re
 import socket
 import subprocess
+from pathlib import Path
 
 from .config import REPO_ROOT, config_hash
 
@@ -76,3 +78,14 @@ def training_summary(cell_records: list[dict]) -> dict:
     return {"training_cells": cells,
             "training_wall_time_s": round(sum(r["wall_time_s"] or 0.0 for r in cells.values()), 3),
             "cells_with_unknown_time": unknown}
+
+
+def stage_wall_times(log_dir) -> dict[str, float]:
+    """Sum the `<command> done in X s` lines of every rule's log, per command (stage)."""
+    totals: dict[str, float] = {}
+    for path in Path(log_dir).rglob("*.log"):
+        for line in path.read_text(errors="replace").splitlines():
+            m = re.search(r"deeplimits: (\w+) done in ([0-9.]+) s", line)
+            if m:
+                totals[m.group(1)] = round(totals.get(m.group(1), 0.0) + float(m.group(2)), 1)
+    return totals

@@ -1,11 +1,12 @@
 # Shared set-up: validate the config before any job runs, and the helpers rules use.
 import json
 import os
+import re
 import shlex
 from pathlib import Path
 
 from deeplimits.config import ConfigError, resolve
-from deeplimits.plan import cells, experiment_settings, job_settings, sensitivity_cells
+from deeplimits.plan import cells, experiment_settings, job_settings, sensitivity_cells, with_choice
 from deeplimits.plan import sensitivity_names as plan_sensitivity_names
 
 try:
@@ -20,7 +21,11 @@ REPO = Path(workflow.basedir)
 # Jobs import the package from this checkout, whichever Python runs them (the
 # project's .venv, a conda env made by --sdm conda, or a cluster node's).
 os.environ.update(PYTHONPATH=str(REPO / "src"))
+# The authors' numbers: analyses get the path; notebooks get it relative to the checkout (they
+# resolve it against deeplimits.config.REPO_ROOT), so an executed notebook's injected
+# parameters name no path of the machine that ran it.
 REFERENCE = str(REPO / "reference")
+NOTEBOOK_REFERENCE = "reference"
 ENV = "../../envs/deeplimits.yaml"
 NOTEBOOK_PAPERS = ["huang_zhang", "xu_zhang", "cont_rossier_xu", "thorpe_van_gennip"]
 # Progress bars follow the config (off in the ci profile). An environment variable,
@@ -48,6 +53,8 @@ def one_job_settings(experiment, variant=""):
 def sensitivity_names(experiment):
     """The sensitivity runs of an experiment (`<choice>=<value>`, and `main_to_<depth>` for the
     main setting over each smaller grid that `sensitivity_max_depth` sets)."""
+    if experiment not in CFG["experiments"]:
+        return []
     return plan_sensitivity_names(CFG["experiments"][experiment])
 
 
@@ -112,12 +119,36 @@ CPU_LEFT_OUT_PARTS = [f"CRX.4:{ds}" for ds in CFG["experiments"]["crx4"]["datase
 CPU_PARTS = ["huang_zhang/hz1/reference_alpha/claim.json"]
 
 
+def settings_with(experiment, run):
+    """An analysis-only sensitivity run's settings: the experiment's with its one choice changed."""
+    return as_arg(with_choice(experiment_settings(CFG, experiment), run))
+
+
+# Claim parts with declared sensitivity choices (config: experiments.<key>.sensitivity):
+# the table's path under ROOT (no extension) -> (the main claim file, its experiment, whether
+# it is in the CPU table). Each run's claim file has the main one's name, in the main one's
+# folder under sensitivity/<run>/.
+SENSITIVITY_PARTS = {
+    **{f"cont_rossier_xu/crx4/{ds}/sensitivity": (f"cont_rossier_xu/crx4/{ds}/claim.json", "crx4",
+                                                  ds in CRX4_CPU_DATASETS)
+       for ds in CFG["experiments"]["crx4"]["datasets"]},
+    "huang_zhang/hz4/sensitivity": ("huang_zhang/hz4/claim.json", "hz4", False),
+    "xu_zhang/xz2/sensitivity": ("xu_zhang/xz2/claim.json", "xz2", True),
+    **{f"thorpe_van_gennip/{ds}/tvg/sensitivity_tvg{i}": (f"thorpe_van_gennip/{ds}/tvg/claim_tvg{i}.json", "tvg", True)
+       for ds in CFG["experiments"]["tvg"]["datasets"] for i in (1, 2)},
+}
+SENSITIVITY_TABLES = {t: part for t, part in SENSITIVITY_PARTS.items() if sensitivity_names(part[1])}
+
+
+def sensitivity_runs_of(table):
+    main, experiment, _ = SENSITIVITY_TABLES[table]
+    folder, name = str(Path(main).parent), Path(main).name
+    return [f"{ROOT}/{folder}/sensitivity/{run}/{name}" for run in sensitivity_names(experiment)]
+
+
 def sensitivity_files(cpu_only=False):
-    """The sensitivity summaries the table's notes read (claims that declare choices)."""
-    if not CFG["experiments"]["crx4"].get("sensitivity"):
-        return []
-    return [f"{ROOT}/cont_rossier_xu/crx4/{ds}/sensitivity.json" for ds in CFG["experiments"]["crx4"]["datasets"]
-            if not cpu_only or ds in CRX4_CPU_DATASETS]
+    """The sensitivity summaries the table's notes read (claim parts that declare choices)."""
+    return [f"{ROOT}/{t}.json" for t, (_, _, on_cpu) in SENSITIVITY_TABLES.items() if on_cpu or not cpu_only]
 
 
 def claim_files(cpu_only=False):

@@ -98,29 +98,13 @@ use rule crx4_scaling as crx4_sensitivity_run with:
         f"{LOGS}/cont_rossier_xu/crx4_{{dataset}}_{{run}}.log",
 
 
-rule crx4_sensitivity:
-    input:
-        main=f"{CRX}/crx4/{{dataset}}/claim.json",
-        runs=lambda w: [f"{CRX}/crx4/{w.dataset}/sensitivity/{name}/claim.json" for name in sensitivity_names("crx4")],
-    output:
-        csv=f"{CRX}/crx4/{{dataset}}/sensitivity.csv",
-        json=f"{CRX}/crx4/{{dataset}}/sensitivity.json",
-    log:
-        f"{LOGS}/cont_rossier_xu/crx4_{{dataset}}_sensitivity.log",
-    conda:
-        ENV
-    shell:
-        "python -m deeplimits --log {log} sensitivity --main {input.main} --runs {input.runs} "
-        "--out-csv {output.csv} --out-json {output.json}"
-
-
 rule cont_rossier_xu_notebook:
     input:
         notebook=str(REPO / "notebooks" / "cont_rossier_xu.ipynb"),
         crx1=rules.crx1_gd_convergence.output,
         crx3=rules.crx3_p_variation.output,
         crx4=expand(f"{CRX}/crx4/{{dataset}}/claim.json", dataset=CFG["experiments"]["crx4"]["datasets"]),
-        crx4_sensitivity=expand(f"{CRX}/crx4/{{dataset}}/sensitivity.csv", dataset=CFG["experiments"]["crx4"]["datasets"]),
+        sensitivity=[f"{ROOT}/{t}.csv" for t in SENSITIVITY_TABLES if t.startswith("cont_rossier_xu/")],
     output:
         notebook=f"{ROOT}/notebooks/cont_rossier_xu.ipynb",
         html=report(
@@ -140,7 +124,7 @@ rule cont_rossier_xu_notebook:
     params:
         root=scale_root_of("notebook"),
         scale=SCALE,
-        reference=REFERENCE,
+        reference=NOTEBOOK_REFERENCE,
     log:
         f"{LOGS}/notebooks/cont_rossier_xu.log",
     conda:

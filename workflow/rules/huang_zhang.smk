@@ -140,10 +140,30 @@ rule hz4_depth_alpha_grid:
         "--cells {params.cells} --data {input.data} --out-dir {params.out_dir} --scale {params.scale}"
 
 
+# HZ.4 once per declared choice (config: experiments.hz4.sensitivity), on its own cells.
+use rule hz4_depth_alpha_grid as hz4_sensitivity_run with:
+    input:
+        cells=lambda w: [f"{d}/weights.pt" for d in sensitivity_dirs("hz4", w.run)],
+        data=experiment_dataset("hz4"),
+    output:
+        claim=f"{HZ}/hz4/sensitivity/{{run}}/claim.json",
+        grid=f"{HZ}/hz4/sensitivity/{{run}}/grid.csv",
+        curves=f"{HZ}/hz4/sensitivity/{{run}}/partial_sum_curves.csv",
+        fits=f"{HZ}/hz4/sensitivity/{{run}}/log_fits.csv",
+    params:
+        scale=SCALE,
+        settings=settings("hz4"),
+        cells=lambda w: sensitivity_dirs("hz4", w.run),
+        out_dir=parent_of("claim"),
+    log:
+        f"{LOGS}/huang_zhang/hz4_{{run}}.log",
+
+
 rule huang_zhang_notebook:
     input:
         notebook=str(REPO / "notebooks" / "huang_zhang.ipynb"),
         claims=[f"{HZ}/hz{i}/claim.json" for i in (1, 2, 3, 4)],
+        sensitivity=[f"{ROOT}/{t}.csv" for t in SENSITIVITY_TABLES if t.startswith("huang_zhang/")],
         tables=rules.hz1_random_increments.output,
         hz2=rules.hz2_trained_resnet.output,
         hz3=rules.hz3_theorem_checks.output,
@@ -166,7 +186,7 @@ rule huang_zhang_notebook:
     params:
         root=scale_root_of("notebook"),
         scale=SCALE,
-        reference=REFERENCE,
+        reference=NOTEBOOK_REFERENCE,
     log:
         f"{LOGS}/notebooks/huang_zhang.log",
     conda:

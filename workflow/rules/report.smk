@@ -1,4 +1,24 @@
-# The replication table and the run's provenance.
+# The replication table, the sensitivity tables it reads, and the run's provenance.
+
+
+# One table per claim part that declares sensitivity choices (SENSITIVITY_TABLES, common.smk):
+# the main claim beside one run per declared value, and which runs flip its verdict.
+rule sensitivity:
+    input:
+        main=lambda w: f"{ROOT}/{SENSITIVITY_TABLES[w.table][0]}",
+        runs=lambda w: sensitivity_runs_of(w.table),
+    output:
+        csv=f"{ROOT}/{{table}}.csv",
+        json=f"{ROOT}/{{table}}.json",
+    wildcard_constraints:
+        table="|".join(re.escape(t) for t in SENSITIVITY_TABLES) or "(?!)",
+    log:
+        f"{LOGS}/sensitivity/{{table}}.log",
+    conda:
+        ENV
+    shell:
+        "python -m deeplimits --log {log} sensitivity --main {input.main} --runs {input.runs} "
+        "--out-csv {output.csv} --out-json {output.json}"
 
 
 rule claims_table:
@@ -45,8 +65,8 @@ rule provenance:
     # Last of the run: it reads every rule's log for the wall time per stage.
     input:
         cells=[f"{d}/provenance.json" for e in ("hz2", "hz4", "xz4", "crx1", "crx3", "crx4") for d in cell_dirs(e)]
-        + [f"{d}/provenance.json" for name in sensitivity_names("crx4") if "=" in name
-           for d in sensitivity_dirs("crx4", name)],
+        + [f"{d}/provenance.json" for e in ("hz4", "crx4") for name in sensitivity_names(e) if "=" in name
+           for d in sensitivity_dirs(e, name)],
         table=f"{ROOT}/replication/claims.csv",
         notebooks=expand(f"{ROOT}/notebooks/{{paper}}.html", paper=NOTEBOOK_PAPERS),
     output:

@@ -72,6 +72,70 @@ rule tvg_claims:
         "--label {wildcards.dataset}"
 
 
+# TvG.1-TvG.5 once per declared choice (config: experiments.tvg.sensitivity): the same chain
+# of solves, the continuum problem and the claims, in sensitivity/<run>/.
+TVG_RUN = f"{TVG}/{{dataset}}/tvg/sensitivity/{{run}}"
+
+
+use rule tvg_solve as tvg_solve_sensitivity_run with:
+    output:
+        objectives=f"{TVG_RUN}/objectives.csv",
+        solutions=f"{TVG_RUN}/solutions.pt",
+    wildcard_constraints:
+        dataset=r"[a-z_]+",
+        run=r"[^/]+",
+    params:
+        settings=lambda w: settings_with("tvg", w.run),
+        seed=CFG["seed"],
+        scale=SCALE,
+        out_dir=parent_of("objectives"),
+    log:
+        f"{LOGS}/thorpe_van_gennip/{{dataset}}/tvg_solve_{{run}}.log",
+
+
+use rule tvg_continuum as tvg_continuum_sensitivity_run with:
+    input:
+        data=f"{ROOT}/data/{{dataset}}.pt",
+        solutions=f"{TVG_RUN}/solutions.pt",
+    output:
+        model=f"{TVG_RUN}/continuum.pt",
+        summary=f"{TVG_RUN}/continuum.json",
+    wildcard_constraints:
+        dataset=r"[a-z_]+",
+        run=r"[^/]+",
+    params:
+        settings=lambda w: settings_with("tvg", w.run),
+        scale=SCALE,
+        out_dir=parent_of("summary"),
+    log:
+        f"{LOGS}/thorpe_van_gennip/{{dataset}}/tvg_continuum_{{run}}.log",
+
+
+use rule tvg_claims as tvg_claims_sensitivity_run with:
+    input:
+        objectives=f"{TVG_RUN}/objectives.csv",
+        solutions=f"{TVG_RUN}/solutions.pt",
+        continuum=f"{TVG_RUN}/continuum.json",
+    output:
+        claim1=f"{TVG_RUN}/claim_tvg1.json",
+        claim2=f"{TVG_RUN}/claim_tvg2.json",
+        claim4=f"{TVG_RUN}/claim_tvg4.json",
+        claim5=f"{TVG_RUN}/claim_tvg5.json",
+        minima=f"{TVG_RUN}/minima.csv",
+        distances=f"{TVG_RUN}/distances.csv",
+        slopes=f"{TVG_RUN}/distance_slopes.csv",
+        branches=f"{TVG_RUN}/cold_start_branches.csv",
+    wildcard_constraints:
+        dataset=r"[a-z_]+",
+        run=r"[^/]+",
+    params:
+        settings=lambda w: settings_with("tvg", w.run),
+        scale=SCALE,
+        out_dir=parent_of("claim1"),
+    log:
+        f"{LOGS}/thorpe_van_gennip/{{dataset}}/tvg_claims_{{run}}.log",
+
+
 rule tvg3_euler_vs_ode:
     input:
         data=f"{ROOT}/data/{{dataset}}.pt",
@@ -99,6 +163,7 @@ rule thorpe_van_gennip_notebook:
         claims=expand(f"{TVG}/{{dataset}}/tvg/claim_tvg{{i}}.json", dataset=TVG_DATASETS, i=(1, 2, 4, 5)),
         tvg3=expand(f"{TVG}/{{dataset}}/tvg3/claim.json", dataset=TVG_DATASETS),
         solutions=expand(f"{TVG}/{{dataset}}/tvg/solutions.pt", dataset=TVG_DATASETS),
+        sensitivity=[f"{ROOT}/{t}.csv" for t in SENSITIVITY_TABLES if t.startswith("thorpe_van_gennip/")],
     output:
         notebook=f"{ROOT}/notebooks/thorpe_van_gennip.ipynb",
         html=report(
@@ -117,7 +182,7 @@ rule thorpe_van_gennip_notebook:
     params:
         root=scale_root_of("notebook"),
         scale=SCALE,
-        reference=REFERENCE,
+        reference=NOTEBOOK_REFERENCE,
         datasets=",".join(TVG_DATASETS),
     log:
         f"{LOGS}/notebooks/thorpe_van_gennip.log",

@@ -42,6 +42,23 @@ rule xz2_summable_perturbations:
         "--out-dir {params.out_dir} --scale {params.scale} --seed {params.seed}"
 
 
+# XZ.2 once per declared choice (config: experiments.xz2.sensitivity).
+use rule xz2_summable_perturbations as xz2_sensitivity_run with:
+    output:
+        claim=f"{XZ}/xz2/sensitivity/{{run}}/claim.json",
+        increments=f"{XZ}/xz2/sensitivity/{{run}}/increments.csv",
+        slopes=f"{XZ}/xz2/sensitivity/{{run}}/slopes.csv",
+        sums=f"{XZ}/xz2/sensitivity/{{run}}/partial_sums.csv",
+        he=f"{XZ}/xz2/sensitivity/{{run}}/he_output_norms.csv",
+    params:
+        settings=lambda w: settings_with("xz2", w.run),
+        seed=CFG["seed"],
+        scale=SCALE,
+        out_dir=parent_of("claim"),
+    log:
+        f"{LOGS}/xu_zhang/xz2_{{run}}.log",
+
+
 rule xz34_trained_plain_nets:
     input:
         cells=cell_outputs("xz4"),
@@ -72,6 +89,7 @@ rule xu_zhang_notebook:
         xz1=rules.xz1_activation_domains.output,
         xz2=rules.xz2_summable_perturbations.output,
         xz4=rules.xz34_trained_plain_nets.output,
+        sensitivity=[f"{ROOT}/{t}.csv" for t in SENSITIVITY_TABLES if t.startswith("xu_zhang/")],
     output:
         notebook=f"{ROOT}/notebooks/xu_zhang.ipynb",
         html=report(
@@ -90,7 +108,7 @@ rule xu_zhang_notebook:
     params:
         root=scale_root_of("notebook"),
         scale=SCALE,
-        reference=REFERENCE,
+        reference=NOTEBOOK_REFERENCE,
     log:
         f"{LOGS}/notebooks/xu_zhang.log",
     conda:

@@ -11,7 +11,7 @@ import torch
 
 from ..claims import judged, write_claim
 from ..io import write_csv
-from ..plan import SENSITIVITY_MARK
+from ..plan import base_variant
 from ..uncertainty import bootstrap_interval, loglog_slope_interval, measure
 from .fit import log_linear_rate, loglog_slope, relative_spread
 
@@ -128,7 +128,7 @@ def crx3(settings: dict, cell_dirs: list, out_dir, *, scale: str) -> dict:
     rows, profiles = [], []
     for cell_dir in map(Path, cell_dirs):
         blob = torch.load(cell_dir / "weights.pt", weights_only=True)
-        init, depth = blob["cell"]["variant"], int(blob["cell"]["depth"])
+        init, depth = base_variant(blob["cell"]["variant"]), int(blob["cell"]["depth"])
         a = blob["state"]["A"].double()  # (S, L, d, d)
         path = a * depth**0.5             # X(k/L) = L^(1/2) A(k)
         for s in range(path.shape[0]):
@@ -198,7 +198,7 @@ def crx4_cell_rows(cell_dirs: list) -> tuple[pd.DataFrame, pd.DataFrame]:
     for cell_dir in map(Path, cell_dirs):
         blob = torch.load(cell_dir / "weights.pt", weights_only=True)
         ds, depth = blob["cell"]["dataset"], int(blob["cell"]["depth"])
-        model = blob["cell"]["variant"].split(SENSITIVITY_MARK)[0]
+        model = base_variant(blob["cell"]["variant"])
         w = _effective_weights(blob["state"], model)
         a = blob["state"]["A"].double()
         fro = torch.linalg.matrix_norm(w, ord="fro")

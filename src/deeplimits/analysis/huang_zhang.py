@@ -24,7 +24,7 @@ from ..engine.trainer import resolve_device
 from ..io import torch_save, write_csv
 from ..logs import progress
 from ..models.hz import hz_block, max_norm_
-from ..plan import parse_alpha
+from ..plan import base_variant, parse_alpha
 from ..seeding import torch_generator
 from ..uncertainty import bootstrap_interval, exact, mean_interval, measure, ols_slope_interval
 from . import hz_theory as T
@@ -201,7 +201,7 @@ def hz2(settings: dict, cell_dir, data_path, reference_dir, out_dir, *, scale: s
     out_dir, cell_dir, reference_dir = Path(out_dir), Path(cell_dir), Path(reference_dir)
     data = load_prepared(data_path)
     model, blob = load_cell_model(cell_dir, data["meta"])
-    alpha = parse_alpha(blob["cell"]["variant"])
+    alpha = parse_alpha(base_variant(blob["cell"]["variant"]))
     history = pd.read_csv(cell_dir / "metrics.csv")
     sums = _cell_partial_sums(model, alpha)
     write_csv(out_dir / "history.csv", history)
@@ -228,7 +228,8 @@ def hz2(settings: dict, cell_dir, data_path, reference_dir, out_dir, *, scale: s
         verdict=judged(measures, scale, applies_at=("paper",)) if paper_setting else "not at this scale",
         figure="hz2_training.png, hz2_partial_sums.png", table="hz2/history.csv, hz2/partial_sums.csv",
         note="normalisation: every term / (k*k*width^3), k the kernel size (1 for dense)",
-        values={"accuracy": acc, "A": a_end, "B": b_end}, measures=measures,
+        values={"accuracy": acc, "A": a_end, "B": b_end, "dataset": blob["cell"]["dataset"], "depth": depth},
+        measures=measures,
     )
     return {"accuracy": acc, "A": a_end, "B": b_end}
 
@@ -382,7 +383,7 @@ def hz4(settings: dict, cell_dirs: list, data_path, out_dir, *, scale: str) -> d
     for cell_dir in cell_dirs:
         cell_dir = Path(cell_dir)
         model, blob = load_cell_model(cell_dir, data["meta"])
-        alpha, depth = parse_alpha(blob["cell"]["variant"]), int(blob["cell"]["depth"])
+        alpha, depth = parse_alpha(base_variant(blob["cell"]["variant"])), int(blob["cell"]["depth"])
         sums = _cell_partial_sums(model, alpha)
         history = pd.read_csv(cell_dir / "metrics.csv")
         last = history[history.epoch == history.epoch.max()].set_index("seed")

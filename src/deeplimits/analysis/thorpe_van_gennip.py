@@ -21,7 +21,8 @@ from ..data.download import md5sum
 from ..engine.lbfgs import minimise
 from ..io import read_json, torch_save, write_csv, write_json, write_text
 from ..logs import progress
-from ..models.tvg import ACTIVATIONS, TvGParams, interpolate_profile, profile_on_grid
+from ..models.activations import ACTIVATIONS
+from ..models.tvg import TvGParams, interpolate_profile, profile_on_grid
 from ..models.tvg_fused import FusedObjective
 from ..seeding import torch_generator
 from ..uncertainty import exact, measure, ols_slope_interval

@@ -14,6 +14,7 @@ from ..claims import judged, write_claim
 from ..data import load_prepared
 from ..io import write_csv
 from ..models.plain import convergent_layers, he_layers
+from ..plan import base_variant
 from ..seeding import torch_generator
 from ..uncertainty import exact, mean_interval, measure, ols_slope_interval, paired_bootstrap
 from . import relu_theory as R
@@ -165,7 +166,7 @@ def _cell_table(cell_dirs, data_meta):
     finals, layers = [], []
     for cell_dir in map(Path, cell_dirs):
         model, blob = load_cell_model(cell_dir, data_meta)
-        init, depth = blob["cell"]["variant"], int(blob["cell"]["depth"])
+        init, depth = base_variant(blob["cell"]["variant"]), int(blob["cell"]["depth"])
         hist = pd.read_csv(cell_dir / "metrics.csv")
         last = hist[hist.epoch == hist.epoch.max()].set_index("seed")
         eye = torch.eye(model.width)

@@ -17,16 +17,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .activations import ACTIVATIONS, DELTAS
 from .init import glorot_uniform
 
-ACTIVATIONS = {"relu": torch.relu, "tanh": torch.tanh, "identity": lambda x: x}
-# How the fused kernels (numba, Triton) name the activations.
-ACT_CODES = {"tanh": 0, "relu": 1, "identity": 2}
 # Width x batch up to which the fused CPU stack beats batched matmuls (bench/train_throughput.py).
 FUSED_MAX_WORK = 16 * 64
 # The Triton stack keeps a layer's d x d matrix in registers.
 TRITON_MAX_WIDTH = 64
-DELTAS = ("one", "inv", "inv_sqrt", "shared", "per_layer")
 
 
 class ResidualMLP(nn.Module):

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from numba import njit
 
-from .residual import ACT_CODES
+from .activations import ACT_CODES
 
 
 @njit(cache=True)

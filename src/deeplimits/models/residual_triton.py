@@ -22,7 +22,7 @@ import torch
 import triton
 import triton.language as tl
 
-from .residual import ACT_CODES
+from .activations import ACT_CODES
 
 # tl.dot needs every dimension to be at least 16.
 MIN_BLOCK = 16

@@ -18,8 +18,6 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-ACTIVATIONS = {"tanh": torch.tanh, "relu": torch.relu}
-
 
 @dataclass
 class TvGParams:
