@@ -86,18 +86,19 @@ def test_sensitivity_table_names_the_choices_that_flip_the_verdict(tmp_path):
     summary = sensitivity_table(tmp_path / "claim.json", runs, tmp_path / "s.csv", tmp_path / "s.json")
     assert summary["sensitive_to"] == [{"choice": "s0", "value": "1", "verdict": "not reproduced",
                                         "reference": "reproduced", "depths": "3..100"}]
-    assert sensitivity_note(summary) == "sensitive to: s0=1 (not reproduced vs reproduced)"
+    assert sensitivity_note(summary) == ("sensitive to: s0=1 (not reproduced vs reproduced); "
+                                         "numbers that flip: beta tanh not reproduced under s0=1")
     table = pd.read_csv(tmp_path / "s.csv")
     assert table.choice.tolist() == ["main setting", "s0", "loss"]
     assert table.measure_verdict.tolist() == ["reproduced", "not reproduced", "reproduced"]
     # The replication table carries the note on the claim's row, beside its interval.
     frame = build_table([tmp_path / "claim.json"], "paper", tmp_path / "t.csv", tmp_path / "t.md",
                         sensitivity_files=[tmp_path / "s.json"]).set_index("claim")
-    assert frame.loc["CRX.4", "note"] == "protocol: companion; sensitive to: s0=1 (not reproduced vs reproduced)"
+    assert frame.loc["CRX.4", "note"].startswith("protocol: companion; sensitive to: s0=1 (not reproduced vs reproduced)")
     assert frame.loc["CRX.4", "interval"] == "beta tanh 0.2 [0.18, 0.22]"
     # No flip: the note says which choices were tried.
     flat = sensitivity_table(tmp_path / "claim.json", runs[1:], tmp_path / "f.csv", tmp_path / "f.json")
-    assert sensitivity_note(flat) == "not sensitive to the declared choices (loss)"
+    assert sensitivity_note(flat) == "verdict not sensitive to the declared choices (loss)"
     assert json.loads((tmp_path / "f.json").read_text())["choices"] == ["loss"]
 
 
@@ -109,8 +110,26 @@ def test_a_run_on_a_smaller_grid_is_compared_with_the_main_setting_on_that_grid(
     runs = [tmp_path / n / "claim.json" for n in ("stopping=none", "main_to_10")]
     summary = sensitivity_table(tmp_path / "claim.json", runs, tmp_path / "s.csv", tmp_path / "s.json")
     assert summary["sensitive_to"] == [] and summary["choices"] == ["stopping"]
+    assert summary["measures_sensitive_to"] == []
     table = pd.read_csv(tmp_path / "s.csv")
     assert table.value.fillna("").tolist() == ["", "none", "depths <= 10"]
+
+
+def test_a_number_that_flips_is_named_even_when_the_claim_verdict_stays(tmp_path):
+    def two(path, tanh, relu):
+        ms = [measure("beta tanh", tanh, (tanh - 0.01, tanh + 0.01, "m"), 0.1, 0.3),
+              measure("beta relu", relu, (relu - 0.01, relu + 0.01, "m"), 0.4, 0.6)]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_claim(path, "CRX.4", scale="paper", measured="b", target="t", tolerance="x", verdict="not reproduced",
+                    label="ode", measures=ms, values={"depths": "3..100"})
+
+    two(tmp_path / "claim.json", 0.4, 0.7)             # both outside
+    two(tmp_path / "s0=1" / "claim.json", 0.05, 0.5)   # relu inside, tanh still outside
+    summary = sensitivity_table(tmp_path / "claim.json", [tmp_path / "s0=1" / "claim.json"],
+                                tmp_path / "s.csv", tmp_path / "s.json")
+    assert summary["sensitive_to"] == []
+    assert sensitivity_note(summary) == ("verdict not sensitive to the declared choices (s0); "
+                                         "numbers that flip: beta relu reproduced under s0=1")
 
 
 def test_a_run_folder_must_name_its_choice(tmp_path):

@@ -105,6 +105,14 @@ def _parser() -> argparse.ArgumentParser:
     u.add_argument("archive")
     u.add_argument("--dest", default=".")
 
+    sn = sub.add_parser("snapshot", help="copy analysis results (text) into a checksummed snapshot")
+    sn.add_argument("scale_root", help="e.g. results/paper")
+    sn.add_argument("paths", nargs="+", help="files or folders under scale_root")
+    sn.add_argument("--out", required=True, help="e.g. artifacts/paper-cpu")
+    sn.add_argument("--note", default="")
+    vs = sub.add_parser("verify-snapshot", help="check a snapshot's files against its manifest")
+    vs.add_argument("snapshot")
+
     r = sub.add_parser("provenance", help="summarise a run's provenance")
     r.add_argument("files", nargs="*")
     r.add_argument("--config", type=_json, required=True)
@@ -192,6 +200,15 @@ def _dispatch(args) -> None:
         from .bundle import unpack_bundle
 
         log.info("unpacked %d files", len(unpack_bundle(args.archive, args.dest)))
+    elif args.command == "snapshot":
+        from .snapshot import make_snapshot
+
+        manifest = make_snapshot(args.scale_root, args.paths, args.out, note=args.note)
+        log.info("snapshot of %d files in %s", len(manifest["files"]), args.out)
+    elif args.command == "verify-snapshot":
+        from .snapshot import verify_snapshot
+
+        log.info("snapshot %s: %d files match their manifest", args.snapshot, len(verify_snapshot(args.snapshot)["files"]))
     elif args.command == "provenance":
         from .io import read_json, write_json
         from .provenance import provenance, stage_wall_times, training_summary

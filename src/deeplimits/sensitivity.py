@@ -55,23 +55,31 @@ def sensitivity_table(main_file, run_files, out_csv, out_json) -> dict:
     main = json.loads(Path(main_file).read_text())
     rows = _rows(main, "main setting", "")
     runs, references = [], {_depths(main): main["verdict"]}
+    measure_records = {_depths(main): main.get("values", {}).get("measures", [])}
     for f in run_files:
         choice, value = run_name(f)
         record = json.loads(Path(f).read_text())
         rows += _rows(record, choice, value)
         if choice == MAIN:
             references[_depths(record)] = record["verdict"]
+            measure_records[_depths(record)] = record.get("values", {}).get("measures", [])
         else:
             runs.append((choice, value, record))
-    flips = []
+    flips, measure_flips = [], []
     for choice, value, record in runs:
         reference = references.get(_depths(record), main["verdict"])
         if record["verdict"] != reference:
             flips.append({"choice": choice, "value": value, "verdict": record["verdict"], "reference": reference,
                           "depths": _depths(record)})
+        # A judged number whose own verdict changes, even where the claim's does not.
+        base = {m["name"]: m["verdict"] for m in measure_records.get(_depths(record), [])}
+        for m in record.get("values", {}).get("measures", []):
+            if m["name"] in base and m["verdict"] != base[m["name"]]:
+                measure_flips.append({"choice": choice, "value": value, "measure": m["name"],
+                                      "verdict": m["verdict"], "reference": base[m["name"]]})
     write_csv(out_csv, pd.DataFrame(rows, columns=COLUMNS))
     summary = {"claim": main["claim"], "label": main.get("label", ""), "main_verdict": main["verdict"],
-               "choices": sorted({c for c, _, _ in runs}), "sensitive_to": flips}
+               "choices": sorted({c for c, _, _ in runs}), "sensitive_to": flips, "measures_sensitive_to": measure_flips}
     write_json(out_json, summary)
     return summary
 
@@ -81,8 +89,15 @@ def _depths(record: dict) -> str:
 
 
 def sensitivity_note(summary: dict) -> str:
-    """The table note of a claim part: the choices that flip its verdict, or that none does."""
+    """The table note of a claim part: the choices that flip its verdict (or that none does),
+    and the judged numbers whose own verdict a choice flips."""
     if summary["sensitive_to"]:
-        return "sensitive to: " + ", ".join(f"{f['choice']}={f['value']} ({f['verdict']} vs {f['reference']})"
+        note = "sensitive to: " + ", ".join(f"{f['choice']}={f['value']} ({f['verdict']} vs {f['reference']})"
                                             for f in summary["sensitive_to"])
-    return "not sensitive to the declared choices (" + ", ".join(summary["choices"]) + ")"
+    else:
+        note = "verdict not sensitive to the declared choices (" + ", ".join(summary["choices"]) + ")"
+    numbers = summary.get("measures_sensitive_to", [])
+    if numbers:
+        note += "; numbers that flip: " + ", ".join(f"{f['measure']} {f['verdict']} under {f['choice']}={f['value']}"
+                                                     for f in numbers)
+    return note

@@ -8,7 +8,7 @@ rule sensitivity:
         main=lambda w: f"{ROOT}/{SENSITIVITY_TABLES[w.table][0]}",
         runs=lambda w: sensitivity_runs_of(w.table),
     output:
-        csv=f"{ROOT}/{{table}}.csv",
+        csv=report(f"{ROOT}/{{table}}.csv", caption="../report/sensitivity.rst", category="Sensitivity"),
         json=f"{ROOT}/{{table}}.json",
     wildcard_constraints:
         table="|".join(re.escape(t) for t in SENSITIVITY_TABLES) or "(?!)",

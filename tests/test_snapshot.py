@@ -1,0 +1,55 @@
+"""The results snapshot: copied text files with a manifest that refuses a changed byte."""
+
+import json
+
+import pytest
+
+from deeplimits.snapshot import make_snapshot, verify_snapshot
+
+
+def _results(root):
+    (root / "paper" / "train" / "crx4" / "L3").mkdir(parents=True)
+    (root / "paper" / "train" / "crx4" / "L3" / "provenance.json").write_text(json.dumps({"wall_time_s": 2.5}))
+    (root / "paper" / "train" / "crx4" / "L3" / "weights.pt").write_bytes(b"\0" * 10)
+    claim = root / "paper" / "crx4" / "claim.json"
+    claim.parent.mkdir(parents=True)
+    claim.write_text(json.dumps({"claim": "CRX.4", "verdict": "not reproduced"}))
+    (root / "paper" / "crx4" / "betas.csv").write_text("model,beta\ntanh,0.41\n")
+    return root / "paper"
+
+
+def test_snapshot_copies_text_with_checksums_and_verifies(tmp_path):
+    scale = _results(tmp_path / "results")
+    out = tmp_path / "artifacts"
+    manifest = make_snapshot(scale, ["crx4", "train"], out, note="test")
+    assert sorted(manifest["files"]) == ["crx4/betas.csv", "crx4/claim.json", "train/crx4/L3/provenance.json"]
+    assert manifest["training_cells"] == 1 and manifest["training_wall_time_s"] == 2.5
+    assert not (out / "train" / "crx4" / "L3" / "weights.pt").exists()  # no weights
+    assert verify_snapshot(out)["note"] == "test"
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda out: (out / "crx4" / "betas.csv").write_text("model,beta\ntanh,0.21\n"), "betas.csv differs"),
+    (lambda out: (out / "crx4" / "claim.json").unlink(), "claim.json is listed"),
+    (lambda out: (out / "crx4" / "extra.csv").write_text("x\n"), "extra.csv is not in"),
+])
+def test_a_changed_missing_or_extra_file_is_refused_by_name(tmp_path, damage, message):
+    out = tmp_path / "artifacts"
+    make_snapshot(_results(tmp_path / "results"), ["crx4"], out)
+    damage(out)
+    with pytest.raises(ValueError, match=message):
+        verify_snapshot(out)
+
+
+def test_missing_source_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        make_snapshot(tmp_path, ["nowhere"], tmp_path / "out")
+
+
+def test_the_committed_paper_snapshot_matches_its_manifest(repo):
+    out = repo / "artifacts" / "paper-cpu"
+    manifest = verify_snapshot(out)
+    claim = json.loads((out / "cont_rossier_xu" / "crx4" / "ode" / "claim.json").read_text())
+    assert claim["scale"] == "paper" and claim["interval"] and claim["interval_method"]
+    assert sum(p.stat().st_size for p in out.rglob("*") if p.is_file()) < 5 * 2**20
+    assert manifest["files"]
