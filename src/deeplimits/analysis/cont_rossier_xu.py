@@ -156,7 +156,8 @@ def crx3(settings: dict, cell_dirs: list, out_dir, *, scale: str) -> dict:
     checks = [f"{m.name} ~ L^{m.value:.2f} (expected {CRX3_EXPECTED[m.name.split(': ')[0]][m.name.split(': ')[1]]:g})"
               for m in measures]
     judgeable = bool(measures) and mean.depth.nunique() >= 2
-    ok = judgeable and judged(measures, scale) == "reproduced"
+    claim_verdict = judged(measures, scale) if judgeable else "not at this scale"
+    ok = claim_verdict == "reproduced"
     others = "; ".join(f"{r.init}: V1 ~ L^{r.V1:.2f}, V2 ~ L^{r.V2:.2f}, QV ~ L^{r.QV:.2f}"
                        for r in exps.itertuples() if r.init not in CRX3_EXPECTED)
     write_claim(
@@ -164,7 +165,7 @@ def crx3(settings: dict, cell_dirs: list, out_dir, *, scale: str) -> dict:
         measured="; ".join(checks) + (f". Also {others}" if others else ""),
         target="zero init: V_1 bounded; N(0,1/(dL^2)): V_2 bounded, V_1 ~ L^1/2; N(0,1/(dL)): QV ~ L",
         tolerance=f"growth exponents +-{tol}",
-        verdict=judged(measures, scale) if judgeable else "not at this scale",
+        verdict=claim_verdict,
         figure="crx3_variation.png, crx3_profiles.png", table="crx3/growth_exponents.csv",
         note="path s = k/L -> L^(1/2) A(k) after GD; exact p-variation (Frobenius norm)",
         values={"exponents": exps.to_dict(orient="records")}, measures=measures if judgeable else [],
@@ -255,7 +256,7 @@ def protocol_words(settings: dict) -> str:
 
 
 def crx4(settings: dict, cell_dirs: list, out_dir, *, scale: str, data_meta: dict | None = None,
-         label: str = "", claim_name: str = "claim.json") -> dict:
+         label: str = "") -> dict:
     """One dataset's cells (the ODE part runs on a CPU at paper scale, the MNIST part needs a
     GPU), so each dataset is its own part of the claim, named by `label`."""
     out_dir = Path(out_dir)
@@ -279,7 +280,7 @@ def crx4(settings: dict, cell_dirs: list, out_dir, *, scale: str, data_meta: dic
     n_depths = table.depth.nunique()
     stops = table.groupby("stop_reason").size().to_dict()
     write_claim(
-        out_dir / claim_name, "CRX.4", scale=scale,
+        out_dir / "claim.json", "CRX.4", scale=scale,
         measured="; ".join(f"{r.model}: beta = {r.beta:.3f} (r2 {r.r2:.2f}"
                            + (f", target {r.target:g})" if pd.notna(r.target) else ")")
                            for r in fits.itertuples())

@@ -351,7 +351,8 @@ def hz3(settings: dict, trained_cell_dir, data_path, out_dir, *, scale: str, roo
     max_err = float(summary["explicit_rel_error"].max())
     violations = int(summary["bound_violations"].sum())
     measures = hz3_measures(max_err, violations, rho, settings["rel_tolerance"])
-    ok = judged(measures, scale) == "reproduced"
+    claim_verdict = judged(measures, scale)
+    ok = claim_verdict == "reproduced"
     write_claim(
         out_dir / "claim.json", "HZ.3", scale=scale,
         measured=(f"explicit form max rel. error {max_err:.2e}; bound violations {violations} "
@@ -359,7 +360,7 @@ def hz3(settings: dict, trained_cell_dir, data_path, out_dir, *, scale: str, roo
                   f"Spearman(n, ||f(n)-f(D)||) = {rho:.3f}, top-1 agreement at n=D/2 {half:.3f}"),
         target="rel. error <= tolerance; zero violations; ||f(n)-f(D)|| decreasing in n",
         tolerance=f"rel. error {settings['rel_tolerance']:g}; Spearman <= -0.9",
-        verdict=judged(measures, scale), figure="hz3_truncation.png", table="hz3/explicit_and_bound.csv",
+        verdict=claim_verdict, figure="hz3_truncation.png", table="hz3/explicit_and_bound.csv",
         note="l2 norms; layer norms = exact spectral norms of the layer matrices (conv as matrices)"
              + ("" if dim <= EXACT_NORM_LIMIT else "; trained net too large for exact matrices, only truncation checked"),
         values={"max_rel_error": max_err, "violations": violations, "spearman": rho}, measures=measures,
@@ -408,7 +409,8 @@ def hz4(settings: dict, cell_dirs: list, data_path, out_dir, *, scale: str) -> d
     # A line through two points always fits: the log-D growth needs three depths or more.
     judgeable = len(zero) == 1 and len(fits) > 1 and n_depths >= 3
     measures = hz4_measures(finals) if judgeable else []
-    ok = judgeable and judged(measures, scale) == "reproduced"
+    claim_verdict = judged(measures, scale) if judgeable else "not at this scale"
+    ok = claim_verdict == "reproduced"
     desc = "; ".join(f"alpha={r.alpha:g}: dA/dlogD={r.log_slope:.3g} (r2 {r.r2:.2f})" for r in fits.itertuples())
     acc = "; ".join(f"D={int(r.depth)}, alpha={r.alpha:g}: {100 * r.test_accuracy:.1f}%"
                     for r in mean.itertuples())
@@ -417,7 +419,7 @@ def hz4(settings: dict, cell_dirs: list, data_path, out_dir, *, scale: str) -> d
         measured=f"fit A(D) = a + b log D: {desc}. Test accuracy: {acc}",
         target="alpha = 0: A(D) linear in log D (r2 >= 0.9); b decreasing in alpha (bounded for alpha > 0)",
         tolerance="qualitative (ordering of fitted b, r2 >= 0.9)",
-        verdict=judged(measures, scale) if judgeable else "not at this scale", figure="hz4_grid.png",
+        verdict=claim_verdict, figure="hz4_grid.png",
         table="hz4/grid.csv",
         note="A(D) of each trained network at its own depth D, mean over seeds"
              + ("" if judgeable else f"; needs alpha = 0 among >= 2 alphas and >= 3 depths (have {n_depths})"),

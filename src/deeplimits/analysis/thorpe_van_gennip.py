@@ -281,13 +281,14 @@ def tvg3(settings: dict, data_path, out_dir, *, scale: str, root_seed: int, labe
     fit = loglog_slope(table.N, table.error)
     order = -fit.slope
     measures = tvg3_measures(table, settings["order_tolerance"])
-    ok = judged(measures, scale) == "reproduced"
+    claim_verdict = judged(measures, scale)
+    ok = claim_verdict == "reproduced"
     write_claim(
         out_dir / "claim.json", "TvG.3", scale=scale, label=label,
         measured="max_x ||X_N(1) - x(1)||: " + ", ".join(f"N={r.N}: {r.error:.2e}" for r in table.itertuples())
                  + f"; fitted order {order:.3f} (r2 {fit.r2:.4f})",
         target="error O(1/N): order 1", tolerance=f"+-{settings['order_tolerance']}",
-        verdict=judged(measures, scale), figure="tvg3_euler.png", table="tvg3/euler_vs_ode.csv",
+        verdict=claim_verdict, figure="tvg3_euler.png", table="tvg3/euler_vs_ode.csv",
         note="fixed smooth K(t), b(t); reference: torchdiffeq dopri5, rtol = atol = 1e-11",
         values={"order": order}, measures=measures,
     )

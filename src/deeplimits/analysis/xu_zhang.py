@@ -65,7 +65,8 @@ def xz1(settings: dict, out_dir, *, scale: str, root_seed: int) -> dict:
     write_csv(out_dir / "pieces.csv", pieces)
     max_err = float(summary.explicit_rel_error.max())
     measures = xz1_measures(pieces, depth, max_err, settings["rel_tolerance"], settings["stable_ratio"])
-    ok = judged(measures, scale) == "reproduced"
+    claim_verdict = judged(measures, scale)
+    ok = claim_verdict == "reproduced"
     desc = "; ".join(f"{r.network}: {r.pieces_at_half_depth:.1f} -> {r.pieces_at_depth:.1f}"
                      for r in summary.itertuples())
     write_claim(
@@ -75,7 +76,7 @@ def xz1(settings: dict, out_dir, *, scale: str, root_seed: int) -> dict:
         target="rel. error <= tolerance; convergent sequences: pieces(D) / pieces(D/2) <= "
                f"{settings['stable_ratio']}",
         tolerance=f"rel. error {settings['rel_tolerance']:g}",
-        verdict=judged(measures, scale), figure="xz1_pieces.png", table="xz1/explicit_and_pieces.csv",
+        verdict=claim_verdict, figure="xz1_pieces.png", table="xz1/explicit_and_pieces.csv",
         note=f"width {width}, {settings['n_segments']} random segments, pieces counted exactly (affine roots)",
         values={"max_rel_error": max_err}, measures=measures,
     )
@@ -133,7 +134,8 @@ def xz2(settings: dict, out_dir, *, scale: str, root_seed: int) -> dict:
     write_csv(out_dir / "he_output_norms.csv", pd.DataFrame(he_rows))
     tol = settings["tolerance"]
     measures = xz2_measures(pd.concat(rows, ignore_index=True), settings["fit_from"], tol)
-    ok = judged(measures, scale) == "reproduced"
+    claim_verdict = judged(measures, scale)
+    ok = claim_verdict == "reproduced"
     desc = "; ".join(f"alpha={r.alpha:g}: {r.slope:.3f}" for r in fits.itertuples())
     he = pd.DataFrame(he_rows).groupby("n").output_norm.mean()
     write_claim(
@@ -141,7 +143,7 @@ def xz2(settings: dict, out_dir, *, scale: str, root_seed: int) -> dict:
         measured=f"log-log slope of max_x ||N(n)-N(n-1)|| over n >= {settings['fit_from']}: {desc}. "
                  f"He init: mean output norm {he.iloc[0]:.3g} at n=0 -> {he.iloc[-1]:.3g} at n={depth}",
         target="alpha > 0: slope -(1+alpha); alpha <= 0: not summable (slope >= -1)",
-        tolerance=f"+-{tol}", verdict=judged(measures, scale), figure="xz2_increments.png",
+        tolerance=f"+-{tol}", verdict=claim_verdict, figure="xz2_increments.png",
         table="xz2/slopes.csv", note=f"width {width}, l2 norm, max over {settings['n_inputs']} inputs in [0,1]^m",
         values={"slopes": dict(zip(map(str, fits.alpha), fits.slope))}, measures=measures,
     )
