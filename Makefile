@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 SNAKEMAKE := $(BIN)/snakemake
 SCALE ?= quick
 
-NOTEBOOK_RULES := huang_zhang_notebook xu_zhang_notebook cont_rossier_xu_notebook thorpe_van_gennip_notebook
+NOTEBOOK_RULES := notebook
 FIGURE_RULES := $(NOTEBOOK_RULES) claims_table figures
 
 .PHONY: replicate test env lint figures bundle unbundle smoke paper paper-cpu lock envs bench
@@ -42,6 +42,7 @@ test: env
 lint: env
 	$(BIN)/ruff check src tests bench notebooks
 	PATH=$(CURDIR)/$(BIN):$$PATH $(SNAKEMAKE) --lint
+	$(BIN)/actionlint .github/workflows/*.yml
 
 # Rebuild figures, tables, notebooks and the report from existing analysis results,
 # never training (see README: "Figures without retraining").

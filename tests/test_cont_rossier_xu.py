@@ -74,7 +74,7 @@ def _claim(path, verdict, value, depths="3..100"):
     m = measure("beta tanh", value, (value - 0.02, value + 0.02, "m"), 0.1, 0.3)
     assert m.verdict == verdict
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_claim(path, "CRX.4", scale="paper", measured="b", target="t", tolerance="x", verdict=verdict,
+    write_claim({"claim": path}, "claim", "CRX.4", scale="paper", measured="b", target="t", tolerance="x",
                 label="ode", measures=[m], note="protocol: companion", values={"depths": depths})
 
 
@@ -120,7 +120,7 @@ def test_a_number_that_flips_is_named_even_when_the_claim_verdict_stays(tmp_path
         ms = [measure("beta tanh", tanh, (tanh - 0.01, tanh + 0.01, "m"), 0.1, 0.3),
               measure("beta relu", relu, (relu - 0.01, relu + 0.01, "m"), 0.4, 0.6)]
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_claim(path, "CRX.4", scale="paper", measured="b", target="t", tolerance="x", verdict="not reproduced",
+        write_claim({"claim": path}, "claim", "CRX.4", scale="paper", measured="b", target="t", tolerance="x",
                     label="ode", measures=ms, values={"depths": "3..100"})
 
     two(tmp_path / "claim.json", 0.4, 0.7)             # both outside

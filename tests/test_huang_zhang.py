@@ -10,6 +10,7 @@ import torch
 from deeplimits.analysis import huang_zhang as hz
 from deeplimits.analysis.huang_zhang import hz1_measures, hz2_measures, hz3_measures, hz4_measures, judge_hz1
 from deeplimits.claims import judged
+from deeplimits.registry import Results
 
 
 def _curve(monkeypatch, checkpoint, key="k", fail_at=None, depth=12):
@@ -67,10 +68,11 @@ def test_hz1_claim_judges_every_alpha_and_sets_the_authors_values_beside_ours(re
     ref = repo / "reference" / "huang_zhang_random_resnet_increments.csv"
     authors = "1000x128x32x32"
     files = [_increments(tmp_path, 0.2, -1.2, authors), _increments(tmp_path, 0.5, -1.5, authors)]
-    out = tmp_path / "all"
-    result = hz.hz1(SETTINGS, files, ref, out, scale="paper")
-    claim = json.loads((out / "claim.json").read_text())
-    assert result["ok"] and claim["verdict"] == "reproduced" and claim["label"] == ""
+    out = Results(tmp_path / "all").outputs("hz1")
+    result = hz.hz1(SETTINGS, {"increments": files, "reference": ref}, out, scale="paper")
+    claim = json.loads(out["claim"].read_text())
+    assert result["verdict"] == claim["verdict"] == "reproduced" and claim["label"] == ""
+    assert claim["table"] == "slopes.csv" and claim["figure"] == "hz1_increments.png"
     assert set(claim["values"]["slopes"]) == {"0.2", "0.5"}
     points = claim["values"]["authors_points"]
     assert set(points) == {"1", "10", "100", "500"}
@@ -79,9 +81,10 @@ def test_hz1_claim_judges_every_alpha_and_sets_the_authors_values_beside_ours(re
 
     # One alpha off its target fails the claim; other inputs than the authors' give no pointwise comparison.
     files = [_increments(tmp_path, 0.2, -1.2, "64x16x16x16"), _increments(tmp_path, 0.5, -1.3, "64x16x16x16")]
-    result = hz.hz1(SETTINGS, files, ref, tmp_path / "small", scale="quick", label="some alphas")
-    claim = json.loads((tmp_path / "small" / "claim.json").read_text())
-    assert not result["ok"] and claim["verdict"] == "not reproduced"
+    out = Results(tmp_path / "small").outputs("hz1_reference_alpha")
+    result = hz.hz1(SETTINGS, {"increments": files, "reference": ref}, out, scale="quick", label="some alphas")
+    claim = json.loads(out["claim"].read_text())
+    assert result["verdict"] == claim["verdict"] == "not reproduced"
     assert claim["values"]["authors_points"] == {} and claim["label"] == "some alphas"
 
 

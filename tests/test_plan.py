@@ -50,11 +50,11 @@ def test_a_cell_is_built_only_from_its_job_settings(repo, scale):
 def test_the_grid_and_the_judging_keys_are_not_a_jobs_settings(repo):
     cfg = load_config(repo / "config.yaml", {"scale": "quick"})
     grown = copy.deepcopy(cfg)
-    grown["experiments"]["xz4"].update(depths=[4, 16, 64, 256, 1024], inits=["he"], learning_margin=0.3)
+    grown["experiments"]["xz34"].update(depths=[4, 16, 64, 256, 1024], inits=["he"], learning_margin=0.3)
     grown["experiments"]["hz1"].update(alphas=[0.3], tolerance=0.5, fit_from=3)
     grown["scale"] = "paper"
-    for exp in ("xz4", "hz1"):
+    for exp in ("xz34", "hz1"):
         assert job_settings(exp, experiment_settings(cfg, exp)) == job_settings(exp, experiment_settings(grown, exp))
     # Seeds are stacked in one model: another seed count is another computation.
-    grown["experiments"]["xz4"]["seeds"] = 5
-    assert job_settings("xz4", experiment_settings(grown, "xz4"))["seeds"] == 5
+    grown["experiments"]["xz34"]["seeds"] = 5
+    assert job_settings("xz34", experiment_settings(grown, "xz34"))["seeds"] == 5

@@ -16,8 +16,10 @@ from deeplimits.analysis.thorpe_van_gennip import (
     tvg5_measures,
 )
 from deeplimits.claims import judged
-from deeplimits.models.tvg import TvGParams, euler_forward, interpolate_profile, objective, profile_on_grid
+from deeplimits.models.tvg import TvGParams, euler_forward, objective
 from deeplimits.models.tvg_fused import FusedObjective
+from deeplimits.profiles import on_grid as profile_on_grid
+from deeplimits.profiles import resample as interpolate_profile
 
 
 def test_discrete_h1_penalty_equals_the_integral_of_the_interpolant():

@@ -19,7 +19,7 @@ from .engine import TrainSettings, resolve_device, train
 from .engine.trainer import settings_dict
 from .io import torch_save, write_csv, write_json
 from .models import HZResNet, PlainReLU, ResidualMLP
-from .plan import Cell, job_settings, parse_alpha
+from .plan import CELL_FILES, CHECKPOINT, Cell, job_settings, parse_alpha
 from .provenance import provenance
 from .seeding import torch_generator
 
@@ -74,7 +74,7 @@ def build(cell: Cell, settings: dict, data: dict, root_seed: int):
             batching=settings["batching"],
         )
         return model, ts, seeds
-    if cell.experiment == "xz4":
+    if cell.experiment == "xz34":
         meta = data["meta"]
         model = PlainReLU(gens, in_dim=int(torch.tensor(meta["x_shape"]).prod()), width=settings["width"],
                           depth=cell.depth, n_classes=len(meta["classes"]), init=cell.base_variant,
@@ -118,9 +118,9 @@ def run_cell(cell: Cell, settings: dict, data_path: str | Path, out_dir: str | P
     fingerprint = config_hash({"cell": cell.path, "settings": settings, "seed": root_seed,
                                "train": settings_dict(ts) | {"progress": None, "cuda_graph": None}})
     result = train(model, data, ts, seeds=seeds, root_seed=root_seed, label=cell.path,
-                   checkpoint=out_dir / "checkpoint.pt", device=dev, fingerprint=fingerprint)
+                   checkpoint=out_dir / CHECKPOINT, device=dev, fingerprint=fingerprint)
     weights = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    torch_save(out_dir / "weights.pt", {
+    torch_save(out_dir / CELL_FILES["weights"], {
         "state": weights,
         "seeds": seeds,
         "cell": {"experiment": cell.experiment, "dataset": cell.dataset,
@@ -129,7 +129,7 @@ def run_cell(cell: Cell, settings: dict, data_path: str | Path, out_dir: str | P
         "diverged": {str(k): v for k, v in result.diverged.items()},
         "stops": {str(k): v for k, v in result.stops.items()},
     })
-    write_csv(out_dir / "metrics.csv", pd.DataFrame(result.metrics))
+    write_csv(out_dir / CELL_FILES["metrics"], pd.DataFrame(result.metrics))
     record = provenance(
         {"cell": cell.path, "settings": settings, "root_seed": root_seed}, device=dev,
         wall_time_s=result.wall_time_s, sitting_wall_time_s=result.sitting_wall_time_s, steps=result.steps,
@@ -138,15 +138,29 @@ def run_cell(cell: Cell, settings: dict, data_path: str | Path, out_dir: str | P
         stops=list(result.stops.values()),
         train_settings=settings_dict(ts),
     )
-    write_json(out_dir / "provenance.json", record)
+    write_json(out_dir / CELL_FILES["provenance"], record)
     log.info("trained %s: %d steps, %.1f s in this sitting (%s in all)", cell.path, result.steps,
              result.sitting_wall_time_s, "unknown" if result.wall_time_s is None else f"{result.wall_time_s:.1f} s")
     return record
 
 
+def cell_dirs(files) -> list[Path]:
+    """The cell folders of a rule's training inputs (each cell's weights file, or its folder)."""
+    return [Path(f).parent if Path(f).name == CELL_FILES["weights"] else Path(f) for f in files]
+
+
+def load_weights(cell_dir: str | Path) -> dict:
+    """A cell's weights file: {"cell", "settings", "state", ...} (tensors stacked over seeds)."""
+    return torch.load(Path(cell_dir) / CELL_FILES["weights"], weights_only=True)
+
+
+def load_metrics(cell_dir: str | Path) -> pd.DataFrame:
+    return pd.read_csv(Path(cell_dir) / CELL_FILES["metrics"])
+
+
 def load_cell_model(cell_dir: str | Path, data_meta: dict, root_seed: int = 0):
     """Rebuild the trained stacked model of a cell folder (for analyses)."""
-    blob = torch.load(Path(cell_dir) / "weights.pt", weights_only=True)
+    blob = load_weights(cell_dir)
     c = blob["cell"]
     cell = Cell(c["experiment"], c["dataset"], c["variant"], int(c["depth"]))
     fake = {"meta": data_meta, "x_train": torch.zeros(1, *data_meta["x_shape"])}

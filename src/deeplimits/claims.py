@@ -10,12 +10,13 @@ uncertainty.py) by the analysis that measured them.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import os
 from pathlib import Path
 
 import pandas as pd
 
 from .io import write_csv, write_json, write_text
+from .registry import CLAIMS, claim_of, figure_files
 
 PROVENANCE_WORDS = ("published", "reconstructed", "ours")
 # "reported": a trend the spec asks to report without pass/fail (XZ.3). "inconclusive": the
@@ -23,36 +24,6 @@ PROVENANCE_WORDS = ("published", "reconstructed", "ours")
 VERDICTS = ("reproduced", "not reproduced", "inconclusive", "reported", "not at this scale", "failed to run",
             "not run")
 
-
-@dataclass(frozen=True)
-class Claim:
-    id: str
-    paper: str
-    statement: str
-    provenance: str
-
-
-CLAIMS = {c.id: c for c in [
-    Claim("HZ.1", "huang_zhang", "random scaled ResNet: max|y(n)-y(n-1)| decays like n^-(1+alpha)", "published"),
-    Claim("HZ.2", "huang_zhang", "trained scaled ResNet: CIFAR-10 test accuracy 92.3%, A(75)=1.876, B(75)=2.19e-3", "published"),
-    Claim("HZ.3", "huang_zhang", "explicit activation-matrix form = forward pass; per-block bound holds; truncated nets converge", "ours"),
-    Claim("HZ.4", "huang_zhang", "partial sums bounded in depth for alpha > 0, growing like log D for alpha = 0", "ours"),
-    Claim("XZ.1", "xu_zhang", "explicit product form = forward pass; activation domains along segments stabilise with depth", "ours"),
-    Claim("XZ.2", "xu_zhang", "W(n) = I + n^-(1+alpha) G: increments decay like n^-(1+alpha) for alpha > 0, not for alpha <= 0", "ours"),
-    Claim("XZ.3", "xu_zhang", "trained plain nets: ||W(n) - I|| and ||b(n)|| vs n (trend)", "reconstructed"),
-    Claim("XZ.4", "xu_zhang", "convergent init trains at depths where He init fails", "reconstructed"),
-    Claim("CRX.1", "cont_rossier_xu", "full-batch GD converges linearly; rate varies < 10% across depth", "reconstructed"),
-    Claim("CRX.2", "cont_rossier_xu", "max_k ||A(k)|| ~ L^-beta with beta = 0.5", "reconstructed"),
-    Claim("CRX.3", "cont_rossier_xu", "weights along depth have finite 2-variation in the limit", "reconstructed"),
-    Claim("CRX.4", "cont_rossier_xu", "max_k ||A(k)|| ~ L^-beta with beta = 0.2 (tanh, ODE), 0.5 (relu, ODE), "
-          "0.4 (relu, MNIST features); targets reconstructed: constants in the companion's analysis code",
-          "reconstructed"),
-    Claim("TvG.1", "thorpe_van_gennip", "min E_N converges as N -> infinity", "ours"),
-    Claim("TvG.2", "thorpe_van_gennip", "minimisers' weight profiles converge (distances halve per doubling)", "ours"),
-    Claim("TvG.3", "thorpe_van_gennip", "Euler ResNet vs ODE solve differs by O(1/N)", "ours"),
-    Claim("TvG.4", "thorpe_van_gennip", "the continuum problem's minimum matches the extrapolated m_inf", "ours"),
-    Claim("TvG.5", "thorpe_van_gennip", "without the H1 penalty, weight profiles do not converge", "ours"),
-]}
 
 COLUMNS = ["paper", "claim", "statement", "scale", "measured", "interval", "interval_method", "target",
            "tolerance", "verdict", "provenance", "figure", "table", "note"]
@@ -67,22 +38,50 @@ def judged(measures, scale: str, applies_at: tuple[str, ...] = ("smoke", "quick"
     return combine(m.verdict for m in measures)
 
 
-def write_claim(path: str | Path, claim_id: str, *, scale: str, measured: str, target: str,
-                tolerance: str, verdict: str, figure: str = "", table: str = "", note: str = "",
-                values: dict | None = None, label: str = "", measures=()) -> dict:
-    """Write one claim's result. `label` names the part of a claim measured separately
-    (a dataset); the table merges the parts of one claim into one row. `measures` are the
-    judged numbers with their intervals (uncertainty.Measure)."""
-    if claim_id not in CLAIMS:
-        raise KeyError(f"unknown claim id {claim_id!r}")
-    if verdict not in VERDICTS:
-        raise ValueError(f"unknown verdict {verdict!r}; allowed: {', '.join(VERDICTS)}")
-    c = CLAIMS[claim_id]
+def judge(claim_id: str, values: dict, scale: str) -> str:
+    """A claim's verdict as a pure function of its claim file's `values` and the scale.
+
+    Each stored measure is judged again from its interval and band (uncertainty.band_verdict)
+    and the verdicts are combined; a claim with no measures could not be judged at this
+    scale, one whose target does not apply here is "not at this scale", and a trend that the
+    spec asks to report (XZ.3) is "reported". An analysis sets `values["judgeable"]` false
+    where its target does not apply to what ran (HZ.2 off CIFAR-10 at D = 75). XZ.4 combines per-depth states (judge_xz4)."""
+    from .uncertainty import band_verdict, combine
+
+    c = claim_of(claim_id)
+    if c.judge == "reported":
+        return "reported"
+    measures = values.get("measures", [])
+    if scale not in c.applies_at or not measures or not values.get("judgeable", True):
+        return "not at this scale"
+    verdicts = [band_verdict(m["lo"], m["hi"], m["band_lo"], m["band_hi"]) for m in measures]
+    if c.judge == "xz4":
+        from .analysis.xu_zhang import xz4_verdict
+
+        states = {"reproduced": "learns", "not reproduced": "fails", "inconclusive": "unsure"}
+        return xz4_verdict({(case["init"], case["depth"]): states[v]
+                            for case, v in zip(values["cases"], verdicts)})
+    return combine(verdicts)
+
+
+def write_claim(outputs: dict, key: str, claim_id: str, *, scale: str, measured: str, target: str,
+                tolerance: str, note: str = "", values: dict | None = None, label: str = "",
+                measures=()) -> dict:
+    """Write one claim's result to `outputs[key]`, its verdict judged from `values` and
+    `measures` (`judge`). `label` names the part of a claim measured separately (a dataset);
+    the table merges the parts of one claim into one row. `measures` are the judged numbers
+    with their intervals (uncertainty.Measure). Figures and tables come from the registry."""
+    c = claim_of(claim_id)
+    path = Path(outputs[key])
+    values = dict(values or {}, measures=[m.as_dict() for m in measures])
+    verdict = judge(claim_id, values, scale)
     record = {
         "paper": c.paper, "claim": claim_id, "statement": c.statement, "scale": scale,
         "measured": measured, "target": target, "tolerance": tolerance, "verdict": verdict,
-        "provenance": c.provenance, "figure": figure, "table": table, "note": note,
-        "values": dict(values or {}, measures=[m.as_dict() for m in measures]), "label": label,
+        "provenance": c.provenance,
+        "figure": ", ".join(Path(f).name for f in figure_files(c, label).values()),
+        "table": ", ".join(os.path.relpath(outputs[t], path.parent) for t in c.tables if t in outputs),
+        "note": note, "values": values, "label": label,
         "interval": "; ".join(m.text() for m in measures),
         "interval_method": "; ".join(dict.fromkeys(m.method for m in measures)),
     }

@@ -3,7 +3,7 @@
     python -m deeplimits validate [--configfile config.yaml] [--set scale=smoke ...]
     python -m deeplimits data NAME --settings JSON --out PATH
     python -m deeplimits train CELL --settings JSON --data PATH --out-dir DIR
-    python -m deeplimits analyse CLAIM --settings JSON --out-dir DIR [inputs]
+    python -m deeplimits analyse NAME --settings JSON --inputs JSON --outputs JSON --scale S
     python -m deeplimits claims --scale S --out-csv F --out-md F CLAIM_FILES...
     python -m deeplimits provenance --config JSON --out F CELL_PROVENANCE_FILES...
 """
@@ -16,7 +16,6 @@ import logging
 import os
 import sys
 import time
-from pathlib import Path
 
 import yaml
 
@@ -58,22 +57,17 @@ def _parser() -> argparse.ArgumentParser:
                    help="train eagerly on a GPU too (also set by DEEPLIMITS_CUDA_GRAPH=0)")
     t.add_argument("--no-progress", action="store_true")
 
-    a = sub.add_parser("analyse", help="run one claim analysis")
-    a.add_argument("claim", choices=["hz1_increments", "hz1", "hz2", "hz3", "hz4", "xz1", "xz2", "xz4", "crx1", "crx3", "crx4",
-                                     "tvg_solve", "tvg_continuum", "tvg3", "tvg_claims"])
-    a.add_argument("--settings", type=_json, required=True)
-    a.add_argument("--out-dir", required=True)
-    a.add_argument("--data")
-    a.add_argument("--reference")
-    a.add_argument("--cells", nargs="*", default=[], help="training cell folders the analysis reads")
-    a.add_argument("--solve-dir", help="TvG: the folder of tvg_solve's outputs")
-    a.add_argument("--label", default="", help="the part of a claim this run measures (a dataset)")
-    a.add_argument("--alpha", type=float, help="HZ.1: the alpha of one curve")
-    a.add_argument("--increments", nargs="*", default=[], help="HZ.1: the per-alpha curves to judge")
+    from .registry import ANALYSES
+
+    a = sub.add_parser("analyse", help="run one analysis of the registry (registry.py)")
+    a.add_argument("analysis", choices=list(ANALYSES))
+    a.add_argument("--settings", type=_json, required=True, help="the experiment's settings (JSON)")
+    a.add_argument("--inputs", type=_json, required=True, help="input name -> path or list of paths (JSON)")
+    a.add_argument("--outputs", type=_json, required=True, help="output name -> path (JSON), as the registry names them")
     a.add_argument("--scale", required=True)
     a.add_argument("--seed", type=int, default=0)
+    a.add_argument("--label", default="", help="the part of a claim this run measures (a dataset)")
     a.add_argument("--device", default="cpu")
-    a.add_argument("--no-progress", action="store_true")
 
     c = sub.add_parser("claims", help="gather claim files into the replication table")
     c.add_argument("files", nargs="*")
@@ -96,6 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     n.add_argument("input")
     n.add_argument("output")
     n.add_argument("--html", required=True)
+    n.add_argument("--figures", nargs="*", default=[], help="figures the notebook must draw")
     n.add_argument("-p", dest="params", action="append", default=[], metavar="KEY=VALUE")
 
     b = sub.add_parser("bundle", help="pack a scale's analysis results (no weights) into an archive")
@@ -191,7 +186,7 @@ def _dispatch(args) -> None:
         from .notebooks import run_notebook
 
         params = dict(item.split("=", 1) for item in args.params)
-        run_notebook(args.input, args.output, args.html, params)
+        run_notebook(args.input, args.output, args.html, params, figures=args.figures)
     elif args.command == "bundle":
         from .bundle import make_bundle
 
@@ -219,63 +214,12 @@ def _dispatch(args) -> None:
 
 
 def _analyse(args) -> None:
-    s, out = args.settings, args.out_dir
-    if args.claim == "hz1_increments":
-        from .analysis.huang_zhang import hz1_increments
+    from .registry import analysis_of
 
-        if args.alpha is None:
-            raise ValueError("analyse hz1_increments needs --alpha")
-        hz1_increments(s, args.data, args.alpha, out, root_seed=args.seed, device=args.device,
-                       show_progress=not args.no_progress)
-    elif args.claim == "hz1":
-        from .analysis.huang_zhang import hz1
-
-        if not args.increments:
-            raise ValueError("analyse hz1 needs --increments (one CSV per alpha, from hz1_increments)")
-        hz1(s, args.increments, args.reference, out, scale=args.scale, label=args.label)
-    elif args.claim == "hz2":
-        from .analysis.huang_zhang import hz2
-
-        hz2(s, args.cells[0], args.data, args.reference, out, scale=args.scale)
-    elif args.claim == "hz3":
-        from .analysis.huang_zhang import hz3
-
-        hz3(s, args.cells[0], args.data, out, scale=args.scale, root_seed=args.seed)
-    elif args.claim == "hz4":
-        from .analysis.huang_zhang import hz4
-
-        hz4(s, args.cells, args.data, out, scale=args.scale)
-    elif args.claim in ("xz1", "xz2"):
-        from .analysis import xu_zhang
-
-        getattr(xu_zhang, args.claim)(s, out, scale=args.scale, root_seed=args.seed)
-    elif args.claim == "xz4":
-        from .analysis.xu_zhang import xz34
-
-        xz34(s, args.cells, args.data, out, scale=args.scale)
-    elif args.claim == "tvg_solve":
-        from .analysis.thorpe_van_gennip import tvg_solve
-
-        tvg_solve(s, args.data, out, root_seed=args.seed)
-    elif args.claim == "tvg_continuum":
-        from .analysis.thorpe_van_gennip import tvg_continuum
-
-        tvg_continuum(s, args.data, Path(args.solve_dir) / "solutions.pt", out)
-    elif args.claim == "tvg3":
-        from .analysis.thorpe_van_gennip import tvg3
-
-        tvg3(s, args.data, out, scale=args.scale, root_seed=args.seed, label=args.label)
-    elif args.claim == "tvg_claims":
-        from .analysis.thorpe_van_gennip import tvg_claims
-
-        tvg_claims(s, args.solve_dir, out, scale=args.scale, label=args.label)
-    elif args.claim == "crx4":
-        from .analysis.cont_rossier_xu import crx4
-        from .data import load_prepared
-
-        meta = load_prepared(args.data)["meta"] if args.data else None
-        crx4(s, args.cells, out, scale=args.scale, data_meta=meta, label=args.label)
-    elif args.claim in ("crx1", "crx3"):
-        from .analysis import cont_rossier_xu
-
-        getattr(cont_rossier_xu, args.claim)(s, args.cells, out, scale=args.scale)
+    analysis = analysis_of(args.analysis)
+    missing = sorted(set(analysis.outputs) - set(args.outputs))
+    if missing:
+        raise KeyError(f"analyse {args.analysis}: --outputs lacks {', '.join(missing)} (the registry's outputs: "
+                       f"{', '.join(analysis.outputs)})")
+    analysis.run(args.settings, args.inputs, args.outputs, scale=args.scale, seed=args.seed, label=args.label,
+                 device=args.device)

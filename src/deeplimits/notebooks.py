@@ -13,7 +13,10 @@ from .io import write_text
 log = logging.getLogger(__name__)
 
 
-def run_notebook(source: str | Path, executed: str | Path, html: str | Path, parameters: dict) -> None:
+def run_notebook(source: str | Path, executed: str | Path, html: str | Path, parameters: dict,
+                 figures=()) -> None:
+    """`figures`: the files the notebook must draw (the registry's figures of its claims);
+    a missing one is an error that names it."""
     import nbformat
     import papermill as pm
     from nbconvert import HTMLExporter
@@ -29,6 +32,9 @@ def run_notebook(source: str | Path, executed: str | Path, html: str | Path, par
             str(source), str(tmp), parameters=parameters, kernel_name="python3",
             cwd=os.getcwd(), progress_bar=False, log_output=False,
         )
+        missing = [str(f) for f in figures if not Path(f).exists()]
+        if missing:
+            raise FileNotFoundError(f"notebook {source} did not draw {', '.join(missing)}")
         shutil.move(str(tmp), executed)
     body, _ = HTMLExporter().from_notebook_node(nbformat.read(executed, as_version=4))
     write_text(html, body)

@@ -8,6 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# The files of a cell folder (the train rule's outputs); the checkpoint stays beside them
+# while training runs and is not an output, so an interrupted job resumes from it.
+CELL_FILES = {"weights": "weights.pt", "metrics": "metrics.csv", "provenance": "provenance.json"}
+CHECKPOINT = "checkpoint.pt"
+
 
 @dataclass(frozen=True)
 class Cell:
@@ -51,9 +56,9 @@ def cells(cfg: dict, experiment: str | None = None) -> list[Cell]:
     if "hz4" in exps:
         e = exps["hz4"]
         out += [Cell("hz4", e["dataset"], alpha_variant(a), d) for a in e["alphas"] for d in e["depths"]]
-    if "xz4" in exps:
-        e = exps["xz4"]
-        out += [Cell("xz4", e["dataset"], init, d) for init in e["inits"] for d in e["depths"]]
+    if "xz34" in exps:
+        e = exps["xz34"]
+        out += [Cell("xz34", e["dataset"], init, d) for init in e["inits"] for d in e["depths"]]
     if "crx1" in exps:
         out += [Cell("crx1", "near_orthogonal", "gd", d) for d in exps["crx1"]["depths"]]
     if "crx4" in exps:
@@ -98,7 +103,7 @@ JOB_KEYS = {
     "hz1": ("depth", "dtype"),
     "hz2": _HZ_CELL,
     "hz4": _HZ_CELL,
-    "xz4": ("width", "alpha", "epochs", "batch_size", "lr"),
+    "xz34": ("width", "alpha", "epochs", "batch_size", "lr"),
     "crx1": _CRX_GD_CELL,
     "crx3": _CRX_GD_CELL,
     "crx4": ("init_method", "s0", "loss", "stopping", "loss_threshold", "patience", "min_improvement",

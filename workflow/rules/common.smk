@@ -3,11 +3,18 @@ import json
 import os
 import re
 import shlex
+import sys
 from pathlib import Path
 
+# The workflow reads the package of its own checkout (its registry above all), whichever
+# deeplimits the running Python has installed.
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+
 from deeplimits.config import ConfigError, resolve
-from deeplimits.plan import cells, experiment_settings, job_settings, sensitivity_cells, with_choice
+from deeplimits.plan import CELL_FILES, cells, experiment_settings, job_settings, sensitivity_cells, with_choice
 from deeplimits.plan import sensitivity_names as plan_sensitivity_names
+from deeplimits.registry import ANALYSES, CLAIMS, PAPERS, REFERENCES, claim_output, paper_caption, paper_figures
+from deeplimits.registry import sensitivity_run, sensitivity_table
 
 try:
     CFG = resolve(config)
@@ -27,7 +34,7 @@ os.environ.update(PYTHONPATH=str(REPO / "src"))
 REFERENCE = str(REPO / "reference")
 NOTEBOOK_REFERENCE = "reference"
 ENV = "../../envs/deeplimits.yaml"
-NOTEBOOK_PAPERS = ["huang_zhang", "xu_zhang", "cont_rossier_xu", "thorpe_van_gennip"]
+NOTEBOOK_PAPERS = list(PAPERS)
 # Progress bars follow the config (off in the ci profile). An environment variable,
 # not a parameter of the rules, so turning bars off makes Snakemake rerun nothing.
 os.environ.update(DEEPLIMITS_PROGRESS="1" if CFG["progress"] else "0")
@@ -67,7 +74,7 @@ def cell_dirs(experiment, dataset=None):
     return [f"{ROOT}/train/{c.path}" for c in cells(CFG, experiment) if dataset in (None, c.dataset)]
 
 
-def cell_outputs(experiment, name="weights.pt", dataset=None):
+def cell_outputs(experiment, name=CELL_FILES["weights"], dataset=None):
     return [f"{d}/{name}" for d in cell_dirs(experiment, dataset)]
 
 
@@ -75,48 +82,87 @@ def experiment_dataset(experiment):
     return f"{ROOT}/data/{CFG['experiments'][experiment]['dataset']}.pt"
 
 
-# CRX.4 is measured per dataset. The ODE part is small (d = 10, 1024 samples per epoch) and
-# runs on a CPU at paper scale; the MNIST part (60000 samples per epoch) needs a GPU.
-CRX4_CPU_DATASETS = ("ode",)
+# ---------------------------------------------------------------- from the claim registry
+# Every analysis's outputs, every claim's file, the CPU table's parts and the sensitivity
+# tables come from deeplimits.registry; no file name of an analysis is spelled here.
 
-# Claim files under ROOT, each with whether its paper scale fits a CPU (hours on 2 cores:
-# no conv nets, no CIFAR-10 or MNIST): those make the `cpu_claims` table. XZ.3/XZ.4 train
-# plain width-128 ReLU nets on Fashion-MNIST (about 1.5 hours for the 8 cells).
-CLAIMS = {
-    "huang_zhang/hz1/claim.json": False,
-    "huang_zhang/hz2/claim.json": False,
-    "huang_zhang/hz3/claim.json": False,
-    "huang_zhang/hz4/claim.json": False,
-    "xu_zhang/xz1/claim.json": True,
-    "xu_zhang/xz2/claim.json": True,
-    "xu_zhang/xz4/claim_xz3.json": True,
-    "xu_zhang/xz4/claim_xz4.json": True,
-    "cont_rossier_xu/crx1/claim_crx1.json": True,
-    "cont_rossier_xu/crx1/claim_crx2.json": True,
-    "cont_rossier_xu/crx3/claim.json": True,
-} | {
-    f"cont_rossier_xu/crx4/{ds}/claim.json": ds in CRX4_CPU_DATASETS
-    for ds in CFG["experiments"]["crx4"]["datasets"]
-} | {
-    f"thorpe_van_gennip/{ds}/{name}": True
-    for ds in CFG["experiments"]["tvg"]["datasets"]
-    for name in ("tvg/claim_tvg1.json", "tvg/claim_tvg2.json", "tvg3/claim.json",
-                 "tvg/claim_tvg4.json", "tvg/claim_tvg5.json")
-}
+
+def outputs_of(analysis, run=None):
+    """An analysis's outputs under ROOT, named as in the registry; a sensitivity run's in
+    sensitivity/<run>/ beside each of them."""
+    return {k: f"{ROOT}/{sensitivity_run(v, run) if run else v}" for k, v in ANALYSES[analysis].outputs.items()}
+
+
+def _paths(files):
+    return files if isinstance(files, str) else list(files)
+
+
+def analyse_params(analysis, settings_of=None, label="", torch_threads=0):
+    """What each analysis job passes to `python -m deeplimits analyse` (see ANALYSE): the
+    analysis's name, its settings, its named inputs and outputs as JSON, scale, seed, label
+    (a string or a function of the wildcards), torch's thread count (0: torch's default)."""
+    return dict(
+        torch_threads=torch_threads,
+        analysis=analysis,
+        settings=settings_of or settings(ANALYSES[analysis].experiment),
+        inputs=lambda w, input: as_arg({k: _paths(v) for k, v in input.items()}),
+        outputs=lambda w, output: as_arg(dict(output.items())),
+        scale=SCALE,
+        seed=CFG["seed"],
+        label=label,
+        device=CFG["device"],
+    )
+
+
+ANALYSE = (
+    "python -m deeplimits --log {log} --threads {params.torch_threads} analyse {params.analysis} --settings {params.settings} "
+    "--inputs {params.inputs} --outputs {params.outputs} --scale {params.scale} --seed {params.seed} "
+    "--label '{params.label}' --device {params.device}"
+)
+
+
+def datasets_of(analysis):
+    """The datasets of a per-dataset analysis (its experiment's), else [None]."""
+    a = ANALYSES[analysis]
+    return list(CFG["experiments"][a.experiment]["datasets"]) if a.per_dataset else [None]
+
+
+def claim_parts(claim):
+    """(path under ROOT, dataset) of each file of a claim."""
+    pattern = claim_output(claim)
+    return [(pattern.format(dataset=ds), ds) for ds in datasets_of(claim.analysis)]
+
+
+def claim_files(cpu_only=False):
+    """Every claim's files; with cpu_only, those whose paper scale fits a CPU (hours on 2
+    cores: no conv nets, no CIFAR-10 or MNIST), with a claim's CPU parts standing in for a
+    claim that needs a GPU (HZ.1: the authors' alpha alone)."""
+    out = []
+    for c in CLAIMS.values():
+        a = ANALYSES[c.analysis]
+        for path, ds in claim_parts(c):
+            if not cpu_only or a.runs_on_cpu(ds):
+                out.append(f"{ROOT}/{path}")
+        if cpu_only and not a.cpu:
+            out += [f"{ROOT}/{claim_output(c, part)}" for part in c.cpu_parts]
+    return out
 
 
 CPU_TABLE_NOTE = "not in the CPU table: its paper scale needs a GPU"
 
-# Parts of claims in the CPU table whose other parts are not: the table's note names them.
-CPU_LEFT_OUT_PARTS = [f"CRX.4:{ds}" for ds in CFG["experiments"]["crx4"]["datasets"] if ds not in CRX4_CPU_DATASETS] + [
-    f"HZ.1:alpha={a:g}" for a in CFG["experiments"]["hz1"]["alphas"]
-    if a != CFG["experiments"]["hz1"]["reference_alpha"]
-]
 
-
-# Claim parts that stand in the CPU table for a claim whose whole paper scale needs a GPU:
-# HZ.1 for the authors' alpha alone (their inputs, 82 minutes on 2 CPU cores per alpha).
-CPU_PARTS = ["huang_zhang/hz1/reference_alpha/claim.json"]
+def cpu_left_out_parts():
+    """Parts of claims in the CPU table whose other parts are not: the table's note names them
+    (a dataset that needs a GPU; HZ.1's alphas other than the authors')."""
+    out = []
+    for c in CLAIMS.values():
+        a = ANALYSES[c.analysis]
+        if a.cpu and a.per_dataset:
+            out += [f"{c.id}:{ds}" for _, ds in claim_parts(c) if not a.runs_on_cpu(ds)]
+        elif c.cpu_parts:
+            hz1 = CFG["experiments"][a.experiment]
+            out += [f"{c.id}:alpha={x:g}" for x in hz1["alphas"] if x != hz1["reference_alpha"]]
+    return out
 
 
 def settings_with(experiment, run):
@@ -124,26 +170,20 @@ def settings_with(experiment, run):
     return as_arg(with_choice(experiment_settings(CFG, experiment), run))
 
 
-# Claim parts with declared sensitivity choices (config: experiments.<key>.sensitivity):
-# the table's path under ROOT (no extension) -> (the main claim file, its experiment, whether
-# it is in the CPU table). Each run's claim file has the main one's name, in the main one's
-# folder under sensitivity/<run>/.
-SENSITIVITY_PARTS = {
-    **{f"cont_rossier_xu/crx4/{ds}/sensitivity": (f"cont_rossier_xu/crx4/{ds}/claim.json", "crx4",
-                                                  ds in CRX4_CPU_DATASETS)
-       for ds in CFG["experiments"]["crx4"]["datasets"]},
-    "huang_zhang/hz4/sensitivity": ("huang_zhang/hz4/claim.json", "hz4", False),
-    "xu_zhang/xz2/sensitivity": ("xu_zhang/xz2/claim.json", "xz2", True),
-    **{f"thorpe_van_gennip/{ds}/tvg/sensitivity_tvg{i}": (f"thorpe_van_gennip/{ds}/tvg/claim_tvg{i}.json", "tvg", True)
-       for ds in CFG["experiments"]["tvg"]["datasets"] for i in (1, 2)},
+# Claim parts with declared sensitivity choices (config: experiments.<key>.sensitivity, for
+# the claims the registry marks): the table's path under ROOT (no extension) -> (the main
+# claim file, its experiment, whether it is in the CPU table). Each run's claim file has the
+# main one's name, in the main one's folder under sensitivity/<run>/.
+SENSITIVITY_TABLES = {
+    sensitivity_table(c).format(dataset=ds): (path, ANALYSES[c.analysis].experiment, ANALYSES[c.analysis].runs_on_cpu(ds))
+    for c in CLAIMS.values() if c.sensitivity and sensitivity_names(ANALYSES[c.analysis].experiment)
+    for path, ds in claim_parts(c)
 }
-SENSITIVITY_TABLES = {t: part for t, part in SENSITIVITY_PARTS.items() if sensitivity_names(part[1])}
 
 
 def sensitivity_runs_of(table):
     main, experiment, _ = SENSITIVITY_TABLES[table]
-    folder, name = str(Path(main).parent), Path(main).name
-    return [f"{ROOT}/{folder}/sensitivity/{run}/{name}" for run in sensitivity_names(experiment)]
+    return [f"{ROOT}/{sensitivity_run(main, run)}" for run in sensitivity_names(experiment)]
 
 
 def sensitivity_files(cpu_only=False):
@@ -151,10 +191,50 @@ def sensitivity_files(cpu_only=False):
     return [f"{ROOT}/{t}.json" for t, (_, _, on_cpu) in SENSITIVITY_TABLES.items() if on_cpu or not cpu_only]
 
 
-def claim_files(cpu_only=False):
-    if cpu_only:
-        return [f"{ROOT}/{name}" for name, on_cpu in CLAIMS.items() if on_cpu] + [f"{ROOT}/{n}" for n in CPU_PARTS]
-    return [f"{ROOT}/{name}" for name in CLAIMS]
+def paper_inputs(paper):
+    """What a paper's notebook reads: every output of its analyses (per dataset), the
+    reference files and its sensitivity tables."""
+    out = []
+    for a in ANALYSES.values():
+        if a.paper != paper or "{alpha}" in str(a.outputs) or a.name in CPU_PART_ANALYSES:
+            continue
+        for ds in datasets_of(a.name):
+            out += [f"{ROOT}/{v.format(dataset=ds)}" for v in a.outputs.values()]
+    return out + [f"{ROOT}/{t}.csv" for t in SENSITIVITY_TABLES if t.startswith(f"{paper}/")]
+
+
+CPU_PART_ANALYSES = {part for c in CLAIMS.values() for part in c.cpu_parts}
+
+
+def paper_datasets(paper):
+    """The datasets of a paper's per-dataset analyses (what its notebook loops over)."""
+    return list(dict.fromkeys(ds for a in ANALYSES.values() if a.paper == paper and a.per_dataset
+                              for ds in datasets_of(a.name)))
+
+
+def experiment_datasets():
+    """experiment -> its datasets, for the per-dataset analyses' experiments."""
+    return {a.experiment: datasets_of(a.name) for a in ANALYSES.values() if a.per_dataset}
+
+
+# The experiments with training cells (their provenance records go into the run's).
+TRAINED = [e for e in CFG["experiments"] if cells(CFG, e)]
+
+
+def tvg_inputs(run=None):
+    """What tvg_claims reads: tvg_solve's and tvg_continuum's outputs (of a sensitivity run)."""
+    solve, continuum = (outputs_of(a, run) for a in ("tvg_solve", "tvg_continuum"))
+    return dict(objectives=solve["objectives"], solutions=solve["solutions"],
+                continuum=continuum["summary"], continuum_model=continuum["model"])
+
+
+def crx4_features(w):
+    """The MNIST features' prepared file: its note names the stand-in that ran."""
+    return [f"{ROOT}/data/mnist_features.pt"] if w.dataset == "mnist_features" else []
+
+
+def reference(name):
+    return f"{REFERENCE}/{REFERENCES[name]}"
 
 
 def parent_of(name):

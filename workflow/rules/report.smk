@@ -1,4 +1,45 @@
-# The replication table, the sensitivity tables it reads, and the run's provenance.
+# The papers' notebooks, the replication table, the sensitivity tables it reads, and the
+# run's provenance.
+
+
+# One executed notebook per paper: it reads every output of the paper's analyses and draws
+# the figures the registry names for its claims (the notebook command checks each is there).
+rule notebook:
+    input:
+        notebook=str(REPO / "notebooks" / "{paper}.ipynb"),
+        results=lambda w: paper_inputs(w.paper),
+    output:
+        notebook=f"{ROOT}/notebooks/{{paper}}.ipynb",
+        html=report(
+            f"{ROOT}/notebooks/{{paper}}.html",
+            caption="../report/notebook.rst",
+            category=lambda w: PAPERS[w.paper],
+            subcategory="Executed notebook",
+        ),
+        figures=report(
+            directory(f"{ROOT}/figures/{{paper}}"),
+            patterns=["{name}.png"],
+            caption="../report/figures.rst",
+            category=lambda w: PAPERS[w.paper],
+        ),
+        table=f"{ROOT}/tables/{{paper}}.csv",
+    wildcard_constraints:
+        paper="|".join(PAPERS),
+    params:
+        root=scale_root_of("notebook"),
+        scale=SCALE,
+        reference=NOTEBOOK_REFERENCE,
+        datasets=lambda w: ",".join(paper_datasets(w.paper)),
+        figures=lambda w: " ".join(f"{ROOT}/{f}" for f in paper_figures(w.paper, experiment_datasets())),
+        caption=lambda w: paper_caption(w.paper),
+    log:
+        f"{LOGS}/notebooks/{{paper}}.log",
+    conda:
+        ENV
+    shell:
+        "python -m deeplimits --log {log} notebook {input.notebook} {output.notebook} "
+        "--html {output.html} --figures {params.figures} -p results_root={params.root} -p scale={params.scale} "
+        "-p reference_dir={params.reference} -p datasets={params.datasets}"
 
 
 # One table per claim part that declares sensitivity choices (SENSITIVITY_TABLES, common.smk):
@@ -45,7 +86,7 @@ rule claims_table:
 
 
 use rule claims_table as claims_table_cpu with:
-    # The claims whose paper scale a CPU can run (see CLAIMS in common.smk): a partial
+    # The claims whose paper scale a CPU can run (claim_files in common.smk): a partial
     # table, named as such, for machines without a GPU.
     input:
         claims=claim_files(cpu_only=True),
@@ -56,7 +97,7 @@ use rule claims_table as claims_table_cpu with:
     params:
         scale=SCALE,
         missing=" ".join([f"--missing-note {shlex.quote(CPU_TABLE_NOTE)}"]
-                         + [f"--left-out {part}" for part in CPU_LEFT_OUT_PARTS]),
+                         + [f"--left-out {part}" for part in cpu_left_out_parts()]),
     log:
         f"{LOGS}/replication/claims_cpu.log",
 
@@ -64,8 +105,8 @@ use rule claims_table as claims_table_cpu with:
 rule provenance:
     # Last of the run: it reads every rule's log for the wall time per stage.
     input:
-        cells=[f"{d}/provenance.json" for e in ("hz2", "hz4", "xz4", "crx1", "crx3", "crx4") for d in cell_dirs(e)]
-        + [f"{d}/provenance.json" for e in ("hz4", "crx4") for name in sensitivity_names(e) if "=" in name
+        cells=[f"{d}/{CELL_FILES['provenance']}" for e in TRAINED for d in cell_dirs(e)]
+        + [f"{d}/{CELL_FILES['provenance']}" for e in TRAINED for name in sensitivity_names(e) if "=" in name
            for d in sensitivity_dirs(e, name)],
         table=f"{ROOT}/replication/claims.csv",
         notebooks=expand(f"{ROOT}/notebooks/{{paper}}.html", paper=NOTEBOOK_PAPERS),

@@ -1,5 +1,5 @@
 # Training stage: one job per (experiment, dataset, variant, depth) cell; all seeds of
-# the cell train together in that job. checkpoint.pt beside the outputs is not an
+# the cell train together in that job. The checkpoint beside the outputs is not an
 # output, so an interrupted job resumes from it when run again.
 
 
@@ -7,9 +7,7 @@ rule train:
     input:
         data=f"{ROOT}/data/{{dataset}}.pt",
     output:
-        weights=f"{ROOT}/train/{{experiment}}/{{dataset}}/{{variant}}/L{{depth}}/weights.pt",
-        metrics=f"{ROOT}/train/{{experiment}}/{{dataset}}/{{variant}}/L{{depth}}/metrics.csv",
-        provenance=f"{ROOT}/train/{{experiment}}/{{dataset}}/{{variant}}/L{{depth}}/provenance.json",
+        **{k: f"{ROOT}/train/{{experiment}}/{{dataset}}/{{variant}}/L{{depth}}/{v}" for k, v in CELL_FILES.items()},
     wildcard_constraints:
         depth=r"\d+",
     params:

@@ -3,75 +3,80 @@ the L^-beta scaling of the trained weights. Norm of A(k): Frobenius."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import torch
 
+from ..cells import cell_dirs, load_metrics, load_weights
 from ..claims import judged, write_claim
+from ..data import load_prepared
 from ..io import write_csv
 from ..plan import base_variant
 from ..uncertainty import bootstrap_interval, loglog_slope_interval, measure
 from .fit import log_linear_rate, loglog_slope, relative_spread
 
 
-def crx1(settings: dict, cell_dirs: list, out_dir, *, scale: str) -> dict:
-    out_dir = Path(out_dir)
-    losses, rates, weights = [], [], []
-    for cell_dir in map(Path, cell_dirs):
-        blob = torch.load(cell_dir / "weights.pt", weights_only=True)
-        depth = int(blob["cell"]["depth"])
-        m = pd.read_csv(cell_dir / "metrics.csv")
+def crx1(settings: dict, inputs: dict, outputs: dict, *, scale: str, seed: int = 0, label: str = "", device: str = "cpu") -> dict:
+    """CRX.1 from the full-batch GD cells: the log-linear rate of the loss per depth and seed."""
+    losses, rates = [], []
+    for cell_dir in cell_dirs(inputs["cells"]):
+        depth = int(load_weights(cell_dir)["cell"]["depth"])
+        m = load_metrics(cell_dir)
         # Row at epoch e holds the loss evaluated before GD step e (step index e - 1).
         m = m.assign(depth=depth, gd_step=m.epoch - 1)
         losses.append(m[["depth", "seed", "gd_step", "train_loss", "diverged"]])
-        for seed, grp in m.groupby("seed"):
+        for s, grp in m.groupby("seed"):
             fit = log_linear_rate(grp.gd_step, grp.train_loss, settings["fit_from"])
-            rates.append({"depth": depth, "seed": seed, "rate": fit.slope, "r2": fit.r2,
+            rates.append({"depth": depth, "seed": s, "rate": fit.slope, "r2": fit.r2,
                           "final_loss": float(grp.train_loss.iloc[-1])})
-        a = blob["state"]["A"].double()  # (S, L, d, d)
-        fro = torch.linalg.matrix_norm(a, ord="fro")  # (S, L)
-        for s in range(a.shape[0]):
-            weights.append({"depth": depth, "seed": s, "max_norm_A": float(fro[s].max()),
-                            "mean_norm_A": float(fro[s].mean())})
     losses = pd.concat(losses, ignore_index=True)
     rates = pd.DataFrame(rates)
-    weights = pd.DataFrame(weights)
-    write_csv(out_dir / "loss_curves.csv", losses)
-    write_csv(out_dir / "rates.csv", rates)
-    write_csv(out_dir / "weight_norms.csv", weights)
+    write_csv(outputs["losses"], losses)
+    write_csv(outputs["rates"], rates)
 
     mean_rates = rates.groupby("depth")["rate"].mean()
     spread = relative_spread(mean_rates.values)
     min_r2 = float(rates["r2"].min())
     tol = settings["rate_spread_tolerance"]
-    measures1 = crx1_measures(rates, tol)
     desc = "; ".join(f"L={d}: {r:.4f}" for d, r in mean_rates.items())
-    write_claim(
-        out_dir / "claim_crx1.json", "CRX.1", scale=scale,
+    record = write_claim(
+        outputs, "claim", "CRX.1", scale=scale,
         measured=f"fitted rate d log(loss)/d step (steps >= {settings['fit_from']}): {desc}; "
                  f"relative spread {100 * spread:.1f}%; min r2 {min_r2:.3f}",
         target="log(loss) linear in the step; rate varies < 10% across depths",
-        tolerance=f"spread < {100 * tol:.0f}%", verdict=judged(measures1, scale),
-        figure="crx1_loss.png", table="crx1/rates.csv",
+        tolerance=f"spread < {100 * tol:.0f}%",
         note=f"full-batch GD, lr {settings['lr']}, only A trained, {settings['steps']} steps",
-        values={"rates": {str(k): v for k, v in mean_rates.items()}, "spread": spread}, measures=measures1,
+        values={"rates": {str(k): v for k, v in mean_rates.items()}, "spread": spread},
+        measures=crx1_measures(rates, tol),
     )
+    return {"verdict": record["verdict"], "rates": rates, "spread": spread}
+
+
+def crx2(settings: dict, inputs: dict, outputs: dict, *, scale: str, seed: int = 0, label: str = "", device: str = "cpu") -> dict:
+    """CRX.2 from the same cells as CRX.1: max_k ||A(k)||_F against L after training."""
+    weights = []
+    for cell_dir in cell_dirs(inputs["cells"]):
+        blob = load_weights(cell_dir)
+        depth = int(blob["cell"]["depth"])
+        fro = torch.linalg.matrix_norm(blob["state"]["A"].double(), ord="fro")  # (S, L)
+        for s in range(fro.shape[0]):
+            weights.append({"depth": depth, "seed": s, "max_norm_A": float(fro[s].max()),
+                            "mean_norm_A": float(fro[s].mean())})
+    weights = pd.DataFrame(weights)
+    write_csv(outputs["norms"], weights)
     mean_max = weights.groupby("depth")["max_norm_A"].mean()
     fit = loglog_slope(mean_max.index.values, mean_max.values)
     beta = -fit.slope
-    measures2 = crx2_measures(weights, settings["beta_target"], settings["beta_tolerance"])
-    write_claim(
-        out_dir / "claim_crx2.json", "CRX.2", scale=scale,
+    record = write_claim(
+        outputs, "claim", "CRX.2", scale=scale,
         measured=f"beta = {beta:.3f} (r2 {fit.r2:.3f}) from max_k ||A(k)||_F over L = "
                  + ", ".join(str(d) for d in mean_max.index),
         target=f"beta = {settings['beta_target']}", tolerance=f"+-{settings['beta_tolerance']}",
-        verdict=judged(measures2, scale), figure="crx2_scaling.png", table="crx1/weight_norms.csv",
         note="Frobenius norm; weights after the CRX.1 training",
-        values={"beta": beta, "r2": fit.r2}, measures=measures2,
+        values={"beta": beta, "r2": fit.r2},
+        measures=crx2_measures(weights, settings["beta_target"], settings["beta_tolerance"]),
     )
-    return {"rates": rates, "beta": beta, "spread": spread}
+    return {"verdict": record["verdict"], "beta": beta}
 
 
 def crx1_measures(rates: pd.DataFrame, tol: float) -> list:
@@ -121,13 +126,12 @@ def crx3_measures(variations: pd.DataFrame, tol: float) -> list:
     return measures
 
 
-def crx3(settings: dict, cell_dirs: list, out_dir, *, scale: str) -> dict:
+def crx3(settings: dict, inputs: dict, outputs: dict, *, scale: str, seed: int = 0, label: str = "", device: str = "cpu") -> dict:
     from ..pvariation import p_variation, quadratic_variation
 
-    out_dir = Path(out_dir)
     rows, profiles = [], []
-    for cell_dir in map(Path, cell_dirs):
-        blob = torch.load(cell_dir / "weights.pt", weights_only=True)
+    for cell_dir in cell_dirs(inputs["cells"]):
+        blob = load_weights(cell_dir)
         init, depth = base_variant(blob["cell"]["variant"]), int(blob["cell"]["depth"])
         a = blob["state"]["A"].double()  # (S, L, d, d)
         path = a * depth**0.5             # X(k/L) = L^(1/2) A(k)
@@ -140,8 +144,8 @@ def crx3(settings: dict, cell_dirs: list, out_dir, *, scale: str) -> dict:
             profiles.append({"init": init, "depth": depth, "s": (k + 0.5) / depth,
                              "entry_00": float(path[0, k, 0, 0]), "entry_01": float(path[0, k, 0, 1])})
     table = pd.DataFrame(rows)
-    write_csv(out_dir / "variations.csv", table)
-    write_csv(out_dir / "profiles.csv", pd.DataFrame(profiles))
+    write_csv(outputs["variations"], table)
+    write_csv(outputs["profiles"], pd.DataFrame(profiles))
     mean = table.groupby(["init", "depth"])[["V1", "V2", "V3", "QV"]].mean().reset_index()
     exps = []
     for init, grp in mean.groupby("init"):
@@ -150,27 +154,23 @@ def crx3(settings: dict, cell_dirs: list, out_dir, *, scale: str) -> dict:
             row[col] = loglog_slope(grp.depth, grp[col]).slope
         exps.append(row)
     exps = pd.DataFrame(exps)
-    write_csv(out_dir / "growth_exponents.csv", exps)
+    write_csv(outputs["exponents"], exps)
     tol = settings["exponent_tolerance"]
     measures = crx3_measures(table, tol)
     checks = [f"{m.name} ~ L^{m.value:.2f} (expected {CRX3_EXPECTED[m.name.split(': ')[0]][m.name.split(': ')[1]]:g})"
               for m in measures]
     judgeable = bool(measures) and mean.depth.nunique() >= 2
-    claim_verdict = judged(measures, scale) if judgeable else "not at this scale"
-    ok = claim_verdict == "reproduced"
     others = "; ".join(f"{r.init}: V1 ~ L^{r.V1:.2f}, V2 ~ L^{r.V2:.2f}, QV ~ L^{r.QV:.2f}"
                        for r in exps.itertuples() if r.init not in CRX3_EXPECTED)
-    write_claim(
-        out_dir / "claim.json", "CRX.3", scale=scale,
+    record = write_claim(
+        outputs, "claim", "CRX.3", scale=scale,
         measured="; ".join(checks) + (f". Also {others}" if others else ""),
         target="zero init: V_1 bounded; N(0,1/(dL^2)): V_2 bounded, V_1 ~ L^1/2; N(0,1/(dL)): QV ~ L",
         tolerance=f"growth exponents +-{tol}",
-        verdict=claim_verdict,
-        figure="crx3_variation.png, crx3_profiles.png", table="crx3/growth_exponents.csv",
         note="path s = k/L -> L^(1/2) A(k) after GD; exact p-variation (Frobenius norm)",
         values={"exponents": exps.to_dict(orient="records")}, measures=measures if judgeable else [],
     )
-    return {"ok": ok, "exponents": exps}
+    return {"verdict": record["verdict"], "exponents": exps}
 
 
 # ----------------------------------------------------------------------------- CRX.4
@@ -192,19 +192,19 @@ def _effective_weights(state: dict, model: str) -> torch.Tensor:
     return a
 
 
-def crx4_cell_rows(cell_dirs: list) -> tuple[pd.DataFrame, pd.DataFrame]:
+def crx4_cell_rows(dirs: list) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per (model, depth, seed): the norms the statistics use and where training stopped;
     and entry (0, 0) of A along depth for seed 0 (the trend/noise figure)."""
     rows, entries = [], []
-    for cell_dir in map(Path, cell_dirs):
-        blob = torch.load(cell_dir / "weights.pt", weights_only=True)
+    for cell_dir in dirs:
+        blob = load_weights(cell_dir)
         ds, depth = blob["cell"]["dataset"], int(blob["cell"]["depth"])
         model = base_variant(blob["cell"]["variant"])
         w = _effective_weights(blob["state"], model)
         a = blob["state"]["A"].double()
         fro = torch.linalg.matrix_norm(w, ord="fro")
         inc = torch.linalg.matrix_norm(a[:, 1:] - a[:, :-1], ord="fro") if depth > 1 else torch.zeros(a.shape[0], 1)
-        hist = pd.read_csv(cell_dir / "metrics.csv")
+        hist = load_metrics(cell_dir)
         stops = {int(v["seed"]): v for v in blob.get("stops", {}).values()}
         for s in range(w.shape[0]):
             h = hist[hist.seed == s]
@@ -246,21 +246,18 @@ def crx4_fits(table: pd.DataFrame, tol: float) -> tuple[pd.DataFrame, list]:
 
 def judge_crx4(measures: list, n_depths: int, scale: str) -> str:
     """CRX.4's verdict: every targeted beta's interval inside target +- tol (>= 3 depths)."""
-    if n_depths < 3 or not measures:
-        return "not at this scale"
-    return judged(measures, scale)
+    return judged(measures, scale) if n_depths >= 3 and measures else "not at this scale"
 
 
 def protocol_words(settings: dict) -> str:
     return ", ".join(f"{k} {settings[k]}" for k in CRX4_PROTOCOL if k in settings)
 
 
-def crx4(settings: dict, cell_dirs: list, out_dir, *, scale: str, data_meta: dict | None = None,
-         label: str = "") -> dict:
+def crx4(settings: dict, inputs: dict, outputs: dict, *, scale: str, seed: int = 0, label: str = "", device: str = "cpu") -> dict:
     """One dataset's cells (the ODE part runs on a CPU at paper scale, the MNIST part needs a
-    GPU), so each dataset is its own part of the claim, named by `label`."""
-    out_dir = Path(out_dir)
-    table, entries = crx4_cell_rows(cell_dirs)
+    GPU), so each dataset is its own part of the claim, named by `label`. `inputs["features"]`:
+    the prepared MNIST features (their note names the stand-in that ran), if any."""
+    table, entries = crx4_cell_rows(cell_dirs(inputs["cells"]))
     tol = settings["beta_tolerance"]
     fits, measures = crx4_fits(table, tol)
     # Trend / noise decomposition of one entry at the largest depth: a moving average
@@ -273,14 +270,15 @@ def crx4(settings: dict, cell_dirs: list, out_dir, *, scale: str, data_meta: dic
     betas = fits.set_index(["dataset", "model"]).beta
     table["increment_scaled"] = [r.max_increment * r.depth ** float(betas.loc[(r.dataset, r.model)])
                                  for r in table.itertuples()]
-    write_csv(out_dir / "scaling.csv", table)
-    write_csv(out_dir / "betas.csv", fits)
-    write_csv(out_dir / "entry_decomposition.csv", deepest)
-    source_note = (data_meta or {}).get("note", "")
+    write_csv(outputs["scaling"], table)
+    write_csv(outputs["betas"], fits)
+    write_csv(outputs["entry"], deepest)
+    features = inputs.get("features") or []
+    source_note = load_prepared(features[0])["meta"].get("note", "") if features else ""
     n_depths = table.depth.nunique()
     stops = table.groupby("stop_reason").size().to_dict()
-    write_claim(
-        out_dir / "claim.json", "CRX.4", scale=scale,
+    record = write_claim(
+        outputs, "claim", "CRX.4", scale=scale,
         measured="; ".join(f"{r.model}: beta = {r.beta:.3f} (r2 {r.r2:.2f}"
                            + (f", target {r.target:g})" if pd.notna(r.target) else ")")
                            for r in fits.itertuples())
@@ -289,13 +287,13 @@ def crx4(settings: dict, cell_dirs: list, out_dir, *, scale: str, data_meta: dic
         target=", ".join(f"beta = {t:g} ({_MODEL_WORDS[m]}, {_DATA_WORDS[d]})"
                          for (d, m), t in CRX4_TARGETS.items() if d in set(table.dataset))
                + " (reconstructed: constants in the companion's analysis code)",
-        tolerance=f"+-{tol}", verdict=judge_crx4(measures, n_depths, scale),
-        figure="crx4_scaling.png, crx4_entry.png, crx4_stops.png",
-        table=f"crx4/{label + '/' if label else ''}betas.csv",
+        tolerance=f"+-{tol}",
         note="beta from max_k ||A(k)||_F (tanh) or max_k ||delta_k A(k)||_F (relu); protocol: "
              + protocol_words(settings) + "; stops: " + ", ".join(f"{k} {v}" for k, v in sorted(stops.items()))
              + (f"; {source_note}" if source_note else ""),
-        values={"betas": fits.to_dict(orient="records"), "depths": f"{table.depth.min()}..{table.depth.max()}"},
+        # Below 3 depths there is no slope to speak of: nothing is judged.
+        values={"betas": fits.to_dict(orient="records"), "depths": f"{table.depth.min()}..{table.depth.max()}",
+                "judgeable": n_depths >= 3},
         label=label, measures=measures,
     )
-    return {"betas": fits, "measures": measures}
+    return {"verdict": record["verdict"], "betas": fits, "measures": measures}

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..claims import judged, write_claim
+from ..claims import write_claim
 from ..config import config_hash
 from ..data import load_prepared
 from ..data.download import md5sum
@@ -22,8 +22,9 @@ from ..engine.lbfgs import minimise
 from ..io import read_json, torch_save, write_csv, write_json, write_text
 from ..logs import progress
 from ..models.activations import ACTIVATIONS
-from ..models.tvg import TvGParams, interpolate_profile, profile_on_grid
+from ..models.tvg import TvGParams
 from ..models.tvg_fused import FusedObjective
+from ..profiles import closed_on_grid, on_grid, resample, sine_profile
 from ..seeding import torch_generator
 from ..uncertainty import exact, measure, ols_slope_interval
 from .fit import loglog_slope
@@ -85,7 +86,7 @@ def cold_start(depth: int, dim: int, classes: int, seed: int, std: float) -> TvG
 
 
 def warm_from(p: TvGParams, depth: int) -> TvGParams:
-    return TvGParams(interpolate_profile(p.K, depth), interpolate_profile(p.b, depth), p.W.clone(), p.c.clone())
+    return TvGParams(resample(p.K, depth), resample(p.b, depth), p.W.clone(), p.c.clone())
 
 
 def solve(start: TvGParams, x, y, a1, a2, a3, activation: str, max_iter: int) -> tuple[TvGParams, dict]:
@@ -150,13 +151,14 @@ def _work_dir(work: Path, settings: dict, data_path) -> Path:
     return work
 
 
-def tvg_solve(settings: dict, data_path, out_dir, *, root_seed: int) -> None:
+def tvg_solve(settings: dict, inputs: dict, outputs: dict, *, scale: str, seed: int = 0, label: str = "", device: str = "cpu") -> None:
     """Cold chains (an independent random start at every N, one chain per seed), then the
     warm chain: the smallest N starts from the best cold solution there, every larger N
     from the chain's own N/2 solution interpolated onto the finer grid.
     The same with a1 = 0 (one cold chain and its warm chain) for TvG.5."""
-    out_dir = Path(out_dir)
-    work = _work_dir(out_dir / "work", settings, data_path)
+    data_path, root_seed = inputs["data"], seed
+    # Each solve is saved in work/ beside the outputs as it finishes: a rerun resumes there.
+    work = _work_dir(Path(outputs["solutions"]).parent / "work", settings, data_path)
     x, y, classes = load_inputs(data_path, settings)
     dim, std = x.shape[1], settings["init_std"]
     rows, solutions = [], {}
@@ -209,8 +211,8 @@ def tvg_solve(settings: dict, data_path, out_dir, *, root_seed: int) -> None:
             rows += [dict(row, started_from=origins.get((label, row["N"]), "resumed")) for row in r]
         for name, chain in chains.items():
             solutions[name] = {str(n): _pack(p) for n, (p, _) in chain.items()}
-    write_csv(out_dir / "objectives.csv", pd.DataFrame(rows))
-    torch_save(out_dir / "solutions.pt", solutions)
+    write_csv(outputs["objectives"], pd.DataFrame(rows))
+    torch_save(outputs["solutions"], solutions)
 
 
 # ----------------------------------------------------------------------------- distances
@@ -220,8 +222,8 @@ def profile_distances(k1, b1, k2, b2) -> dict:
     linear on the finer grid, so the integrals are sums over its nodes."""
     n_fine = max(k1.shape[0], k2.shape[0])
     grid = torch.arange(n_fine + 1, dtype=torch.float64) / n_fine
-    diff = torch.cat([(profile_on_grid(k1, grid) - profile_on_grid(k2, grid)).flatten(1),
-                      profile_on_grid(b1, grid) - profile_on_grid(b2, grid)], 1)
+    diff = torch.cat([(on_grid(k1, grid) - on_grid(k2, grid)).flatten(1),
+                      on_grid(b1, grid) - on_grid(b2, grid)], 1)
     h = 1.0 / n_fine
     sq = diff.pow(2).sum(1)
     cross = (diff[:-1] * diff[1:]).sum(1)
@@ -243,27 +245,19 @@ def richardson(ns, values) -> dict:
 
 
 # ----------------------------------------------------------------------------- TvG.3
-def smooth_profile(t: torch.Tensor, coeffs: torch.Tensor) -> torch.Tensor:
-    """K(t) = C0 + t C1 + sin(2 pi t) C2 (coeffs: (3, ...))."""
-    shape = (-1,) + (1,) * (coeffs.dim() - 1)
-    t = t.reshape(shape)
-    return coeffs[0] + t * coeffs[1] + torch.sin(2 * math.pi * t) * coeffs[2]
-
-
-def tvg3(settings: dict, data_path, out_dir, *, scale: str, root_seed: int, label: str = "") -> dict:
+def tvg3(settings: dict, inputs: dict, outputs: dict, *, scale: str, seed: int = 0, label: str = "", device: str = "cpu") -> dict:
     from torchdiffeq import odeint
 
-    out_dir = Path(out_dir)
-    x, _, _ = load_inputs(data_path, settings)
+    x, _, _ = load_inputs(inputs["data"], settings)
     d = x.shape[1]
     sigma = ACTIVATIONS[settings["activation"]]
-    gen = torch_generator(root_seed, "tvg3")
+    gen = torch_generator(seed, "tvg3")
     kc = torch.randn(3, d, d, generator=gen, dtype=torch.float64)
     bc = torch.randn(3, d, generator=gen, dtype=torch.float64)
 
     def rhs(t, h):
-        k = smooth_profile(t, kc)[0]
-        b = smooth_profile(t, bc)[0]
+        k = sine_profile(t, kc)[0]
+        b = sine_profile(t, bc)[0]
         return sigma(h @ k.T + b)
 
     exact = odeint(rhs, x, torch.tensor([0.0, 1.0], dtype=torch.float64), rtol=1e-11, atol=1e-11,
@@ -271,37 +265,34 @@ def tvg3(settings: dict, data_path, out_dir, *, scale: str, root_seed: int, labe
     rows = []
     for n in settings["euler_depths"]:
         t = torch.arange(n, dtype=torch.float64) / n
-        ks, bs = smooth_profile(t, kc), smooth_profile(t, bc)
+        ks, bs = sine_profile(t, kc), sine_profile(t, bc)
         h = x
         for k in range(n):
             h = h + sigma(h @ ks[k].T + bs[k]) / n
         rows.append({"N": n, "error": float((h - exact).norm(dim=1).max())})
     table = pd.DataFrame(rows)
-    write_csv(out_dir / "euler_vs_ode.csv", table)
+    write_csv(outputs["table"], table)
     fit = loglog_slope(table.N, table.error)
     order = -fit.slope
     measures = tvg3_measures(table, settings["order_tolerance"])
-    claim_verdict = judged(measures, scale)
-    ok = claim_verdict == "reproduced"
-    write_claim(
-        out_dir / "claim.json", "TvG.3", scale=scale, label=label,
+    record = write_claim(
+        outputs, "claim", "TvG.3", scale=scale, label=label,
         measured="max_x ||X_N(1) - x(1)||: " + ", ".join(f"N={r.N}: {r.error:.2e}" for r in table.itertuples())
                  + f"; fitted order {order:.3f} (r2 {fit.r2:.4f})",
         target="error O(1/N): order 1", tolerance=f"+-{settings['order_tolerance']}",
-        verdict=claim_verdict, figure="tvg3_euler.png", table="tvg3/euler_vs_ode.csv",
         note="fixed smooth K(t), b(t); reference: torchdiffeq dopri5, rtol = atol = 1e-11",
         values={"order": order}, measures=measures,
     )
-    return {"ok": ok, "order": order}
+    return {"verdict": record["verdict"], "order": order}
 
 
 # ----------------------------------------------------------------------------- TvG.4 continuum
-def best_deepest(solutions_path, settings) -> dict:
+def best_deepest(solutions_path, objectives_path, settings) -> dict:
     """The lowest-objective solution at the largest N among the chains with a1 > 0."""
     sols = torch.load(solutions_path, weights_only=True)
     n = str(max(settings["depths"]))
     candidates = {k: v[n] for k, v in sols.items() if "a1=0" not in k}
-    objectives = pd.read_csv(Path(solutions_path).parent / "objectives.csv")
+    objectives = pd.read_csv(objectives_path)
     deep = objectives[(objectives.N == int(n)) & objectives.chain.isin(list(candidates))]
     best_chain = deep.sort_values("total").chain.iloc[0]
     return {**candidates[best_chain], "chain": best_chain}
@@ -312,17 +303,10 @@ def continuum_objective(knodes, bnodes, w, c, x, y, a1, a2, a3, sigma, substeps:
     x' = sigma(K(t) x + b(t)) solved with RK4 steps aligned to the nodes (torchdiffeq)."""
     from torchdiffeq import odeint
 
-    m = knodes.shape[0]
-    h = 1.0 / (m - 1)
-
-    def at(nodes, t):
-        pos = torch.clamp(t / h, max=m - 1 - 1e-12)
-        i = int(pos.floor())
-        frac = pos - i
-        return nodes[i] * (1 - frac) + nodes[i + 1] * frac
+    h = 1.0 / (knodes.shape[0] - 1)
 
     def rhs(t, state):
-        return sigma(state @ at(knodes, t).T + at(bnodes, t))
+        return sigma(state @ closed_on_grid(knodes, t).T + closed_on_grid(bnodes, t))
 
     times = torch.tensor([0.0, 1.0], dtype=torch.float64)
     xt = odeint(rhs, x, times, method="rk4", options={"step_size": h / substeps})[-1]
@@ -337,25 +321,24 @@ def continuum_objective(knodes, bnodes, w, c, x, y, a1, a2, a3, sigma, substeps:
     return parts
 
 
-def tvg_continuum(settings: dict, data_path, solutions_path, out_dir) -> None:
-    out_dir = Path(out_dir)
-    x, y, _ = load_inputs(data_path, settings)
+def tvg_continuum(settings: dict, inputs: dict, outputs: dict, *, scale: str, seed: int = 0, label: str = "", device: str = "cpu") -> None:
+    x, y, _ = load_inputs(inputs["data"], settings)
     sigma = ACTIVATIONS[settings["activation"]]
-    deepest = _unpack(best_deepest(solutions_path, settings))
+    deepest = _unpack(best_deepest(inputs["solutions"], inputs["objectives"], settings))
     m = settings["continuum_nodes"]
     grid = torch.linspace(0, 1, m, dtype=torch.float64)
-    params = [profile_on_grid(deepest.K, grid).clone().requires_grad_(True),
-              profile_on_grid(deepest.b, grid).clone().requires_grad_(True),
+    params = [on_grid(deepest.K, grid).clone().requires_grad_(True),
+              on_grid(deepest.b, grid).clone().requires_grad_(True),
               deepest.W.clone().requires_grad_(True), deepest.c.clone().requires_grad_(True)]
     args = (x, y, settings["a1"], settings["a2"], settings["a3"], sigma, settings["continuum_substeps"])
     info = minimise(params, lambda: continuum_objective(*params, *args)["total"],
                     max_iter=settings["continuum_max_iter"])
     with torch.no_grad():
         parts = {k: float(v) for k, v in continuum_objective(*params, *args).items()}
-    torch_save(out_dir / "continuum.pt", {"K": params[0].detach(), "b": params[1].detach(),
-                                          "W": params[2].detach(), "c": params[3].detach()})
-    write_json(out_dir / "continuum.json", {**parts, "evaluations": info["evaluations"],
-                                            "grad_norm": info["grad_norm"], "nodes": m})
+    torch_save(outputs["model"], {"K": params[0].detach(), "b": params[1].detach(),
+                                  "W": params[2].detach(), "c": params[3].detach()})
+    write_json(outputs["summary"], {**parts, "evaluations": info["evaluations"],
+                                    "grad_norm": info["grad_norm"], "nodes": m})
 
 
 # ----------------------------------------------------------------------------- TvG.1, 2, 4, 5
@@ -409,10 +392,10 @@ def tvg4_measures(rel_value: float, rel_profile: float, tol: float) -> list:
             measure("K(t) vs deepest (relative L2)", rel_profile, exact(rel_profile), None, 10 * tol)]
 
 
-def tvg_claims(settings: dict, solve_dir, out_dir, *, scale: str, label: str = "") -> dict:
-    solve_dir, out_dir = Path(solve_dir), Path(out_dir)
-    obj = pd.read_csv(solve_dir / "objectives.csv")
-    sols = torch.load(solve_dir / "solutions.pt", weights_only=True)
+def tvg_claims(settings: dict, inputs: dict, outputs: dict, *, scale: str, seed: int = 0, label: str = "", device: str = "cpu") -> dict:
+    """TvG.1, 2, 4 and 5 from tvg_solve's and tvg_continuum's outputs (`inputs`)."""
+    obj = pd.read_csv(inputs["objectives"])
+    sols = torch.load(inputs["solutions"], weights_only=True)
     ns = sorted(settings["depths"])
 
     # TvG.1: minimum values. m_N is the lowest objective any start reached at N.
@@ -423,17 +406,16 @@ def tvg_claims(settings: dict, solve_dir, out_dir, *, scale: str, label: str = "
     mins = pd.DataFrame({"N": ns, "m_N": best.values, "warm_total": warm.total.values,
                          "data": warm.data.values, "h1": warm.h1.values, "l2": warm.l2.values,
                          "head": warm["head"].values})
-    write_csv(out_dir / "minima.csv", mins)
+    write_csv(outputs["minima"], mins)
     judge1 = len(ns) >= 4
     m1 = tvg1_measures(best.values, rich["order"], settings["order_tolerance"], settings["fit_last"]) if judge1 else []
     write_claim(
-        out_dir / "claim_tvg1.json", "TvG.1", scale=scale, label=label,
+        outputs, "claim_tvg1", "TvG.1", scale=scale, label=label,
         measured=", ".join(f"m_{n}={m:.6f}" for n, m in zip(ns, best.values))
                  + f"; observed order r = {rich['order']:.3f}, Richardson m_inf = {rich['m_inf']:.6f}",
         target="|m_N - m_2N| decreasing, observed order about 1",
         tolerance=f"order 1 +-{settings['order_tolerance']}",
-        verdict=judged(m1, scale) if judge1 else "not at this scale", figure="tvg1_minima.png",
-        table="tvg/minima.csv", note=f"m_N = min over the warm, best-so-far (greedy) and {settings['cold_starts']} cold-start chains",
+        note=f"m_N = min over the warm, best-so-far (greedy) and {settings['cold_starts']} cold-start chains",
         values={"order": rich["order"], "m_inf": rich["m_inf"]}, measures=m1,
     )
 
@@ -445,7 +427,7 @@ def tvg_claims(settings: dict, solve_dir, out_dir, *, scale: str, label: str = "
                 a, b = chain[str(n)], chain[str(2 * n)]
                 drows.append({"chain": chain_name, "N": n, **profile_distances(a["K"], a["b"], b["K"], b["b"])})
     dist = pd.DataFrame(drows)
-    write_csv(out_dir / "distances.csv", dist)
+    write_csv(outputs["distances"], dist)
     # Convergence is asymptotic: rates are fitted over the last `fit_last` doublings.
     slopes = {}
     for chain_name, grp in dist.groupby("chain"):
@@ -453,7 +435,7 @@ def tvg_claims(settings: dict, solve_dir, out_dir, *, scale: str, label: str = "
         if len(tail) >= 2:
             slopes[chain_name] = {norm: loglog_slope(tail.N, tail[norm]).slope for norm in ("L2", "sup", "H1")}
             slopes[chain_name]["from_N"] = int(tail.N.min())
-    write_csv(out_dir / "distance_slopes.csv",
+    write_csv(outputs["slopes"],
               pd.DataFrame([{"chain": k, **v} for k, v in slopes.items()]))
     # Cold starts: which branch each found (distance to the warm solution at the deepest N).
     deep = str(ns[-1])
@@ -467,90 +449,78 @@ def tvg_claims(settings: dict, solve_dir, out_dir, *, scale: str, label: str = "
             branch.append({"chain": chain_name, "E_N": e, "L2_to_warm": d["L2"],
                            "branch": "warm branch" if d["L2"] <= 0.1 * scale_ref else "another branch"})
     branch = pd.DataFrame(branch)
-    write_csv(out_dir / "cold_start_branches.csv", branch)
+    write_csv(outputs["branches"], branch)
     w = slopes.get("warm", {})
     tol = settings["order_tolerance"]
     # "About halve per doubling": a rate of at least 1 - tol in L2 and sup.
     m2 = tvg2_measures(dist, settings["fit_last"], tol) if w else []
     write_claim(
-        out_dir / "claim_tvg2.json", "TvG.2", scale=scale, label=label,
+        outputs, "claim_tvg2", "TvG.2", scale=scale, label=label,
         measured="warm starts: distance(N, 2N) ~ N^s with s = "
                  + ", ".join(f"{k} {w[k]:.2f}" for k in ("L2", "sup", "H1") if k in w)
                  + (f" (fitted from N = {w['from_N']})" if w else " (too few doublings)")
                  + "; cold starts: " + "; ".join(f"{r.chain}: {r.branch} (L2 {r.L2_to_warm:.3g})" for r in branch.itertuples()),
         target="distances at least about halve per doubling (slope <= -1 in L2 and sup)",
         tolerance=f"slope <= -{1 - tol:g}, fitted over the last {settings['fit_last']} doublings",
-        verdict=judged(m2, scale) if judge1 and w else "not at this scale",
-        figure="tvg2_distances.png, tvg2_profiles.png",
-        table="tvg/distances.csv", note="exact L2 / sup / H1-seminorm distances of the piecewise-linear (K, b) profiles",
-        values={"slopes": slopes}, measures=m2,
+        note="exact L2 / sup / H1-seminorm distances of the piecewise-linear (K, b) profiles",
+        values={"slopes": slopes, "judgeable": judge1}, measures=m2,
     )
     cold0 = slopes.get("cold0_a1=0", {})
     m5 = tvg5_measures(dist, settings["fit_last"], settings["no_decay_slope"]) if cold0 else []
     write_claim(
-        out_dir / "claim_tvg5.json", "TvG.5", scale=scale, label=label,
+        outputs, "claim_tvg5", "TvG.5", scale=scale, label=label,
         measured="a1 = 0: distance(N, 2N) ~ N^s with s = "
                  + "; ".join(f"{lab}: " + ", ".join(f"{k} {slopes[lab][k]:.2f}" for k in ("L2", "sup", "H1"))
                              for lab in ("cold0_a1=0", "warm_a1=0") if lab in slopes),
         target="without the H1 penalty the profiles do not converge (cold starts: L2 slope not below "
                f"-{settings['no_decay_slope']})",
-        tolerance="qualitative", verdict=judged(m5, scale) if judge1 and cold0 else "not at this scale",
-        figure="tvg2_distances.png", table="tvg/distance_slopes.csv",
+        tolerance="qualitative",
         note="warm starts with a1 = 0 inherit smoothness from the interpolation; the cold chain decides",
-        values={"slopes_a1_0": {k: slopes.get(k) for k in ("cold0_a1=0", "warm_a1=0")}}, measures=m5,
+        values={"slopes_a1_0": {k: slopes.get(k) for k in ("cold0_a1=0", "warm_a1=0")}, "judgeable": judge1},
+        measures=m5,
     )
 
     # TvG.4: the continuum problem against m_inf and the deepest discrete solution.
-    cont = read_json(solve_dir / "continuum.json")
-    ck = torch.load(solve_dir / "continuum.pt", weights_only=True)
+    cont = read_json(inputs["continuum"])
+    ck = torch.load(inputs["continuum_model"], weights_only=True)
     m_c = ck["K"].shape[0]
     # Continuum nodes are t_i = i/(M-1); compare on a fine grid with the deepest discrete profile.
     grid = torch.linspace(0, 1, 4 * max(ns) + 1, dtype=torch.float64)
-    cont_k = _pl_closed(ck["K"], grid)
-    deepest_best = best_deepest(solve_dir / "solutions.pt", settings)
-    disc_k = profile_on_grid(deepest_best["K"], grid)
+    cont_k = closed_on_grid(ck["K"], grid)
+    deepest_best = best_deepest(inputs["solutions"], inputs["objectives"], settings)
+    disc_k = on_grid(deepest_best["K"], grid)
     rel_profile = float((cont_k - disc_k).norm() / disc_k.norm().clamp_min(1e-300))
     target = rich["m_inf"] if math.isfinite(rich["m_inf"]) else best.values[-1]
     rel_value = abs(cont["total"] - target) / abs(target)
     m4 = tvg4_measures(rel_value, rel_profile, settings["continuum_tolerance"])
     write_claim(
-        out_dir / "claim_tvg4.json", "TvG.4", scale=scale, label=label,
+        outputs, "claim_tvg4", "TvG.4", scale=scale, label=label,
         measured=f"continuum min E = {cont['total']:.6f} ({m_c} nodes, RK4) vs m_inf = {target:.6f} "
                  f"(relative difference {rel_value:.2e}); K(t) vs the best deepest discrete solution "
                  f"(N={ns[-1]}, {deepest_best['chain']}): relative L2 {rel_profile:.3g}",
         target="continuum minimum = extrapolated m_inf; K(t) = deepest discrete profile",
         tolerance=f"relative {settings['continuum_tolerance']:g} (value), {10 * settings['continuum_tolerance']:g} (profile)",
-        verdict=judged(m4, scale) if judge1 else "not at this scale", figure="tvg2_profiles.png",
-        table="tvg/minima.csv", note="warm start from the deepest discrete solution",
-        values={"continuum": cont["total"], "m_inf": target, "profile_rel": rel_profile}, measures=m4,
+        note="warm start from the deepest discrete solution",
+        values={"continuum": cont["total"], "m_inf": target, "profile_rel": rel_profile, "judgeable": judge1},
+        measures=m4,
     )
     return {"minima": mins, "distances": dist, "richardson": rich}
 
 
-def _pl_closed(nodes: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
-    """Piecewise-linear profile through nodes t_i = i/(M-1) (both ends included)."""
-    m = nodes.shape[0]
-    pos = grid * (m - 1)
-    lo = torch.clamp(pos.floor().long(), max=m - 2)
-    frac = (pos - lo.double()).view(-1, *[1] * (nodes.dim() - 1))
-    return nodes[lo] * (1 - frac) + nodes[lo + 1] * frac
-
-
-def profile_table(solve_dir, entries: int = 3, points: int = 400, chains=("warm", "greedy")) -> pd.DataFrame:
+def profile_table(solutions, continuum=None, objectives=None, entries: int = 3, points: int = 400,
+                  chains=("warm", "greedy")) -> pd.DataFrame:
     """The first `entries` entries of K(t) of every solution of the given chains on a common
-    grid, with the continuum solution (warm-started from the best deepest solution) added
-    to the chain it started from, as N = inf (for the profiles figure)."""
-    solve_dir = Path(solve_dir)
-    sols = torch.load(solve_dir / "solutions.pt", weights_only=True)
+    grid, with the continuum solution (warm-started from the best deepest solution; files of
+    tvg_continuum's model and tvg_solve's objectives) added to the chain it started from, as
+    N = inf (for the profiles figure)."""
+    sols = torch.load(solutions, weights_only=True)
     grid = torch.linspace(0, 1, points, dtype=torch.float64)
-    curves = {(chain, n): profile_on_grid(p["K"], grid)
+    curves = {(chain, n): on_grid(p["K"], grid)
               for chain in chains if chain in sols for n, p in sols[chain].items()}
-    cont = solve_dir / "continuum.pt"
-    objectives = solve_dir / "objectives.csv"
-    if cont.exists() and objectives.exists():
+    if continuum and objectives and Path(continuum).exists() and Path(objectives).exists():
         settings = {"depths": [int(n) for n in next(iter(sols.values()))]}
-        origin = best_deepest(solve_dir / "solutions.pt", settings)["chain"]
-        curves[(origin, "inf")] = _pl_closed(torch.load(cont, weights_only=True)["K"], grid)
+        origin = best_deepest(solutions, objectives, settings)["chain"]
+        curves[(origin, "inf")] = closed_on_grid(torch.load(continuum, weights_only=True)["K"], grid)
     rows = []
     for (chain, n), k in curves.items():
         flat = k.flatten(1)

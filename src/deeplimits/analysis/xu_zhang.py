@@ -3,14 +3,12 @@ spectral for matrices (||W(n) - I||_2)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import torch
 
-from ..cells import load_cell_model
-from ..claims import judged, write_claim
+from ..cells import cell_dirs, load_cell_model, load_metrics
+from ..claims import write_claim
 from ..data import load_prepared
 from ..io import write_csv
 from ..models.plain import convergent_layers, he_layers
@@ -30,9 +28,8 @@ def _sequence(kind: str, depth: int, width: int, gen, alpha: float = 0.0):
 
 
 # ----------------------------------------------------------------------------- XZ.1
-def xz1(settings: dict, out_dir, *, scale: str, root_seed: int) -> dict:
-    out_dir = Path(out_dir)
-    gen = torch_generator(root_seed, "xz1")
+def xz1(settings: dict, inputs: dict, outputs: dict, *, scale: str, seed: int = 0, label: str = "", device: str = "cpu") -> dict:
+    gen = torch_generator(seed, "xz1")
     depth, width = settings["depth"], settings["width"]
     nets = {f"convergent, alpha={a:g}": ("convergent", a) for a in settings["alphas"]}
     nets["He init (not convergent)"] = ("he", 0.0)
@@ -61,26 +58,23 @@ def xz1(settings: dict, out_dir, *, scale: str, root_seed: int) -> dict:
                        "pieces_at_depth": at[depth], "growth_ratio": at[depth] / at[depth // 2]})
     growth = pd.DataFrame(growth)
     summary = summary.merge(growth, on="network")
-    write_csv(out_dir / "explicit_and_pieces.csv", summary)
-    write_csv(out_dir / "pieces.csv", pieces)
+    write_csv(outputs["summary"], summary)
+    write_csv(outputs["pieces"], pieces)
     max_err = float(summary.explicit_rel_error.max())
     measures = xz1_measures(pieces, depth, max_err, settings["rel_tolerance"], settings["stable_ratio"])
-    claim_verdict = judged(measures, scale)
-    ok = claim_verdict == "reproduced"
     desc = "; ".join(f"{r.network}: {r.pieces_at_half_depth:.1f} -> {r.pieces_at_depth:.1f}"
                      for r in summary.itertuples())
-    write_claim(
-        out_dir / "claim.json", "XZ.1", scale=scale,
+    record = write_claim(
+        outputs, "claim", "XZ.1", scale=scale,
         measured=f"explicit form max rel. error {max_err:.2e}; mean pieces along a segment at depth "
                  f"D/2 -> D (D={depth}): {desc}",
         target="rel. error <= tolerance; convergent sequences: pieces(D) / pieces(D/2) <= "
                f"{settings['stable_ratio']}",
         tolerance=f"rel. error {settings['rel_tolerance']:g}",
-        verdict=claim_verdict, figure="xz1_pieces.png", table="xz1/explicit_and_pieces.csv",
         note=f"width {width}, {settings['n_segments']} random segments, pieces counted exactly (affine roots)",
         values={"max_rel_error": max_err}, measures=measures,
     )
-    return {"ok": ok, "summary": summary}
+    return {"verdict": record["verdict"], "summary": summary}
 
 
 def xz1_measures(pieces: pd.DataFrame, depth: int, max_err: float, rel_tolerance: float, stable_ratio: float) -> list:
@@ -101,9 +95,8 @@ def xz1_measures(pieces: pd.DataFrame, depth: int, max_err: float, rel_tolerance
 
 
 # ----------------------------------------------------------------------------- XZ.2
-def xz2(settings: dict, out_dir, *, scale: str, root_seed: int) -> dict:
-    out_dir = Path(out_dir)
-    gen = torch_generator(root_seed, "xz2")
+def xz2(settings: dict, inputs: dict, outputs: dict, *, scale: str, seed: int = 0, label: str = "", device: str = "cpu") -> dict:
+    gen = torch_generator(seed, "xz2")
     depth, width = settings["depth"], settings["width"]
     x = torch.rand(settings["n_inputs"], width, generator=gen, dtype=torch.float64)
     n = np.arange(1, depth + 1)
@@ -128,26 +121,23 @@ def xz2(settings: dict, out_dir, *, scale: str, root_seed: int) -> dict:
         states = R.forward_states(ws, bs, x)
         he_rows += [{"net": s, "n": k, "output_norm": float(st.norm(dim=1).mean())} for k, st in enumerate(states)]
     fits = pd.DataFrame(fits)
-    write_csv(out_dir / "increments.csv", pd.concat(rows, ignore_index=True))
-    write_csv(out_dir / "partial_sums.csv", pd.concat(sums, ignore_index=True))
-    write_csv(out_dir / "slopes.csv", fits)
-    write_csv(out_dir / "he_output_norms.csv", pd.DataFrame(he_rows))
+    write_csv(outputs["increments"], pd.concat(rows, ignore_index=True))
+    write_csv(outputs["sums"], pd.concat(sums, ignore_index=True))
+    write_csv(outputs["slopes"], fits)
+    write_csv(outputs["he"], pd.DataFrame(he_rows))
     tol = settings["tolerance"]
     measures = xz2_measures(pd.concat(rows, ignore_index=True), settings["fit_from"], tol)
-    claim_verdict = judged(measures, scale)
-    ok = claim_verdict == "reproduced"
     desc = "; ".join(f"alpha={r.alpha:g}: {r.slope:.3f}" for r in fits.itertuples())
     he = pd.DataFrame(he_rows).groupby("n").output_norm.mean()
-    write_claim(
-        out_dir / "claim.json", "XZ.2", scale=scale,
+    record = write_claim(
+        outputs, "claim", "XZ.2", scale=scale,
         measured=f"log-log slope of max_x ||N(n)-N(n-1)|| over n >= {settings['fit_from']}: {desc}. "
                  f"He init: mean output norm {he.iloc[0]:.3g} at n=0 -> {he.iloc[-1]:.3g} at n={depth}",
         target="alpha > 0: slope -(1+alpha); alpha <= 0: not summable (slope >= -1)",
-        tolerance=f"+-{tol}", verdict=claim_verdict, figure="xz2_increments.png",
-        table="xz2/slopes.csv", note=f"width {width}, l2 norm, max over {settings['n_inputs']} inputs in [0,1]^m",
+        tolerance=f"+-{tol}", note=f"width {width}, l2 norm, max over {settings['n_inputs']} inputs in [0,1]^m",
         values={"slopes": dict(zip(map(str, fits.alpha), fits.slope))}, measures=measures,
     )
-    return {"ok": ok, "fits": fits}
+    return {"verdict": record["verdict"], "fits": fits}
 
 
 def xz2_measures(increments: pd.DataFrame, fit_from: int, tol: float) -> list:
@@ -164,12 +154,12 @@ def xz2_measures(increments: pd.DataFrame, fit_from: int, tol: float) -> list:
 
 
 # ----------------------------------------------------------------------------- XZ.3 / XZ.4
-def _cell_table(cell_dirs, data_meta):
+def _cell_table(dirs, data_meta):
     finals, layers = [], []
-    for cell_dir in map(Path, cell_dirs):
+    for cell_dir in dirs:
         model, blob = load_cell_model(cell_dir, data_meta)
         init, depth = base_variant(blob["cell"]["variant"]), int(blob["cell"]["depth"])
-        hist = pd.read_csv(cell_dir / "metrics.csv")
+        hist = load_metrics(cell_dir)
         last = hist[hist.epoch == hist.epoch.max()].set_index("seed")
         eye = torch.eye(model.width)
         dev = torch.linalg.matrix_norm(model.W.detach() - eye, ord=2)  # (S, L)
@@ -200,37 +190,44 @@ def judge_xz4(finals: pd.DataFrame, chance: float, margin: float):
     for (init, depth), grp in finals.groupby(["init", "depth"]):
         acc = grp.test_accuracy.to_numpy()
         lo, hi, method = mean_interval(acc, f"xz4/{init}/{depth}")
+        lo, hi = min(lo, acc.mean()), max(hi, acc.mean())
         state = "learns" if lo >= threshold else "fails" if hi < threshold else "unsure"
         rows.append({"init": init, "depth": depth, "test_accuracy": acc.mean(), "min": acc.min(), "max": acc.max(),
-                     "lo": min(lo, acc.mean()), "hi": max(hi, acc.mean()), "method": method, "state": state})
+                     "lo": lo, "hi": hi, "method": method, "state": state})
     learns = pd.DataFrame(rows)
     state = learns.pivot(index="depth", columns="init", values="state")
     he = state["he"] if "he" in state else pd.Series("unsure", index=state.index)
     conv = state["convergent"] if "convergent" in state else pd.Series("unsure", index=state.index)
     he_fails = state.index[he == "fails"].tolist()
     conv_fails = state.index[conv == "fails"].tolist()
-    rescued = state.index[(he == "fails") & (conv == "learns")].tolist()
-    lost = state.index[(he == "learns") & (conv == "fails")].tolist()
-    could_rescue = state.index[(he != "learns") & (conv != "fails")].tolist()
-    could_lose = state.index[(he != "fails") & (conv != "learns")].tolist()
-    if lost or not could_rescue:
-        verdict = "not reproduced"
-    elif rescued and not could_lose:
-        verdict = "reproduced"
-    else:
-        verdict = "inconclusive"
+    verdict = xz4_verdict({(r.init, r.depth): r.state for r in learns.itertuples()})
     return learns, he_fails, conv_fails, verdict
 
 
-def xz34(settings: dict, cell_dirs: list, data_path, out_dir, *, scale: str) -> dict:
-    out_dir = Path(out_dir)
-    data = load_prepared(data_path)
-    finals, layers = _cell_table(cell_dirs, data["meta"])
+def xz4_verdict(states: dict) -> str:
+    """XZ.4's verdict from the state ("learns" / "fails" / "unsure") of each (init, depth)."""
+    depths = sorted({d for _, d in states})
+    he = {d: states.get(("he", d), "unsure") for d in depths}
+    conv = {d: states.get(("convergent", d), "unsure") for d in depths}
+    rescued = [d for d in depths if he[d] == "fails" and conv[d] == "learns"]
+    lost = [d for d in depths if he[d] == "learns" and conv[d] == "fails"]
+    could_rescue = [d for d in depths if he[d] != "learns" and conv[d] != "fails"]
+    could_lose = [d for d in depths if he[d] != "fails" and conv[d] != "learns"]
+    if lost or not could_rescue:
+        return "not reproduced"
+    if rescued and not could_lose:
+        return "reproduced"
+    return "inconclusive"
+
+
+def xz34(settings: dict, inputs: dict, outputs: dict, *, scale: str, seed: int = 0, label: str = "", device: str = "cpu") -> dict:
+    data = load_prepared(inputs["data"])
+    finals, layers = _cell_table(cell_dirs(inputs["cells"]), data["meta"])
     layers = layers.sort_values(["init", "depth", "seed", "n"])
     layers["sum_W_minus_I"] = layers.groupby(["init", "depth", "seed"]).W_minus_I.cumsum()
     layers["sum_b"] = layers.groupby(["init", "depth", "seed"]).b_norm.cumsum()
-    write_csv(out_dir / "accuracy.csv", finals)
-    write_csv(out_dir / "layer_norms.csv", layers)
+    write_csv(outputs["accuracy"], finals)
+    write_csv(outputs["layers"], layers)
 
     # XZ.3: trend of ||W(n) - I|| in n for the deepest trained nets of each init.
     deepest = layers[layers.depth == layers.depth.max()]
@@ -243,35 +240,34 @@ def xz34(settings: dict, cell_dirs: list, data_path, out_dir, *, scale: str) -> 
                        "slope_b": fb.slope, "sum_W_minus_I": float(mean.W_minus_I.sum()),
                        "sum_b": float(mean.b_norm.sum())})
     trends = pd.DataFrame(trends)
-    write_csv(out_dir / "trends.csv", trends)
+    write_csv(outputs["trends"], trends)
     desc = "; ".join(f"{r.init} (D={r.depth}): ||W(n)-I|| ~ n^{r.slope_W_minus_I:.2f}, ||b(n)|| ~ n^{r.slope_b:.2f}, "
                      f"sums {r.sum_W_minus_I:.3g} / {r.sum_b:.3g}" for r in trends.itertuples())
     write_claim(
-        out_dir / "claim_xz3.json", "XZ.3", scale=scale, measured=desc,
+        outputs, "claim_xz3", "XZ.3", scale=scale, measured=desc,
         target="trend: W(n) -> I and b(n) -> 0 along depth (necessary condition)",
-        tolerance="none (trend, reported without pass/fail)", verdict="reported",
-        figure="xz3_layer_norms.png", table="xz4/trends.csv",
+        tolerance="none (trend, reported without pass/fail)",
         note="spectral norm of W(n) - I, l2 norm of b(n), after training (XZ.4 cells)",
         values={"trends": trends.to_dict(orient="records")},
     )
 
     chance = 1.0 / len(data["meta"]["classes"])
-    learns, he_fails, conv_fails, xz4_verdict = judge_xz4(finals, chance, settings["learning_margin"])
+    learns, he_fails, conv_fails, _ = judge_xz4(finals, chance, settings["learning_margin"])
     threshold = chance + settings["learning_margin"]
     measures = [measure(f"{r.init} D={r.depth}", r.test_accuracy, (r.lo, r.hi, r.method), threshold, None)
                 for r in learns.itertuples()]
     acc = "; ".join(f"{r.init} D={r.depth}: {100 * r.test_accuracy:.1f}% ({100 * r.min:.1f}-{100 * r.max:.1f})"
                     for r in learns.itertuples())
-    write_claim(
-        out_dir / "claim_xz4.json", "XZ.4", scale=scale,
+    record = write_claim(
+        outputs, "claim_xz4", "XZ.4", scale=scale,
         measured=f"test accuracy, mean over seeds (min-max): {acc}. He init stops learning at D in {he_fails or 'none'}; "
                  f"convergent init at D in {conv_fails or 'none'}",
         target="convergent init learns at depths where He init does not, and never fails where He learns",
         tolerance=f"learns = accuracy >= chance + {settings['learning_margin']}",
-        verdict=xz4_verdict, figure="xz4_accuracy.png", table="xz4/accuracy.csv",
         note=f"{data['meta']['name']}, same epochs for both inits; a depth learns when its seed interval is "
              f"wholly >= the threshold, fails when wholly below",
         values={"he_fails": he_fails, "convergent_fails": conv_fails, "chance": chance,
-                "learns_from": threshold}, measures=measures,
+                "learns_from": threshold,
+                "cases": [{"init": r.init, "depth": int(r.depth)} for r in learns.itertuples()]}, measures=measures,
     )
-    return {"verdict": xz4_verdict, "accuracy": learns, "trends": trends}
+    return {"verdict": record["verdict"], "accuracy": learns, "trends": trends}

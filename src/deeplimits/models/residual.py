@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..profiles import random_sine_profile
 from .activations import ACTIVATIONS, DELTAS
 from .init import glorot_uniform
 
@@ -48,7 +49,7 @@ class ResidualMLP(nn.Module):
         if init_profile == "iid":
             a = torch.stack([torch.randn(depth, dim, dim, generator=g, dtype=dtype) * std for g in generators])
         elif init_profile == "smooth":
-            a = torch.stack([smooth_profile(depth, (dim, dim), g, dtype) * std for g in generators])
+            a = torch.stack([random_sine_profile(depth, (dim, dim), g, dtype) * std for g in generators])
         else:
             raise ValueError(f"init_profile must be 'iid' or 'smooth', got {init_profile!r}")
         self.A = nn.Parameter(a, requires_grad="A" in trainable)
@@ -133,15 +134,6 @@ class ResidualMLP(nn.Module):
             if keep:
                 states.append(h)
         return (h, states) if keep else h
-
-
-def smooth_profile(depth: int, shape, gen: torch.Generator, dtype=torch.float32) -> torch.Tensor:
-    """A(k) = C0 + (k/L) C1 + sin(2 pi k/L) C2 with C_i ~ N(0, 1) entries, scaled so each
-    entry has unit variance on average over k: a depth profile with a smooth limit."""
-    c = torch.randn(3, *shape, generator=gen, dtype=dtype)
-    t = (torch.arange(depth, dtype=dtype) / depth).view(-1, *[1] * len(shape))
-    profile = c[0] + t * c[1] + torch.sin(2 * math.pi * t) * c[2]
-    return profile / math.sqrt(1 + 1 / 3 + 1 / 2)
 
 
 class ResidualConv(nn.Module):

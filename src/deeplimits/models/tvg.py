@@ -56,24 +56,3 @@ def objective(p: TvGParams, x, y, a1, a2, a3, sigma=torch.tanh) -> dict[str, tor
     parts.update(penalties(p, a1, a2, a3))
     parts["total"] = sum(parts.values())
     return parts
-
-
-def interpolate_profile(values: torch.Tensor, new_depth: int) -> torch.Tensor:
-    """Evaluate the piecewise-linear profile through nodes t_k = k/N (values: (N, ...)) at
-    the nodes of a depth-`new_depth` grid: the warm start of a deeper network."""
-    n = values.shape[0]
-    t = torch.arange(new_depth, dtype=torch.float64) / new_depth * n  # positions in node units
-    lo = torch.clamp(t.floor().long(), max=n - 1)
-    hi = torch.clamp(lo + 1, max=n - 1)
-    frac = (t - lo.double()).to(values.dtype).view(-1, *[1] * (values.dim() - 1))
-    return values[lo] * (1 - frac) + values[hi] * frac
-
-
-def profile_on_grid(values: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
-    """The piecewise-linear profile through nodes t_k = k/N evaluated at times `grid` in [0, 1]."""
-    n = values.shape[0]
-    pos = torch.clamp(grid * n, max=n - 1)
-    lo = torch.clamp(pos.floor().long(), max=n - 1)
-    hi = torch.clamp(lo + 1, max=n - 1)
-    frac = (pos - lo.double()).to(values.dtype).view(-1, *[1] * (values.dim() - 1))
-    return values[lo] * (1 - frac) + values[hi] * frac

@@ -1,0 +1,323 @@
+"""The registry: every claim of REPLICATION.md and every analysis that measures one, in one place.
+
+An *analysis* is one kind of pipeline job: one Snakemake rule, one `python -m deeplimits
+analyse NAME`, one function `fn(settings, inputs, outputs, *, scale, seed, label, device)`.
+It reads the experiment (config key) it names, gets the paths of its inputs and outputs from
+the rule, and writes exactly those outputs. Output paths here are relative to
+results/<scale>/ and may hold `{dataset}` (one job per dataset) or `{alpha}`.
+
+A *claim* names the analysis and the output that hold its claim file, the outputs shown as
+its tables, its figures (drawn by the paper's notebook) and the scales where its target
+applies. Its verdict is a pure function of the claim file's values (`judge`).
+
+Everything else reads this module: the Snakemake rules' outputs and the CPU table's claim
+list (common.smk), the CLI's dispatch, the notebooks' file names, the report captions.
+Adding a claim to an existing paper: its analysis function, an `Analysis` (or an output of
+one) and a `Claim` here, its notebook cell, its config keys (config.yaml + schema), a test.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SCALES = ("smoke", "quick", "paper")
+SENSITIVITY_DIR = "sensitivity"
+
+# The authors' published numbers under reference/ (see reference/README.md).
+REFERENCES = {
+    "hz1_increments": "huang_zhang_random_resnet_increments.csv",
+    "hz2_sums": "huang_zhang_cifar10_partial_sums.csv",
+    "hz2_history": "huang_zhang_cifar10_training_history.csv",
+}
+
+PAPERS = {
+    "huang_zhang": "Huang & Zhang",
+    "xu_zhang": "Xu & Zhang",
+    "cont_rossier_xu": "Cont, Rossier & Xu",
+    "thorpe_van_gennip": "Thorpe & van Gennip",
+}
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """One job kind. `cpu`: its paper scale fits a CPU (hours on 2 cores); for a job per
+    dataset, `cpu_datasets` names the datasets that do (empty: all of them)."""
+
+    name: str
+    paper: str
+    experiment: str
+    function: str                    # "<module under deeplimits.analysis>:<function>"
+    outputs: dict[str, str]
+    cpu: bool = True
+    cpu_datasets: tuple[str, ...] = ()
+
+    @property
+    def per_dataset(self) -> bool:
+        return any("{dataset}" in p for p in self.outputs.values())
+
+    def runs_on_cpu(self, dataset: str | None = None) -> bool:
+        return self.cpu and (not self.cpu_datasets or dataset in self.cpu_datasets)
+
+    def run(self, settings: dict, inputs: dict, outputs: dict, **context):
+        module, _, fn = self.function.partition(":")
+        return getattr(importlib.import_module(f"deeplimits.analysis.{module}"), fn)(
+            settings, inputs, outputs, **context)
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: str
+    paper: str
+    statement: str
+    provenance: str                  # published | reconstructed | ours
+    analysis: str                    # the analysis whose output `output` is this claim's file
+    output: str = "claim"
+    tables: tuple[str, ...] = ()     # outputs of the same analysis shown as its tables
+    figures: dict[str, str] = field(default_factory=dict)  # name -> file under figures/<paper>/
+    caption: str = ""                # what its figures show (the report's caption)
+    applies_at: tuple[str, ...] = SCALES
+    # How claims.judge decides from the values: "measures" (every judged number's interval
+    # inside its band), "xz4" (per-depth learn/fail states) or "reported" (a trend, no verdict).
+    judge: str = "measures"
+    # Rerun once per value of its experiment's declared open choices (config: sensitivity).
+    sensitivity: bool = False
+    # Parts of this claim measured by another analysis that stand in for it in the CPU table.
+    cpu_parts: tuple[str, ...] = ()
+
+
+def _a(name, paper, experiment, function, outputs, **kw):
+    return Analysis(name, paper, experiment, function, outputs, **kw)
+
+
+HZ, XZ, CRX, TVG = "huang_zhang", "xu_zhang", "cont_rossier_xu", "thorpe_van_gennip"
+_TVG_SOLVE = f"{TVG}/{{dataset}}/tvg"
+
+ANALYSES = {a.name: a for a in [
+    # HZ.1: one job per alpha computes its curve (82 minutes per alpha on 2 CPU cores at the
+    # authors' size); `hz1` judges every alpha, `hz1_reference_alpha` the authors' alone (the
+    # part of HZ.1 that the CPU table holds).
+    _a("hz1_increments", HZ, "hz1", "huang_zhang:hz1_increments",
+       {"increments": f"{HZ}/hz1/a{{alpha}}/increments.csv"}, cpu=False),
+    _a("hz1", HZ, "hz1", "huang_zhang:hz1",
+       {"claim": f"{HZ}/hz1/claim.json", "increments": f"{HZ}/hz1/increments.csv",
+        "slopes": f"{HZ}/hz1/slopes.csv"}, cpu=False),
+    _a("hz1_reference_alpha", HZ, "hz1", "huang_zhang:hz1",
+       {"claim": f"{HZ}/hz1/reference_alpha/claim.json", "increments": f"{HZ}/hz1/reference_alpha/increments.csv",
+        "slopes": f"{HZ}/hz1/reference_alpha/slopes.csv"}),
+    _a("hz2", HZ, "hz2", "huang_zhang:hz2",
+       {"claim": f"{HZ}/hz2/claim.json", "history": f"{HZ}/hz2/history.csv",
+        "sums": f"{HZ}/hz2/partial_sums.csv"}, cpu=False),
+    _a("hz3", HZ, "hz3", "huang_zhang:hz3",
+       {"claim": f"{HZ}/hz3/claim.json", "summary": f"{HZ}/hz3/explicit_and_bound.csv",
+        "truncation": f"{HZ}/hz3/truncation.csv", "blocks": f"{HZ}/hz3/bound_per_block.csv"}, cpu=False),
+    _a("hz4", HZ, "hz4", "huang_zhang:hz4",
+       {"claim": f"{HZ}/hz4/claim.json", "grid": f"{HZ}/hz4/grid.csv",
+        "curves": f"{HZ}/hz4/partial_sum_curves.csv", "fits": f"{HZ}/hz4/log_fits.csv"}, cpu=False),
+    _a("xz1", XZ, "xz1", "xu_zhang:xz1",
+       {"claim": f"{XZ}/xz1/claim.json", "summary": f"{XZ}/xz1/explicit_and_pieces.csv",
+        "pieces": f"{XZ}/xz1/pieces.csv"}),
+    _a("xz2", XZ, "xz2", "xu_zhang:xz2",
+       {"claim": f"{XZ}/xz2/claim.json", "increments": f"{XZ}/xz2/increments.csv",
+        "slopes": f"{XZ}/xz2/slopes.csv", "sums": f"{XZ}/xz2/partial_sums.csv",
+        "he": f"{XZ}/xz2/he_output_norms.csv"}),
+    # XZ.3 and XZ.4 read the same trained plain nets (about 1.5 hours for 8 cells on 2 cores).
+    _a("xz34", XZ, "xz34", "xu_zhang:xz34",
+       {"claim_xz3": f"{XZ}/xz34/claim_xz3.json", "claim_xz4": f"{XZ}/xz34/claim_xz4.json",
+        "accuracy": f"{XZ}/xz34/accuracy.csv", "layers": f"{XZ}/xz34/layer_norms.csv",
+        "trends": f"{XZ}/xz34/trends.csv"}),
+    # CRX.1 and CRX.2 read the same GD training (experiment crx1).
+    _a("crx1", CRX, "crx1", "cont_rossier_xu:crx1",
+       {"claim": f"{CRX}/crx1/claim.json", "losses": f"{CRX}/crx1/loss_curves.csv",
+        "rates": f"{CRX}/crx1/rates.csv"}),
+    _a("crx2", CRX, "crx1", "cont_rossier_xu:crx2",
+       {"claim": f"{CRX}/crx2/claim.json", "norms": f"{CRX}/crx2/weight_norms.csv"}),
+    _a("crx3", CRX, "crx3", "cont_rossier_xu:crx3",
+       {"claim": f"{CRX}/crx3/claim.json", "variations": f"{CRX}/crx3/variations.csv",
+        "exponents": f"{CRX}/crx3/growth_exponents.csv", "profiles": f"{CRX}/crx3/profiles.csv"}),
+    # One job per dataset: at paper scale the ODE part fits a CPU, the MNIST part needs a GPU.
+    _a("crx4", CRX, "crx4", "cont_rossier_xu:crx4",
+       {"claim": f"{CRX}/crx4/{{dataset}}/claim.json", "scaling": f"{CRX}/crx4/{{dataset}}/scaling.csv",
+        "betas": f"{CRX}/crx4/{{dataset}}/betas.csv", "entry": f"{CRX}/crx4/{{dataset}}/entry_decomposition.csv"},
+       cpu_datasets=("ode",)),
+    # TvG: the depth grid of minimisers (the expensive step), the continuum problem, the claims.
+    _a("tvg_solve", TVG, "tvg", "thorpe_van_gennip:tvg_solve",
+       {"objectives": f"{_TVG_SOLVE}/objectives.csv", "solutions": f"{_TVG_SOLVE}/solutions.pt"}),
+    _a("tvg_continuum", TVG, "tvg", "thorpe_van_gennip:tvg_continuum",
+       {"model": f"{_TVG_SOLVE}/continuum.pt", "summary": f"{_TVG_SOLVE}/continuum.json"}),
+    _a("tvg_claims", TVG, "tvg", "thorpe_van_gennip:tvg_claims",
+       {"claim_tvg1": f"{_TVG_SOLVE}/claim_tvg1.json", "claim_tvg2": f"{_TVG_SOLVE}/claim_tvg2.json",
+        "claim_tvg4": f"{_TVG_SOLVE}/claim_tvg4.json", "claim_tvg5": f"{_TVG_SOLVE}/claim_tvg5.json",
+        "minima": f"{_TVG_SOLVE}/minima.csv", "distances": f"{_TVG_SOLVE}/distances.csv",
+        "slopes": f"{_TVG_SOLVE}/distance_slopes.csv", "branches": f"{_TVG_SOLVE}/cold_start_branches.csv"}),
+    _a("tvg3", TVG, "tvg", "thorpe_van_gennip:tvg3",
+       {"claim": f"{TVG}/{{dataset}}/tvg3/claim.json", "table": f"{TVG}/{{dataset}}/tvg3/euler_vs_ode.csv"}),
+]}
+
+
+def _c(cid, paper, statement, provenance, analysis, **kw):
+    return Claim(cid, paper, statement, provenance, analysis, **kw)
+
+
+CLAIMS = {c.id: c for c in [
+    _c("HZ.1", HZ, "random scaled ResNet: max|y(n)-y(n-1)| decays like n^-(1+alpha)", "published", "hz1",
+       tables=("slopes",), figures={"increments": "hz1_increments.png"}, cpu_parts=("hz1_reference_alpha",),
+       caption="HZ.1: max-abs increments of a random scaled conv ResNet on log-log axes, one curve per alpha; "
+               "the authors' run (alpha = 0.2, 1000 inputs of 32x32x128) dashed; the paper reports slope -(1+alpha)."),
+    _c("HZ.2", HZ, "trained scaled ResNet: CIFAR-10 test accuracy 92.3%, A(75)=1.876, B(75)=2.19e-3", "published",
+       "hz2", tables=("history", "sums"),
+       figures={"training": "hz2_training.png", "sums": "hz2_partial_sums.png"}, applies_at=("paper",),
+       caption="HZ.2: training history and the partial sums A(N), B(N) in the authors' normalisation "
+               "(paper: A(75) = 1.876, B(75) = 2.19e-3 on CIFAR-10, test accuracy 92.3%)."),
+    _c("HZ.3", HZ, "explicit activation-matrix form = forward pass; per-block bound holds; truncated nets converge",
+       "ours", "hz3", tables=("summary",), figures={"truncation": "hz3_truncation.png"},
+       caption="HZ.3: truncated networks converge to the full network."),
+    _c("HZ.4", HZ, "partial sums bounded in depth for alpha > 0, growing like log D for alpha = 0", "ours", "hz4",
+       tables=("grid",), sensitivity=True, figures={"grid": "hz4_grid.png"},
+       caption="HZ.4: partial sums and accuracy over the depth x alpha grid."),
+    _c("XZ.1", XZ, "explicit product form = forward pass; activation domains along segments stabilise with depth",
+       "ours", "xz1", tables=("summary",), figures={"pieces": "xz1_pieces.png"},
+       caption="XZ.1: linear pieces of the network along random segments, by depth."),
+    _c("XZ.2", XZ, "W(n) = I + n^-(1+alpha) G: increments decay like n^-(1+alpha) for alpha > 0, not for alpha <= 0",
+       "ours", "xz2", tables=("slopes",), sensitivity=True, figures={"increments": "xz2_increments.png"},
+       caption="XZ.2: increments ||N(n) - N(n-1)|| for convergent sequences, and He init's output norms."),
+    _c("XZ.3", XZ, "trained plain nets: ||W(n) - I|| and ||b(n)|| vs n (trend)", "reconstructed", "xz34",
+       output="claim_xz3", tables=("trends",), judge="reported", figures={"layer_norms": "xz3_layer_norms.png"},
+       caption="XZ.3: ||W(n) - I|| and ||b(n)|| along depth after training."),
+    _c("XZ.4", XZ, "convergent init trains at depths where He init fails", "reconstructed", "xz34",
+       output="claim_xz4", tables=("accuracy",), judge="xz4", figures={"accuracy": "xz4_accuracy.png"},
+       caption="XZ.4: test accuracy by depth for He and convergent init, with the learning threshold."),
+    _c("CRX.1", CRX, "full-batch GD converges linearly; rate varies < 10% across depth", "reconstructed", "crx1",
+       tables=("rates",), figures={"loss": "crx1_loss.png"},
+       caption="CRX.1: training loss of full-batch GD per depth on a log scale."),
+    _c("CRX.2", CRX, "max_k ||A(k)|| ~ L^-beta with beta = 0.5", "reconstructed", "crx2",
+       tables=("norms",), figures={"scaling": "crx2_scaling.png"},
+       caption="CRX.2: max_k ||A(k)|| against L on log-log axes with the fitted L^-beta."),
+    _c("CRX.3", CRX, "weights along depth have finite 2-variation in the limit", "reconstructed", "crx3",
+       tables=("exponents",), figures={"variation": "crx3_variation.png", "profiles": "crx3_profiles.png"},
+       caption="CRX.3: p-variation of the weight path against L per init, and two entries along depth."),
+    _c("CRX.4", CRX, "max_k ||A(k)|| ~ L^-beta with beta = 0.2 (tanh, ODE), 0.5 (relu, ODE), "
+       "0.4 (relu, MNIST features); targets reconstructed: constants in the companion's analysis code",
+       "reconstructed", "crx4", tables=("betas",), sensitivity=True,
+       figures={"scaling": "crx4_scaling.png", "entry": "crx4_entry.png", "stops": "crx4_stops.png",
+                "sensitivity": "crx4_sensitivity.png"},
+       caption="CRX.4: max_k ||A(k)|| against L per model with the fitted beta; trend / noise decomposition "
+               "of one entry at the largest depth; stop epoch per depth; beta per protocol choice."),
+    _c("TvG.1", TVG, "min E_N converges as N -> infinity", "ours", "tvg_claims", output="claim_tvg1",
+       tables=("minima",), sensitivity=True, figures={"minima": "tvg1_minima_{dataset}.png"},
+       caption="TvG.1: min E_N per depth N and chain, with the extrapolated m_inf and the continuum minimum."),
+    _c("TvG.2", TVG, "minimisers' weight profiles converge (distances halve per doubling)", "ours", "tvg_claims",
+       output="claim_tvg2", tables=("distances",), sensitivity=True,
+       figures={"distances": "tvg2_distances_{dataset}.png", "profiles": "tvg2_profiles_{dataset}.png"},
+       caption="TvG.2: distances between successive minimisers' weight profiles, and the profiles themselves."),
+    _c("TvG.3", TVG, "Euler ResNet vs ODE solve differs by O(1/N)", "ours", "tvg3", tables=("table",),
+       figures={"euler": "tvg3_euler_{dataset}.png"},
+       caption="TvG.3: Euler ResNet against the ODE solve, by depth."),
+    _c("TvG.4", TVG, "the continuum problem's minimum matches the extrapolated m_inf", "ours", "tvg_claims",
+       output="claim_tvg4", tables=("minima",), figures={"profiles": "tvg2_profiles_{dataset}.png"}),
+    _c("TvG.5", TVG, "without the H1 penalty, weight profiles do not converge", "ours", "tvg_claims",
+       output="claim_tvg5", tables=("slopes",), figures={"distances": "tvg2_distances_{dataset}.png"}),
+]}
+
+
+def claim_of(claim_id: str) -> Claim:
+    try:
+        return CLAIMS[claim_id]
+    except KeyError:
+        raise KeyError(f"unknown claim id {claim_id!r}; registered: {', '.join(CLAIMS)}") from None
+
+
+def analysis_of(name: str) -> Analysis:
+    try:
+        return ANALYSES[name]
+    except KeyError:
+        raise KeyError(f"unknown analysis {name!r}; registered: {', '.join(ANALYSES)}") from None
+
+
+def claims_of(analysis: str) -> list[Claim]:
+    """The claims whose file `analysis` writes (a CPU part writes its claim's file too)."""
+    return [c for c in CLAIMS.values() if c.analysis == analysis or analysis in c.cpu_parts]
+
+
+def claim_output(claim: Claim, analysis: str | None = None) -> str:
+    """The output path (under results/<scale>/) of the claim's file written by `analysis`."""
+    return analysis_of(analysis or claim.analysis).outputs[claim.output]
+
+
+def sensitivity_run(path: str, run: str = "{run}") -> str:
+    """Where a sensitivity run writes an output: `<folder>/sensitivity/<run>/<name>`."""
+    p = Path(path)
+    return str(p.parent / SENSITIVITY_DIR / run / p.name)
+
+
+def sensitivity_table(claim: Claim) -> str:
+    """A claim's sensitivity table (no extension): beside its file, `sensitivity` in place of
+    `claim` in the name (claim.json -> sensitivity, claim_tvg1.json -> sensitivity_tvg1)."""
+    p = Path(claim_output(claim))
+    return str(p.parent / p.stem.replace("claim", "sensitivity", 1))
+
+
+def figure_files(claim: Claim, dataset: str = "") -> dict[str, str]:
+    """The claim's figures (paths under results/<scale>/)."""
+    return {k: f"figures/{claim.paper}/{v.format(dataset=dataset)}" for k, v in claim.figures.items()}
+
+
+def paper_figures(paper: str, datasets: dict[str, list[str]]) -> list[str]:
+    """Every figure a paper's notebook draws; `datasets` maps an experiment to its datasets."""
+    out = []
+    for c in CLAIMS.values():
+        if c.paper != paper:
+            continue
+        if any("{dataset}" in v for v in c.figures.values()):
+            for ds in datasets.get(analysis_of(c.analysis).experiment, []):
+                out += figure_files(c, ds).values()
+        else:
+            out += figure_files(c).values()
+    return list(dict.fromkeys(out))
+
+
+def paper_caption(paper: str) -> str:
+    return " ".join(c.caption for c in CLAIMS.values() if c.paper == paper and c.caption)
+
+
+class Results:
+    """Where a scale's results lie, for notebooks and tests: `Results(root).path("xz34",
+    "accuracy")`, `.claim("XZ.4")`, `.figure("CRX.3", "profiles")`."""
+
+    def __init__(self, root):
+        self.root = Path(root)
+
+    def path(self, analysis: str, key: str, **wildcards) -> Path:
+        return self.root / analysis_of(analysis).outputs[key].format(**wildcards)
+
+    def outputs(self, analysis: str, **wildcards) -> dict[str, Path]:
+        """Every output of an analysis (what a rule passes it), e.g. to run one in a test."""
+        return {k: self.root / v.format(**wildcards) for k, v in analysis_of(analysis).outputs.items()}
+
+    def glob(self, analysis: str, key: str) -> list[Path]:
+        """One file per dataset (or alpha) that exists, sorted."""
+        pattern = analysis_of(analysis).outputs[key].replace("{dataset}", "*").replace("{alpha}", "*")
+        return sorted(self.root.glob(pattern))
+
+    def claim(self, claim_id: str, dataset: str = "") -> Path:
+        return self.root / claim_output(claim_of(claim_id)).format(dataset=dataset)
+
+    def sensitivity(self, claim_id: str, dataset: str = "") -> Path:
+        """The claim's sensitivity table (CSV), when its experiment declares choices."""
+        return self.root / (sensitivity_table(claim_of(claim_id)).format(dataset=dataset) + ".csv")
+
+    def reference(self, name: str, reference_dir) -> Path:
+        return Path(reference_dir) / REFERENCES[name]
+
+    def figure(self, claim_id: str, name: str, dataset: str = "") -> Path:
+        return self.root / figure_files(claim_of(claim_id), dataset)[name]
+
+    def paper_claims(self, paper: str, datasets=()) -> list[Path]:
+        """The paper's claim files in table order (per-dataset claims once per dataset)."""
+        out = []
+        for c in CLAIMS.values():
+            if c.paper == paper:
+                per = "{dataset}" in claim_output(c)
+                out += [self.claim(c.id, ds) for ds in datasets] if per else [self.claim(c.id)]
+        return out
