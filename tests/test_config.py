@@ -104,3 +104,46 @@ def test_a_scale_block_beats_the_base_value_so_overrides_go_into_the_block(repo)
     in_block = load_config(repo / "config.yaml",
                            {"scale": "smoke", "experiments": {"hz1": {"smoke": {"depth": 7}}}})
     assert in_block["experiments"]["hz1"]["depth"] == 7
+
+
+def _schema_keys(node, defs, path=()):
+    """Every settable key of the schema (scale blocks aside), as dotted paths."""
+    while "$ref" in node and len(node) == 1:
+        node = defs[node["$ref"].split("/")[-1]]
+    for key, sub in node.get("properties", {}).items():
+        if key in ("smoke", "quick", "paper"):
+            continue
+        yield ".".join((*path, key))
+        yield from _schema_keys(sub, defs, (*path, key))
+
+
+def _config_keys(node, path=()):
+    for key, sub in node.items():
+        if key in ("smoke", "quick", "paper"):
+            continue
+        yield ".".join((*path, key))
+        if isinstance(sub, dict) and not (path and path[-1] in ("mirrors", "sensitivity_max_depth")):
+            yield from _config_keys(sub, (*path, key))
+
+
+def test_every_schema_key_is_documented_in_config_yaml_and_no_other(repo):
+    """Defaults live in the schema, and config.yaml shows every key with its value, so a reader
+    sees every setting in one file; a key the schema lacks would be refused anyway."""
+    schema = yaml.safe_load((repo / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    raw = yaml.safe_load((repo / "config.yaml").read_text())
+    in_schema = set(_schema_keys(schema, schema.get("$defs", {})))
+    in_config = set(_config_keys(raw))
+    # Free-form maps (mirror lists per dataset, depth limits per run) hold data, not keys.
+    free = {k for k in in_schema if k.split(".")[-2:-1] in (["mirrors"], ["sensitivity_max_depth"])}
+    assert sorted(in_schema - in_config - free) == []
+    assert sorted(in_config - in_schema) == []
+
+
+def test_the_package_reads_settings_without_defaults_of_its_own(repo):
+    """No `settings.get(key, default)` in the analyses and builders: a missing key is the
+    schema's business (it fills every default), never a silent second default here."""
+    import re
+
+    files = [*(repo / "src" / "deeplimits" / "analysis").glob("*.py"), repo / "src" / "deeplimits" / "cells.py"]
+    hits = [f"{f.name}: {m.group(0)}" for f in files for m in re.finditer(r"settings\.get\([^)]*\)", f.read_text())]
+    assert hits == []

@@ -7,7 +7,8 @@ import torch
 
 from deeplimits.cells import build
 from deeplimits.config import load_config
-from deeplimits.plan import JOB_KEYS, cells, experiment_settings, job_keys, job_settings
+from deeplimits.experiments import EXPERIMENTS
+from deeplimits.plan import cells, experiment_settings, job_keys, job_settings
 
 
 class ReadKeys(dict):
@@ -44,7 +45,7 @@ def test_a_cell_is_built_only_from_its_job_settings(repo, scale):
         read = ReadKeys(full)
         build(cell, read, FAKE_DATA, 0)
         assert read.read <= set(job_keys(cell.experiment)), (cell.path, read.read - set(job_keys(cell.experiment)))
-    assert {e for e, _ in seen} == set(JOB_KEYS) - {"hz1"}
+    assert {e for e, _ in seen} == set(EXPERIMENTS) - {"hz1"}
 
 
 def test_the_grid_and_the_judging_keys_are_not_a_jobs_settings(repo):

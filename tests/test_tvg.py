@@ -124,7 +124,7 @@ def test_tvg_inputs_subsample_after_pca(tmp_path):
 
     path = tmp_path / "digits.pt"
     prepare_dataset("digits", {"digits": {"test_fraction": 0.2}}, 0, path)
-    x_all, y_all, classes = load_inputs(path, {"dim": 8})
+    x_all, y_all, classes = load_inputs(path, {"dim": 8, "n_points": None, "seed": 0})
     x, y, _ = load_inputs(path, {"dim": 8, "n_points": 200, "seed": 0})
     assert x_all.shape[1] == 8 and classes == 10 and x.shape == (200, 8)
     # The subsample is rows of the full PCA features (PCA fitted on every point).
@@ -139,7 +139,8 @@ def test_tvg_work_folder_discards_solutions_of_other_settings(tmp_path, caplog):
     data = tmp_path / "data.pt"
     data.write_bytes(b"points")
     work = tmp_path / "work"
-    settings = {"dim": 2, "depths": [4, 8], "a1": 1e-4, "continuum_nodes": 9}
+    settings = {"seed": 0, "dim": 2, "n_points": None, "depths": [4, 8], "a1": 1e-4, "a2": 1e-4, "a3": 1e-4,
+                "activation": "tanh", "init_std": 1.0, "max_iter": 10, "cold_starts": 1, "continuum_nodes": 9}
     _work_dir(work, settings, data)
     (work / "cold0_N4.pt").write_bytes(b"solution")
     _work_dir(work, dict(settings, continuum_nodes=33), data)  # not a solve setting: kept

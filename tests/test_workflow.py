@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from deeplimits.claims import CLAIMS, judge
-from deeplimits.plan import crx4_depths
+from deeplimits.experiments import crx4_depths
 
 pytestmark = pytest.mark.workflow
 

@@ -17,6 +17,7 @@ from .config import config_hash
 from .data import load_prepared
 from .engine import TrainSettings, resolve_device, train
 from .engine.trainer import settings_dict
+from .experiments import experiment_of
 from .io import torch_save, write_csv, write_json
 from .models import HZResNet, PlainReLU, ResidualMLP
 from .plan import CELL_FILES, CHECKPOINT, Cell, job_settings, parse_alpha
@@ -35,72 +36,91 @@ CRX4_MODELS = {"tanh_shared": ("tanh", "shared"), "relu_layer": ("relu", "per_la
 
 
 def seed_list(settings: dict) -> list[int]:
-    return list(range(settings.get("seeds", 1)))
+    return list(range(settings["seeds"]))
 
 
 def build(cell: Cell, settings: dict, data: dict, root_seed: int):
-    """(model, TrainSettings, seeds) for a cell."""
+    """(model, TrainSettings, seeds) for a cell, by its experiment's builder (experiments.py)."""
     seeds = seed_list(settings)
     gens = [torch_generator(root_seed, cell.path, "init", s) for s in seeds]
-    if cell.experiment in ("hz2", "hz4"):
-        meta = data["meta"]
-        model = HZResNet(
-            gens, in_shape=meta["x_shape"], n_classes=len(meta["classes"]), depth=cell.depth,
-            width=settings["width"], branch_layers=settings["branch_layers"],
-            alpha=parse_alpha(cell.base_variant), block=settings["block"],
-        )
-        ts = TrainSettings(
-            epochs=settings["epochs"], batch_size=settings["batch_size"], optimizer="adam",
-            lr=settings["lr"], milestones=list(settings.get("milestones", [])),
-            augment=settings.get("augment", False), loss="cross_entropy",
-            checkpoint_every=settings.get("checkpoint_every", 1),
-        )
-        return model, ts, seeds
-    if cell.experiment == "crx4":
-        activation, delta = CRX4_MODELS[cell.base_variant]
-        d = data["x_train"].shape[1]
-        # The companion's init_values: 'xavier' A ~ N(0, (s0/d)^2), b ~ N(0, (s0/sqrt d)^2);
-        # 'xavier-depth' both standard deviations divided by L as well.
-        s0 = settings["s0"] / (cell.depth if settings["init_method"] == "xavier-depth" else 1)
-        model = ResidualMLP(
-            gens, dim=d, depth=cell.depth, activation=activation, delta=delta, bias=True,
-            trainable=("A", "b", "delta"), init_std=s0, init_scaling="d2", bias_std=s0,
-        )
-        ts = TrainSettings(
-            epochs=settings["epochs"], batch_size=settings["batch_size"], optimizer="adam", lr=settings["lr"],
-            loss=settings["loss"], checkpoint_every=settings["checkpoint_every"], eval_every=0,
-            loss_threshold=settings["loss_threshold"], stopping=settings["stopping"],
-            patience=settings["patience"], min_improvement=settings["min_improvement"],
-            batching=settings["batching"],
-        )
-        return model, ts, seeds
-    if cell.experiment == "xz34":
-        meta = data["meta"]
-        model = PlainReLU(gens, in_dim=int(torch.tensor(meta["x_shape"]).prod()), width=settings["width"],
-                          depth=cell.depth, n_classes=len(meta["classes"]), init=cell.base_variant,
-                          alpha=settings["alpha"])
-        ts = TrainSettings(
-            epochs=settings["epochs"], batch_size=settings["batch_size"], optimizer="adam",
-            lr=settings["lr"], loss="cross_entropy", checkpoint_every=settings.get("checkpoint_every", 1),
-        )
-        return model, ts, seeds
-    if cell.experiment in ("crx1", "crx3"):
-        dtype = getattr(torch, settings.get("dtype", "float64"))
-        if cell.experiment == "crx1":
-            init_std, scaling = settings.get("init_std", 0.0), "dL"
-        else:
-            init_std, scaling = CRX3_INITS[cell.base_variant]
-        model = ResidualMLP(
-            gens, dim=data["x_train"].shape[1], depth=cell.depth, activation="tanh",
-            delta="inv_sqrt", bias=False, trainable=("A",), init_std=init_std,
-            init_scaling=scaling, dtype=dtype,
-        )
-        ts = TrainSettings(
-            epochs=settings["steps"], batch_size=None, optimizer="gd", lr=settings["lr"],
-            loss="half_sum", checkpoint_every=settings.get("checkpoint_every", 100), eval_every=0,
-        )
-        return model, ts, seeds
-    raise KeyError(f"experiment {cell.experiment!r} does not train networks")
+    builder = experiment_of(cell.experiment).builder
+    if not builder:
+        raise KeyError(f"experiment {cell.experiment!r} does not train networks")
+    model, ts = BUILDERS[builder](cell, settings, data, gens)
+    return model, ts, seeds
+
+
+def build_hz(cell: Cell, settings: dict, data: dict, gens):
+    """HZ.2 / HZ.4: the scaled ResNet of Huang & Zhang, Adam with cross-entropy."""
+    meta = data["meta"]
+    model = HZResNet(
+        gens, in_shape=meta["x_shape"], n_classes=len(meta["classes"]), depth=cell.depth,
+        width=settings["width"], branch_layers=settings["branch_layers"],
+        alpha=parse_alpha(cell.base_variant), block=settings["block"],
+    )
+    ts = TrainSettings(
+        epochs=settings["epochs"], batch_size=settings["batch_size"], optimizer="adam",
+        lr=settings["lr"], milestones=list(settings["milestones"]),
+        augment=settings["augment"], loss="cross_entropy",
+        checkpoint_every=settings["checkpoint_every"],
+    )
+    return model, ts
+
+
+def build_crx4(cell: Cell, settings: dict, data: dict, gens):
+    """CRX.4: the companion's residual MLPs (A, b and delta trained), under its protocol."""
+    activation, delta = CRX4_MODELS[cell.base_variant]
+    d = data["x_train"].shape[1]
+    # The companion's init_values: 'xavier' A ~ N(0, (s0/d)^2), b ~ N(0, (s0/sqrt d)^2);
+    # 'xavier-depth' both standard deviations divided by L as well.
+    s0 = settings["s0"] / (cell.depth if settings["init_method"] == "xavier-depth" else 1)
+    model = ResidualMLP(
+        gens, dim=d, depth=cell.depth, activation=activation, delta=delta, bias=True,
+        trainable=("A", "b", "delta"), init_std=s0, init_scaling="d2", bias_std=s0,
+    )
+    ts = TrainSettings(
+        epochs=settings["epochs"], batch_size=settings["batch_size"], optimizer="adam", lr=settings["lr"],
+        loss=settings["loss"], checkpoint_every=settings["checkpoint_every"], eval_every=0,
+        loss_threshold=settings["loss_threshold"], stopping=settings["stopping"],
+        patience=settings["patience"], min_improvement=settings["min_improvement"],
+        batching=settings["batching"],
+    )
+    return model, ts
+
+
+def build_plain(cell: Cell, settings: dict, data: dict, gens):
+    """XZ.3 / XZ.4: plain ReLU nets, He or convergent init (the variant), Adam."""
+    meta = data["meta"]
+    model = PlainReLU(gens, in_dim=int(torch.tensor(meta["x_shape"]).prod()), width=settings["width"],
+                      depth=cell.depth, n_classes=len(meta["classes"]), init=cell.base_variant,
+                      alpha=settings["alpha"])
+    ts = TrainSettings(
+        epochs=settings["epochs"], batch_size=settings["batch_size"], optimizer="adam",
+        lr=settings["lr"], loss="cross_entropy", checkpoint_every=settings["checkpoint_every"],
+    )
+    return model, ts
+
+
+def build_gd(cell: Cell, settings: dict, data: dict, gens):
+    """CRX.1 / CRX.3: tanh residual MLPs, only A trained by full-batch GD (CRX.3: the variant
+    names the initialisation)."""
+    if cell.experiment == "crx1":
+        init_std, scaling = settings["init_std"], "dL"
+    else:
+        init_std, scaling = CRX3_INITS[cell.base_variant]
+    model = ResidualMLP(
+        gens, dim=data["x_train"].shape[1], depth=cell.depth, activation="tanh",
+        delta="inv_sqrt", bias=False, trainable=("A",), init_std=init_std,
+        init_scaling=scaling, dtype=getattr(torch, settings["dtype"]),
+    )
+    ts = TrainSettings(
+        epochs=settings["steps"], batch_size=None, optimizer="gd", lr=settings["lr"],
+        loss="half_sum", checkpoint_every=settings["checkpoint_every"], eval_every=0,
+    )
+    return model, ts
+
+
+BUILDERS = {"hz": build_hz, "crx4": build_crx4, "plain": build_plain, "gd": build_gd}
 
 
 def run_cell(cell: Cell, settings: dict, data_path: str | Path, out_dir: str | Path, *,

@@ -90,7 +90,7 @@ def hz1_increments(settings: dict, inputs: dict, outputs: dict, *, scale: str, s
     out = Path(outputs["increments"])
     out.parent.mkdir(parents=True, exist_ok=True)
     data = load_prepared(data_path)
-    dtype = getattr(torch, settings.get("dtype", "float32"))
+    dtype = getattr(torch, settings["dtype"])
     x0 = data["x_train"].to(resolve_device(device), dtype)
     # cuDNN convolutions default to TF32 on recent GPUs: 10 mantissa bits, not float32's 23.
     torch.backends.cudnn.allow_tf32 = False
@@ -100,7 +100,7 @@ def hz1_increments(settings: dict, inputs: dict, outputs: dict, *, scale: str, s
     gen = torch_generator(seed, "hz1", alpha)
     with torch.no_grad():
         diffs = random_increments(x0, settings["depth"], alpha, gen, show_progress=True,
-                                  checkpoint=checkpoint, checkpoint_every=settings.get("checkpoint_every", 50),
+                                  checkpoint=checkpoint, checkpoint_every=settings["checkpoint_every"],
                                   checkpoint_key=key)
     frame = pd.DataFrame({"alpha": alpha, "n": np.arange(1, settings["depth"] + 1), "diff": diffs,
                           "source": "this run", "inputs": "x".join(map(str, x0.shape))})

@@ -39,7 +39,7 @@ def load_inputs(data_path, settings: dict):
     data = load_prepared(data_path)
     x = data["x_train"].double().flatten(1)
     y = data["y_train"].long()
-    dim = settings.get("dim")
+    dim = settings["dim"]
     if dim and dim < x.shape[1]:
         centred = x - x.mean(0)
         _, _, vh = torch.linalg.svd(centred, full_matrices=False)
@@ -47,9 +47,9 @@ def load_inputs(data_path, settings: dict):
         x = x / x.std(0).clamp_min(1e-12)
     elif dim and dim > x.shape[1]:
         x = torch.cat([x, torch.zeros(x.shape[0], dim - x.shape[1], dtype=x.dtype)], 1)
-    n_points = settings.get("n_points")
+    n_points = settings["n_points"]
     if n_points and n_points < len(y):
-        keep = stratified_subsample(y, n_points, torch_generator(settings.get("seed", 0), "tvg-points"))
+        keep = stratified_subsample(y, n_points, torch_generator(settings["seed"], "tvg-points"))
         x, y = x[keep], y[keep]
     return x, y, len(data["meta"]["classes"])
 
@@ -138,7 +138,7 @@ SOLVE_KEYS = ("seed", "dim", "n_points", "depths", "a1", "a2", "a3", "activation
 def _work_dir(work: Path, settings: dict, data_path) -> Path:
     """The folder of per-depth solutions that a rerun resumes from, emptied when it belongs
     to other settings or other data (a stale minimiser must never be taken as this one's)."""
-    stamp = config_hash({"settings": {k: settings.get(k) for k in SOLVE_KEYS}, "data": md5sum(data_path)})
+    stamp = config_hash({"settings": {k: settings[k] for k in SOLVE_KEYS}, "data": md5sum(data_path)})
     stamp_file = work / "stamp.txt"
     if work.exists() and (not stamp_file.exists() or stamp_file.read_text() != stamp):
         stale = list(work.glob("*.pt"))
