@@ -9,7 +9,10 @@ SNAKEMAKE := $(BIN)/snakemake
 SCALE ?= quick
 
 NOTEBOOK_RULES := notebook
-FIGURE_RULES := $(NOTEBOOK_RULES) claims_table figures
+FIGURE_RULES := $(NOTEBOOK_RULES) claims_table claims_table_cpu figures
+# At paper scale, figures are rebuilt from the snapshot of the claims a CPU runs.
+SNAPSHOT := artifacts/paper-cpu
+FIGURES_CONFIG := $(if $(filter paper,$(SCALE)),cpu_only=true,)
 
 .PHONY: replicate test env lint figures bundle unbundle smoke paper paper-cpu lock envs bench
 
@@ -32,9 +35,11 @@ smoke:
 paper:
 	$(MAKE) replicate SCALE=paper
 
-# The paper-scale claims a CPU can run (hours on 2 cores) and their partial table.
+# The paper-scale claims a CPU can run (hours on 2 cores; resumable): their table, the
+# notebooks of those claims and the report.
 paper-cpu: env
-	PATH=$(CURDIR)/$(BIN):$$PATH $(SNAKEMAKE) cpu_claims --config scale=paper
+	PATH=$(CURDIR)/$(BIN):$$PATH $(SNAKEMAKE) --config scale=paper cpu_only=true
+	PATH=$(CURDIR)/$(BIN):$$PATH $(SNAKEMAKE) --config scale=paper cpu_only=true --report results/paper/report.html
 
 test: env
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest -q
@@ -47,9 +52,10 @@ lint: env
 # Rebuild figures, tables, notebooks and the report from existing analysis results,
 # never training (see README: "Figures without retraining").
 figures: env
-	PATH=$(CURDIR)/$(BIN):$$PATH $(SNAKEMAKE) figures --config scale=$(SCALE) \
-		--allowed-rules $(FIGURE_RULES) --forcerun $(NOTEBOOK_RULES) claims_table
-	PATH=$(CURDIR)/$(BIN):$$PATH $(SNAKEMAKE) figures --config scale=$(SCALE) \
+	$(if $(filter paper,$(SCALE)),$(BIN)/python -m deeplimits restore-snapshot $(SNAPSHOT) --dest results/paper)
+	PATH=$(CURDIR)/$(BIN):$$PATH $(SNAKEMAKE) figures --config scale=$(SCALE) $(FIGURES_CONFIG) \
+		--allowed-rules $(FIGURE_RULES) --forcerun $(NOTEBOOK_RULES) claims_table claims_table_cpu
+	PATH=$(CURDIR)/$(BIN):$$PATH $(SNAKEMAKE) figures --config scale=$(SCALE) $(FIGURES_CONFIG) \
 		--allowed-rules $(FIGURE_RULES) --report results/$(SCALE)/report.html
 
 bundle: env

@@ -26,8 +26,8 @@ report: "workflow/report/workflow.rst"
 # this target with --allowed-rules restricted to the notebook and table rules.
 rule figures:
     input:
-        f"{ROOT}/replication/claims.csv",
-        f"{ROOT}/replication/claims.md",
+        f"{TABLE}.csv",
+        f"{TABLE}.md",
         expand(f"{ROOT}/notebooks/{{paper}}.html", paper=NOTEBOOK_PAPERS),
 
 
@@ -41,8 +41,8 @@ rule cpu_claims:
 
 rule all:
     input:
-        f"{ROOT}/replication/claims.csv",
-        f"{ROOT}/replication/claims.md",
+        f"{TABLE}.csv",
+        f"{TABLE}.md",
         f"{ROOT}/provenance.json",
         expand(f"{ROOT}/notebooks/{{paper}}.html", paper=NOTEBOOK_PAPERS),
     default_target: True

@@ -11,6 +11,7 @@ import yaml
 
 from deeplimits.claims import CLAIMS, judge
 from deeplimits.experiments import crx4_depths
+from deeplimits.registry import PAPERS
 
 pytestmark = pytest.mark.workflow
 
@@ -152,6 +153,9 @@ def test_smoke_run_produces_the_table_notebooks_and_report(smoke_run):
     report = workdir / "report.html"
     snakemake(repo, workdir, "--config", "scale=smoke", "--report", str(report))
     assert report.stat().st_size > 100_000
+    # The report opens on the result: the verdict counts and the table, each claim linking its figures.
+    page = report.read_text()
+    assert "Replication table at scale" in page and "hz1_increments.png" in page
 
 
 def test_every_written_verdict_is_the_pure_judge_of_its_values(smoke_run):
@@ -242,3 +246,38 @@ def test_figures_rebuild_from_a_bundle_without_training(smoke_run, tmp_path):
     assert jobs["notebook"] == 4
     snakemake(repo, fresh, *args)
     assert (fresh / "results/smoke/figures/huang_zhang/hz4_grid.png").exists()
+
+
+def test_a_cpu_only_snapshot_re_renders_without_any_data_or_training_job(smoke_run, tmp_path):
+    """What `make figures SCALE=paper` does with artifacts/paper-cpu, at smoke scale: the CPU
+    table's results are snapshot (text only), restored into a fresh folder and re-rendered
+    (notebooks, table, report) by the figure rules alone; the table equals the snapshot's."""
+    from deeplimits.snapshot import make_snapshot, restore_snapshot
+
+    repo, workdir = smoke_run
+    snakemake(repo, workdir, "--config", "scale=smoke", "progress=false", "cpu_only=true", "--", "figures")
+    root = workdir / "results" / "smoke"
+    snap = tmp_path / "snapshot"
+    make_snapshot(root, [*PAPERS, "replication"], snap)
+    fresh = tmp_path / "fresh"
+    assert restore_snapshot(snap, fresh / "results" / "smoke")
+    assert not list(fresh.rglob("*.pt"))
+    args = ["--config", "scale=smoke", "progress=false", "cpu_only=true", "--allowed-rules", *FIGURE_RULES,
+            "claims_table_cpu", "--forcerun", "notebook", "claims_table_cpu", "--", "figures"]
+    jobs = dry(repo, fresh, *args)
+    assert set(jobs) == {"notebook", "claims_table_cpu", "figures"}, jobs
+    snakemake(repo, fresh, *args)
+    before = pd.read_csv(snap / "replication" / "claims_cpu.csv")
+    after = pd.read_csv(fresh / "results" / "smoke" / "replication" / "claims_cpu.csv")
+    pd.testing.assert_frame_equal(before, after)
+    # The HZ notebook shows the CPU part of HZ.1 and says which claims need a GPU.
+    html = (fresh / "results" / "smoke" / "notebooks" / "huang_zhang.html").read_text()
+    assert "not in this run" in html and "HZ.1" in html
+    report = fresh / "report.html"
+    snakemake(repo, fresh, *args[:-2], "--report", str(report), "--", "figures")
+    assert "Replication table at scale" in report.read_text()
+    # A changed byte in the snapshot is refused, naming the file.
+    claim = snap / "xu_zhang" / "xz1" / "claim.json"
+    claim.write_text(claim.read_text().replace("XZ.1", "XZ.1 "))
+    with pytest.raises(ValueError, match="xz1/claim.json"):
+        restore_snapshot(snap, tmp_path / "again")

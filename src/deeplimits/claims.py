@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -94,7 +95,7 @@ NO_ANALYSIS = "no analysis for this claim in the pipeline yet"
 
 def build_table(claim_files: list[str | Path], scale: str, out_csv: str | Path, out_md: str | Path,
                 missing_note: str = NO_ANALYSIS, left_out: list[tuple[str, str]] = (),
-                sensitivity_files: list[str | Path] = ()) -> pd.DataFrame:
+                sensitivity_files: list[str | Path] = (), out_rst: str | Path | None = None) -> pd.DataFrame:
     """Every claim of the registry, one row each; claims without a file are 'not run' with
     `missing_note` saying why (a partial table names what it leaves out). `left_out` lists
     (claim, label) parts left out of a claim whose other parts are in the table: the row's
@@ -134,6 +135,8 @@ def build_table(claim_files: list[str | Path], scale: str, out_csv: str | Path, 
     frame = pd.DataFrame([rows[c] for c in order], columns=COLUMNS)
     write_csv(out_csv, frame)
     write_text(out_md, to_markdown(frame))
+    if out_rst:
+        write_text(out_rst, to_rst(frame, scale))
     return frame
 
 
@@ -159,9 +162,34 @@ def to_markdown(frame: pd.DataFrame) -> str:
     for _, row in frame.iterrows():
         cells = [str(row[c]).replace("|", "\\|").replace("\n", " ") for c in cols]
         lines.append("| " + " | ".join(cells) + " |")
+    return "# Replication table\n\n" + verdict_counts(frame) + "\n\n" + "\n".join(lines) + "\n"
+
+
+def verdict_counts(frame: pd.DataFrame) -> str:
     counts = frame["verdict"].value_counts().to_dict()
-    summary = ", ".join(f"{v}: {counts[v]}" for v in VERDICTS if v in counts)
-    return "# Replication table\n\n" + summary + "\n\n" + "\n".join(lines) + "\n"
+    return ", ".join(f"{v}: {counts[v]}" for v in VERDICTS if v in counts)
+
+
+def to_rst(frame: pd.DataFrame, scale: str) -> str:
+    """The report's landing page: the verdict counts and the table (claim, verdict, interval,
+    provenance), each claim linking its figures (report items are linked by file name)."""
+    def cell(text) -> str:
+        text = " ".join(str(text).split())
+        if text in ("", "nan"):
+            return "-"
+        # Characters RST would read as markup (substitutions |x|, emphasis, references x_).
+        return re.sub(r"([\\*`|_])", r"\\\1", text)
+
+    lines = [f"**Replication table at scale** ``{scale}``: {verdict_counts(frame)}.", "",
+             ".. list-table::", "   :header-rows: 1", "   :widths: 8 14 40 12 26", "",
+             "   * - claim", "     - verdict", "     - interval (95%, method)", "     - provenance", "     - figures"]
+    for _, row in frame.iterrows():
+        figures = re.findall(r"[\w.=-]+\.png", str(row["figure"]))
+        links = ", ".join(f"`{f}`_" for f in dict.fromkeys(figures)) or "-"
+        interval = cell(row["interval"]) + (f" ({cell(row['interval_method'])})" if cell(row["interval"]) != "-" else "")
+        lines += [f"   * - {row['claim']}", f"     - {cell(row['verdict'])}", f"     - {interval}",
+                  f"     - {cell(row['provenance'])}", f"     - {links}"]
+    return "\n".join(lines) + "\n"
 
 
 def claim_frame(files) -> pd.DataFrame:

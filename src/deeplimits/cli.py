@@ -74,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--scale", required=True)
     c.add_argument("--out-csv", required=True)
     c.add_argument("--out-md", required=True)
+    c.add_argument("--out-rst", help="also write the report's landing-page table (reStructuredText)")
     c.add_argument("--missing-note", help="why claims without a file are not run (default: no analysis yet)")
     c.add_argument("--left-out", action="append", default=[], metavar="CLAIM:LABEL",
                    help="a part of a claim left out of this table (its note then says so)")
@@ -107,6 +108,9 @@ def _parser() -> argparse.ArgumentParser:
     sn.add_argument("--note", default="")
     vs = sub.add_parser("verify-snapshot", help="check a snapshot's files against its manifest")
     vs.add_argument("snapshot")
+    rs = sub.add_parser("restore-snapshot", help="copy a verified snapshot into a scale's results folder")
+    rs.add_argument("snapshot")
+    rs.add_argument("--dest", required=True, help="e.g. results/paper")
 
     r = sub.add_parser("provenance", help="summarise a run's provenance")
     r.add_argument("files", nargs="*")
@@ -176,7 +180,7 @@ def _dispatch(args) -> None:
                 raise ValueError(f"--left-out {item!r}: expected CLAIM:LABEL, e.g. CRX.4:mnist_features")
             left_out.append((cid, label))
         build_table(args.files, args.scale, args.out_csv, args.out_md, left_out=left_out,
-                    sensitivity_files=args.sensitivity, **note)
+                    sensitivity_files=args.sensitivity, out_rst=args.out_rst, **note)
     elif args.command == "sensitivity":
         from .sensitivity import sensitivity_table
 
@@ -186,6 +190,8 @@ def _dispatch(args) -> None:
         from .notebooks import run_notebook
 
         params = dict(item.split("=", 1) for item in args.params)
+        # Values are strings, as papermill's -p gives them; true/false become booleans.
+        params = {k: v.lower() == "true" if v.lower() in ("true", "false") else v for k, v in params.items()}
         run_notebook(args.input, args.output, args.html, params, figures=args.figures)
     elif args.command == "bundle":
         from .bundle import make_bundle
@@ -204,6 +210,11 @@ def _dispatch(args) -> None:
         from .snapshot import verify_snapshot
 
         log.info("snapshot %s: %d files match their manifest", args.snapshot, len(verify_snapshot(args.snapshot)["files"]))
+    elif args.command == "restore-snapshot":
+        from .snapshot import restore_snapshot
+
+        log.info("restored %d files of %s into %s", len(restore_snapshot(args.snapshot, args.dest)), args.snapshot,
+                 args.dest)
     elif args.command == "provenance":
         from .io import read_json, write_json
         from .provenance import provenance, stage_wall_times, training_summary

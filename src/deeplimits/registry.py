@@ -150,7 +150,8 @@ ANALYSES = {a.name: a for a in [
        {"claim_tvg1": f"{_TVG_SOLVE}/claim_tvg1.json", "claim_tvg2": f"{_TVG_SOLVE}/claim_tvg2.json",
         "claim_tvg4": f"{_TVG_SOLVE}/claim_tvg4.json", "claim_tvg5": f"{_TVG_SOLVE}/claim_tvg5.json",
         "minima": f"{_TVG_SOLVE}/minima.csv", "distances": f"{_TVG_SOLVE}/distances.csv",
-        "slopes": f"{_TVG_SOLVE}/distance_slopes.csv", "branches": f"{_TVG_SOLVE}/cold_start_branches.csv"}),
+        "slopes": f"{_TVG_SOLVE}/distance_slopes.csv", "branches": f"{_TVG_SOLVE}/cold_start_branches.csv",
+        "profiles": f"{_TVG_SOLVE}/profiles.csv"}),
     _a("tvg3", TVG, "tvg", "thorpe_van_gennip:tvg3",
        {"claim": f"{TVG}/{{dataset}}/tvg3/claim.json", "table": f"{TVG}/{{dataset}}/tvg3/euler_vs_ode.csv"}),
 ]}
@@ -263,11 +264,12 @@ def figure_files(claim: Claim, dataset: str = "") -> dict[str, str]:
     return {k: f"figures/{claim.paper}/{v.format(dataset=dataset)}" for k, v in claim.figures.items()}
 
 
-def paper_figures(paper: str, datasets: dict[str, list[str]]) -> list[str]:
-    """Every figure a paper's notebook draws; `datasets` maps an experiment to its datasets."""
+def paper_figures(paper: str, datasets: dict[str, list[str]], claims=None) -> list[str]:
+    """Every figure a paper's notebook draws (for `claims` only, when given); `datasets` maps an
+    experiment to its datasets."""
     out = []
     for c in CLAIMS.values():
-        if c.paper != paper:
+        if c.paper != paper or (claims is not None and c.id not in claims):
             continue
         if any("{dataset}" in v for v in c.figures.values()):
             for ds in datasets.get(analysis_of(c.analysis).experiment, []):
@@ -313,11 +315,19 @@ class Results:
     def figure(self, claim_id: str, name: str, dataset: str = "") -> Path:
         return self.root / figure_files(claim_of(claim_id), dataset)[name]
 
-    def paper_claims(self, paper: str, datasets=()) -> list[Path]:
-        """The paper's claim files in table order (per-dataset claims once per dataset)."""
+    def paper_claims(self, paper: str, datasets=(), cpu_only: bool = False) -> list[Path]:
+        """The paper's claim files in table order (per-dataset claims once per dataset); with
+        cpu_only, those that fit a CPU, a claim's CPU part standing in for it (HZ.1)."""
         out = []
         for c in CLAIMS.values():
-            if c.paper == paper:
-                per = "{dataset}" in claim_output(c)
-                out += [self.claim(c.id, ds) for ds in datasets] if per else [self.claim(c.id)]
+            if c.paper != paper:
+                continue
+            analysis = c.analysis
+            if cpu_only and not analysis_of(analysis).cpu:
+                if not c.cpu_parts:
+                    continue
+                analysis = c.cpu_parts[0]
+            pattern = self.root / claim_output(c, analysis)
+            per = "{dataset}" in str(pattern)
+            out += [Path(str(pattern).format(dataset=ds)) for ds in datasets] if per else [pattern]
         return out

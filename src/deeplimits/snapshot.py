@@ -61,6 +61,30 @@ def make_snapshot(scale_root, paths: list[str], out_dir, *, note: str = "") -> d
     return manifest
 
 
+def restore_snapshot(snapshot, dest) -> list[str]:
+    """Copy a verified snapshot's files into a scale's results folder (e.g. results/paper), so
+    the figure rules can re-render from them. A file already there is kept when it is the same;
+    one that differs is an error naming it (the results of a run are never overwritten).
+    Returns the files copied."""
+    snapshot, dest = Path(snapshot), Path(dest)
+    manifest = verify_snapshot(snapshot)
+    clashes = [rel for rel, digest in manifest["files"].items()
+               if (dest / rel).exists() and _sha256(dest / rel) != digest]
+    if clashes:
+        raise ValueError(f"restore: {dest / clashes[0]} differs from the snapshot's copy ({len(clashes)} files do); "
+                         "move the run's results aside to render from the snapshot")
+    copied = []
+    for rel in manifest["files"]:
+        target = dest / rel
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(target.name + ".restoring")
+            shutil.copyfile(snapshot / rel, tmp)
+            tmp.replace(target)
+            copied.append(rel)
+    return copied
+
+
 def verify_snapshot(out_dir) -> dict:
     """The manifest, after checking every file against it; a ValueError names the first file
     that is missing, changed, or not in the manifest."""

@@ -15,6 +15,7 @@ from deeplimits.plan import CELL_FILES, cells, experiment_settings, job_settings
 from deeplimits.plan import sensitivity_names as plan_sensitivity_names
 from deeplimits.registry import ANALYSES, CLAIMS, PAPERS, REFERENCES, claim_output, paper_caption, paper_figures
 from deeplimits.registry import sensitivity_run, sensitivity_table
+from deeplimits.snapshot import SUFFIXES as SNAPSHOT_SUFFIXES
 
 try:
     CFG = resolve(config)
@@ -191,34 +192,68 @@ def sensitivity_files(cpu_only=False):
     return [f"{ROOT}/{t}.json" for t, (_, _, on_cpu) in SENSITIVITY_TABLES.items() if on_cpu or not cpu_only]
 
 
+CPU_ONLY = CFG["cpu_only"]
+CPU_PART_ANALYSES = {part for c in CLAIMS.values() for part in c.cpu_parts}
+# The replication table of this run: every claim, or (cpu_only) the CPU table.
+TABLE = f"{ROOT}/replication/claims_cpu" if CPU_ONLY else f"{ROOT}/replication/claims"
+
+
+def in_this_run(analysis, dataset=None):
+    """Whether the run's notebooks and table include an analysis (for a dataset): all of
+    them, or with cpu_only those that fit a CPU, with a claim's CPU parts in place of it."""
+    a = ANALYSES[analysis]
+    if CPU_ONLY:
+        return a.runs_on_cpu(dataset)
+    return a.name not in CPU_PART_ANALYSES
+
+
 def paper_inputs(paper):
-    """What a paper's notebook reads: every output of its analyses (per dataset), the
-    reference files and its sensitivity tables."""
+    """What a paper's notebook reads: every output of its analyses in this run (per
+    dataset), and its sensitivity tables."""
     out = []
     for a in ANALYSES.values():
-        if a.paper != paper or "{alpha}" in str(a.outputs) or a.name in CPU_PART_ANALYSES:
+        if a.paper != paper or "{alpha}" in str(a.outputs):
             continue
-        for ds in datasets_of(a.name):
-            out += [f"{ROOT}/{v.format(dataset=ds)}" for v in a.outputs.values()]
-    return out + [f"{ROOT}/{t}.csv" for t in SENSITIVITY_TABLES if t.startswith(f"{paper}/")]
-
-
-CPU_PART_ANALYSES = {part for c in CLAIMS.values() for part in c.cpu_parts}
+        # Notebooks read text outputs only (CSV, JSON), so a results snapshot can re-render them.
+        out += [f"{ROOT}/{v.format(dataset=ds)}" for ds in datasets_of(a.name) if in_this_run(a.name, ds)
+                for v in a.outputs.values() if v.endswith(SNAPSHOT_SUFFIXES)]
+    return out + [f"{ROOT}/{t}.csv" for t, (_, _, on_cpu) in SENSITIVITY_TABLES.items()
+                  if t.startswith(f"{paper}/") and (on_cpu or not CPU_ONLY)]
 
 
 def paper_datasets(paper):
-    """The datasets of a paper's per-dataset analyses (what its notebook loops over)."""
+    """The datasets of a paper's per-dataset analyses in this run (what its notebook loops over)."""
     return list(dict.fromkeys(ds for a in ANALYSES.values() if a.paper == paper and a.per_dataset
-                              for ds in datasets_of(a.name)))
+                              for ds in datasets_of(a.name) if in_this_run(a.name, ds)))
 
 
 def experiment_datasets():
-    """experiment -> its datasets, for the per-dataset analyses' experiments."""
-    return {a.experiment: datasets_of(a.name) for a in ANALYSES.values() if a.per_dataset}
+    """experiment -> its datasets in this run, for the per-dataset analyses' experiments."""
+    return {a.experiment: [ds for ds in datasets_of(a.name) if in_this_run(a.name, ds)]
+            for a in ANALYSES.values() if a.per_dataset}
+
+
+def notebook_figures(paper):
+    """The figures a paper's notebook must draw: those of its claims in this run."""
+    claims = [c.id for c in CLAIMS.values() if c.paper == paper
+              and any(in_this_run(name) for name in (c.analysis, *c.cpu_parts))]
+    return " ".join(f"{ROOT}/{f}" for f in paper_figures(paper, experiment_datasets(), claims))
+
+
+def cell_in_this_run(cell):
+    return any(in_this_run(a.name, cell.dataset) for a in ANALYSES.values() if a.experiment == cell.experiment)
 
 
 # The experiments with training cells (their provenance records go into the run's).
 TRAINED = [e for e in CFG["experiments"] if cells(CFG, e)]
+
+
+def run_cell_provenance():
+    """The provenance records of this run's training cells (sensitivity runs included)."""
+    dirs = [c for e in TRAINED for c in cells(CFG, e)]
+    dirs += [c for e in TRAINED for name in sensitivity_names(e) if "=" in name
+             for c in sensitivity_cells(CFG, e, name)]
+    return [f"{ROOT}/train/{c.path}/{CELL_FILES['provenance']}" for c in dirs if cell_in_this_run(c)]
 
 
 def tvg_inputs(run=None):

@@ -43,7 +43,7 @@ rule hz1:
 use rule hz1 as hz1_reference_alpha with:
     # The authors' alpha alone: the CPU table's part of HZ.1 (registry: cpu_parts).
     input:
-        increments=outputs_of("hz1_increments")["increments"].format(alpha=f"{HZ1['reference_alpha']:g}"),
+        increments=[outputs_of("hz1_increments")["increments"].format(alpha=f"{HZ1['reference_alpha']:g}")],
         reference=reference("hz1_increments"),
     output:
         **outputs_of("hz1_reference_alpha"),

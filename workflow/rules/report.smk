@@ -30,7 +30,8 @@ rule notebook:
         scale=SCALE,
         reference=NOTEBOOK_REFERENCE,
         datasets=lambda w: ",".join(paper_datasets(w.paper)),
-        figures=lambda w: " ".join(f"{ROOT}/{f}" for f in paper_figures(w.paper, experiment_datasets())),
+        figures=lambda w: notebook_figures(w.paper),
+        cpu_only=CPU_ONLY,
         caption=lambda w: paper_caption(w.paper),
     log:
         f"{LOGS}/notebooks/{{paper}}.log",
@@ -39,7 +40,7 @@ rule notebook:
     shell:
         "python -m deeplimits --log {log} notebook {input.notebook} {output.notebook} "
         "--html {output.html} --figures {params.figures} -p results_root={params.root} -p scale={params.scale} "
-        "-p reference_dir={params.reference} -p datasets={params.datasets}"
+        "-p reference_dir={params.reference} -p datasets={params.datasets} -p cpu_only={params.cpu_only}"
 
 
 # One table per claim part that declares sensitivity choices (SENSITIVITY_TABLES, common.smk):
@@ -73,6 +74,7 @@ rule claims_table:
             category="Replication table",
         ),
         md=f"{ROOT}/replication/claims.md",
+        rst=f"{ROOT}/replication/claims.rst",
     params:
         scale=SCALE,
         missing="",
@@ -82,7 +84,7 @@ rule claims_table:
         ENV
     shell:
         "python -m deeplimits --log {log} claims {input.claims} --sensitivity {input.sensitivity} "
-        "--scale {params.scale} --out-csv {output.csv} --out-md {output.md} {params.missing}"
+        "--scale {params.scale} --out-csv {output.csv} --out-md {output.md} --out-rst {output.rst} {params.missing}"
 
 
 use rule claims_table as claims_table_cpu with:
@@ -94,6 +96,7 @@ use rule claims_table as claims_table_cpu with:
     output:
         csv=f"{ROOT}/replication/claims_cpu.csv",
         md=f"{ROOT}/replication/claims_cpu.md",
+        rst=f"{ROOT}/replication/claims_cpu.rst",
     params:
         scale=SCALE,
         missing=" ".join([f"--missing-note {shlex.quote(CPU_TABLE_NOTE)}"]
@@ -105,10 +108,8 @@ use rule claims_table as claims_table_cpu with:
 rule provenance:
     # Last of the run: it reads every rule's log for the wall time per stage.
     input:
-        cells=[f"{d}/{CELL_FILES['provenance']}" for e in TRAINED for d in cell_dirs(e)]
-        + [f"{d}/{CELL_FILES['provenance']}" for e in TRAINED for name in sensitivity_names(e) if "=" in name
-           for d in sensitivity_dirs(e, name)],
-        table=f"{ROOT}/replication/claims.csv",
+        cells=run_cell_provenance(),
+        table=f"{TABLE}.csv",
         notebooks=expand(f"{ROOT}/notebooks/{{paper}}.html", paper=NOTEBOOK_PAPERS),
     output:
         report(f"{ROOT}/provenance.json", caption="../report/provenance.rst", category="Provenance"),

@@ -504,6 +504,9 @@ def tvg_claims(settings: dict, inputs: dict, outputs: dict, *, scale: str, seed:
         values={"continuum": cont["total"], "m_inf": target, "profile_rel": rel_profile, "judgeable": judge1},
         measures=m4,
     )
+    # The profiles figure's table (K(t) of the warm and greedy chains and the continuum), so
+    # the notebook reads a CSV and a results snapshot (text only) can redraw it.
+    write_csv(outputs["profiles"], profile_table(inputs["solutions"], inputs["continuum_model"], inputs["objectives"]))
     return {"minima": mins, "distances": dist, "richardson": rich}
 
 
