@@ -1,6 +1,7 @@
 """HZ.1: one alpha's random-ResNet curve resumes after an interruption; the claim judges curves."""
 
 import json
+import math
 
 import numpy as np
 import pandas as pd
@@ -8,9 +9,20 @@ import pytest
 import torch
 
 from deeplimits.analysis import huang_zhang as hz
-from deeplimits.analysis.huang_zhang import hz1_measures, hz2_measures, hz3_measures, hz4_measures, judge_hz1
+from deeplimits.analysis import hz_theory as T
+from deeplimits.analysis.huang_zhang import (
+    hz1_measures,
+    hz2_measures,
+    hz3_measures,
+    hz4_measures,
+    judge_hz1,
+    random_dense_blocks,
+    trained_blocks,
+)
 from deeplimits.claims import judged
+from deeplimits.models import HZResNet
 from deeplimits.registry import Results
+from deeplimits.seeding import torch_generator
 
 
 def _curve(monkeypatch, checkpoint, key="k", fail_at=None, depth=12):
@@ -146,3 +158,79 @@ def test_judge_hz4():
     finals["A"] += np.where(finals.alpha > 0, rng.normal(0, 0.3, len(finals)), 0.0)
     measures = hz4_measures(finals)
     assert measures[-1].lo < 0 < measures[-1].hi and judged(measures, "quick") == "inconclusive"
+
+
+# ------------------------------------------------------------------ the theorem's forms (hz_theory)
+def gens(n, label="t"):
+    return [torch_generator(0, label, i) for i in range(n)]
+
+
+@pytest.mark.parametrize("branch_width", [6, 9])
+def test_explicit_form_equals_forward_pass(branch_width):
+    gen = torch_generator(0, "explicit")
+    blocks = random_dense_blocks(25, 6, branch_width, 0.2, gen)
+    y0 = torch.rand(5, 6, generator=gen, dtype=torch.float64)
+    forward = T.forward_states(blocks, y0)[-1]
+    explicit = T.explicit_output(blocks, y0)
+    assert float((explicit - forward).norm() / forward.norm()) <= 1e-12
+
+
+def test_explicit_form_detects_a_wrong_activation_pattern():
+    gen = torch_generator(0, "explicit-neg")
+    blocks = random_dense_blocks(5, 4, 4, 0.0, gen)
+    y0 = torch.rand(3, 4, generator=gen, dtype=torch.float64)
+    wrong = [([w * 1.5 for w in ws], bs) for ws, bs in blocks]
+    assert float((T.explicit_output(wrong, y0) - T.forward_states(blocks, y0)[-1]).norm()) > 1e-3
+
+
+def test_matrix_form_matches_the_model_and_conv_matrix_matches_conv():
+    model = HZResNet(gens(1), (2, 5, 5), 3, depth=4, width=3, block="conv").double()
+    with torch.no_grad():
+        for c in model.c:
+            c.uniform_(-1, 1)
+    x = torch.rand(1, 4, 2, 5, 5, dtype=torch.float64)
+    y0 = model.stem(x)
+    y_model = model.blocks(y0)
+    states = T.forward_states(trained_blocks(model, 0, 5), y0.flatten(1))
+    assert torch.allclose(states[-1], y_model.flatten(1), atol=1e-12)
+
+
+def test_bound_holds_and_a_too_small_norm_is_caught():
+    gen = torch_generator(0, "bound")
+    blocks = random_dense_blocks(30, 5, 7, 0.2, gen)
+    y0 = torch.rand(16, 5, generator=gen, dtype=torch.float64)
+    states = T.forward_states(blocks, y0)
+    assert T.bound_check(blocks, states)["violations"] == 0
+    # A "norm" that underestimates must produce violations: the check can fail.
+    bad = T.bound_check(blocks, states, norm=lambda w: 0.01 * T.spectral_norm(w))
+    assert bad["violations"] > 0
+
+
+def test_partial_sums_on_a_hand_computed_case():
+    # D = 2 blocks, k = 2 layers, 1x1 "kernels" (dense 1x1), alpha = 0.
+    V = [torch.tensor([[[2.0]], [[3.0]]]), torch.tensor([[[5.0]], [[7.0]]])]
+    c = [torch.tensor([[1.0], [-2.0]]), torch.tensor([[4.0], [0.5]])]
+    ps = T.partial_sums(V, c, alpha=0.0, normaliser=1.0)
+    # A: n=1: 2*5/1 = 10; n=2: 3*7/2 = 10.5
+    assert ps["A"].tolist() == pytest.approx([10.0, 20.5])
+    # B: n=1: s(1,2)*|c(1,1)|/1^1.5 + |c(1,2)|/1^1 = 5 + 4 = 9
+    #    n=2: 7*2/2^1.5 + 0.5/2 = 4.9497... + 0.25
+    assert ps["B"].tolist() == pytest.approx([9.0, 9.0 + 14 / 2**1.5 + 0.25])
+
+
+def test_partial_sums_match_the_papers_exponents_for_alpha_02():
+    V = [torch.ones(3, 1, 1), torch.ones(3, 1, 1)]
+    c = [torch.ones(3, 1), torch.zeros(3, 1)]
+    ps = T.partial_sums(V, c, alpha=0.2, normaliser=1.0)
+    n = torch.arange(1, 4, dtype=torch.float64)
+    assert ps["A"][-1] == pytest.approx(float((n**-1.2).sum()))
+    assert ps["B"][-1] == pytest.approx(float((n**-1.8).sum()))
+
+
+def test_conv_matrix_matches_conv2d():
+    w = torch.randn(3, 2, 3, 3, dtype=torch.float64)
+    x = torch.randn(2, 4, 4, dtype=torch.float64)
+    m = T.conv_matrix(w, 4)
+    direct = torch.nn.functional.conv2d(x.unsqueeze(0), w, padding=1)[0]
+    assert torch.allclose(m @ x.flatten(), direct.flatten())
+    assert math.isclose(m.shape[0], 3 * 16)
