@@ -135,3 +135,26 @@ def test_debian_fashion_mnist_folder_as_file_mirror(tmp_path):
     assert bundle["x_train"].shape == (60000, 1, 28, 28)
     # Debian recompressed the files: they verify on their decompressed content.
     assert any("127.0.0.1:9" in f["mirror"] for f in meta["failed_mirrors"])
+
+
+def test_a_mirror_of_other_files_verifies_against_the_configs_own_checksums(tmp_path):
+    """data.checksums: a mirror of files that are not the published ones (here tiny files in
+    the real formats) verifies against the config's MD5s, inner CIFAR batches included."""
+    from deeplimits.data.prepare import checked_spec, prepare_dataset
+    from deeplimits.data.prepared import load_prepared
+
+    files, spec = cifar_like()
+    mirror = tmp_path / "cifar"
+    mirror.mkdir()
+    (mirror / "cifar-10-python.tar.gz").write_bytes(files["cifar-10-python.tar.gz"])
+    md5s = {f.name: f.md5 for f in spec.files} | dict(spec.inner_train + spec.inner_test)
+    md5s["batches.meta"] = dict(spec.inner_meta)["md5"]
+    cfg = {"mirrors": {"cifar10": [mirror.as_uri() + "/"]}, "download_dir": str(tmp_path / "dl"), "timeout_s": 5,
+           "checksums": {"cifar10": md5s}}
+    prepare_dataset("cifar10", cfg, 0, tmp_path / "cifar10.pt")
+    assert load_prepared(tmp_path / "cifar10.pt")["x_train"].shape == (20, 3, 32, 32)
+    # Without them the published checksum refuses the tiny archive, naming the dataset.
+    with pytest.raises(Exception, match="cifar10"):
+        prepare_dataset("cifar10", {**cfg, "checksums": {}, "download_dir": str(tmp_path / "dl2")}, 0, tmp_path / "x.pt")
+    with pytest.raises(KeyError, match="no file 'nope'"):
+        checked_spec("cifar10", {"checksums": {"cifar10": {"nope": "0" * 32}}})

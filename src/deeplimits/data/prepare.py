@@ -11,13 +11,19 @@ import torch
 
 from .download import fetch_files, gunzip, safe_extract_tar
 from .prepared import save_prepared
-from .registry import DOWNLOADABLE, DownloadSpec, download_spec
+from .registry import DOWNLOADABLE, DownloadSpec, download_spec, with_checksums
 from .synthetic import BUILDERS
 
 log = logging.getLogger(__name__)
 
 DERIVED = ("mnist_features",)
 ALL_DATASETS = tuple(BUILDERS) + DOWNLOADABLE + DERIVED
+
+
+def checked_spec(name: str, data_cfg: dict):
+    """The dataset's download spec, with the config's own checksums (data.checksums) in place
+    of the published ones where it sets any."""
+    return with_checksums(download_spec(name), data_cfg.get("checksums", {}).get(name, {}))
 
 
 def prepare_dataset(name: str, data_cfg: dict, seed: int, out: str | Path) -> dict:
@@ -31,7 +37,7 @@ def prepare_dataset(name: str, data_cfg: dict, seed: int, out: str | Path) -> di
         if not mirrors:
             raise ValueError(f"config key 'data.mirrors.{name}' is empty: no mirror to download {name} from")
         x_tr, y_tr, x_te, y_te, meta = download_and_read(
-            download_spec(name), mirrors, Path(data_cfg["download_dir"]) / name, data_cfg["timeout_s"]
+            checked_spec(name, data_cfg), mirrors, Path(data_cfg["download_dir"]) / name, data_cfg["timeout_s"]
         )
     elif name == "mnist_features":
         x_tr, y_tr, x_te, y_te, meta = mnist_features(data_cfg, seed, Path(out).parent)
@@ -55,7 +61,7 @@ def mnist_features(data_cfg: dict, seed: int, prepared_dir: Path):
         try:
             bundle = load_prepared(prepared_dir / "mnist.pt") if (prepared_dir / "mnist.pt").exists() else None
             if bundle is None:
-                spec = download_spec("mnist")
+                spec = checked_spec("mnist", data_cfg)
                 x_tr, y_tr, x_te, y_te, _ = download_and_read(
                     spec, data_cfg["mirrors"]["mnist"], Path(data_cfg["download_dir"]) / "mnist", data_cfg["timeout_s"])
                 bundle = {"x_train": x_tr, "y_train": y_tr, "x_test": x_te, "y_test": y_te}

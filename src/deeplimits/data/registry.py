@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .download import RemoteFile
 
@@ -75,3 +75,23 @@ def download_spec(name: str) -> DownloadSpec:
 
 
 DOWNLOADABLE = ("mnist", "fashion_mnist", "cifar10")
+
+
+def with_checksums(spec: DownloadSpec, md5s: dict) -> DownloadSpec:
+    """`spec` with MD5s replaced by file name (downloaded files, and for CIFAR-10 the archive's
+    inner batches and meta file); a name the spec does not have is an error naming it."""
+    if not md5s:
+        return spec
+    inner = {n for n, _ in spec.inner_train + spec.inner_test} | ({dict(spec.inner_meta)["filename"]} if spec.inner_meta else set())
+    known = {f.name for f in spec.files} | inner
+    unknown = sorted(set(md5s) - known)
+    if unknown:
+        raise KeyError(f"data.checksums.{spec.name}: no file {unknown[0]!r} in {spec.name} ({', '.join(sorted(known))})")
+    files = tuple(RemoteFile(f.name, md5s[f.name]) if f.name in md5s else f for f in spec.files)
+    meta = dict(spec.inner_meta)
+    if meta.get("filename") in md5s:
+        meta["md5"] = md5s[meta["filename"]]
+    return replace(spec, files=files,
+                   inner_train=tuple((n, md5s.get(n, m)) for n, m in spec.inner_train),
+                   inner_test=tuple((n, md5s.get(n, m)) for n, m in spec.inner_test),
+                   inner_meta=tuple(meta.items()))
