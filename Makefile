@@ -12,7 +12,7 @@ NOTEBOOK_RULES := notebook
 FIGURE_RULES := $(NOTEBOOK_RULES) claims_table claims_table_cpu figures
 # At paper scale, figures are rebuilt from the snapshot of the claims a CPU runs.
 SNAPSHOT := artifacts/paper-cpu
-FIGURES_CONFIG := $(if $(filter paper,$(SCALE)),cpu_only=true,)
+FIGURES_CONFIG := figures_only=true $(if $(filter paper,$(SCALE)),cpu_only=true,)
 
 .PHONY: replicate test env lint figures bundle unbundle smoke paper paper-cpu lock envs bench
 

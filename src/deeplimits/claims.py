@@ -91,17 +91,20 @@ def write_claim(outputs: dict, key: str, claim_id: str, *, scale: str, measured:
 
 
 NO_ANALYSIS = "no analysis for this claim in the pipeline yet"
+PENDING_NOTE = "no result yet in the results this table was rendered from (its run is not finished)"
 
 
 def build_table(claim_files: list[str | Path], scale: str, out_csv: str | Path, out_md: str | Path,
                 missing_note: str = NO_ANALYSIS, left_out: list[tuple[str, str]] = (),
-                sensitivity_files: list[str | Path] = (), out_rst: str | Path | None = None) -> pd.DataFrame:
+                sensitivity_files: list[str | Path] = (), out_rst: str | Path | None = None,
+                pending: list[str] = ()) -> pd.DataFrame:
     """Every claim of the registry, one row each; claims without a file are 'not run' with
     `missing_note` saying why (a partial table names what it leaves out). `left_out` lists
     (claim, label) parts left out of a claim whose other parts are in the table: the row's
     note names each of them with `missing_note`, so its verdict is read as partial.
     `sensitivity_files` (sensitivity.json) add to a claim part's note the declared choices
-    that flip its verdict ("sensitive to: ...")."""
+    that flip its verdict ("sensitive to: ..."). `pending` claims belong in this table but have
+    no result yet (a table rendered from results that are still being computed)."""
     from .sensitivity import sensitivity_note
 
     notes = {}
@@ -129,7 +132,7 @@ def build_table(claim_files: list[str | Path], scale: str, out_csv: str | Path, 
                 "measured": "", "interval": "", "interval_method": "", "target": "", "tolerance": "",
                 "verdict": "not run",
                 "provenance": c.provenance, "figure": "", "table": "",
-                "note": missing_note,
+                "note": PENDING_NOTE if cid in pending else missing_note,
             }
     order = list(CLAIMS)
     frame = pd.DataFrame([rows[c] for c in order], columns=COLUMNS)

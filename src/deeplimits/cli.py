@@ -76,6 +76,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--out-md", required=True)
     c.add_argument("--out-rst", help="also write the report's landing-page table (reStructuredText)")
     c.add_argument("--missing-note", help="why claims without a file are not run (default: no analysis yet)")
+    c.add_argument("--pending", action="append", default=[], metavar="CLAIM",
+                   help="a claim of this table whose results do not exist yet (its row says so)")
     c.add_argument("--left-out", action="append", default=[], metavar="CLAIM:LABEL",
                    help="a part of a claim left out of this table (its note then says so)")
     c.add_argument("--sensitivity", nargs="*", default=[], metavar="SENSITIVITY_JSON",
@@ -180,7 +182,7 @@ def _dispatch(args) -> None:
                 raise ValueError(f"--left-out {item!r}: expected CLAIM:LABEL, e.g. CRX.4:mnist_features")
             left_out.append((cid, label))
         build_table(args.files, args.scale, args.out_csv, args.out_md, left_out=left_out,
-                    sensitivity_files=args.sensitivity, out_rst=args.out_rst, **note)
+                    sensitivity_files=args.sensitivity, out_rst=args.out_rst, pending=args.pending, **note)
     elif args.command == "sensitivity":
         from .sensitivity import sensitivity_table
 

@@ -13,6 +13,23 @@ from .io import write_text
 log = logging.getLogger(__name__)
 
 
+def ran(results, claim_id: str, dataset: str = "", cpu_only: bool = False) -> bool:
+    """In a notebook: whether the results hold the claim's file (with cpu_only, its CPU part);
+    if not, say so under the cell (a run that left it out, or results rendered before it ran)."""
+    from IPython.display import Markdown, display
+
+    from .registry import CLAIMS, analysis_of, claim_output
+
+    c = CLAIMS[claim_id]
+    analysis = c.cpu_parts[0] if cpu_only and c.cpu_parts and not analysis_of(c.analysis).cpu else c.analysis
+    on_cpu = analysis_of(analysis).runs_on_cpu(dataset or None)
+    if (not cpu_only or on_cpu) and (results.root / claim_output(c, analysis).format(dataset=dataset)).exists():
+        return True
+    part = f" [{dataset}]" if dataset else ""
+    display(Markdown(f"*{claim_id}{part}: not in these results (its scale needs a GPU, or it has not run yet).*"))
+    return False
+
+
 def run_notebook(source: str | Path, executed: str | Path, html: str | Path, parameters: dict,
                  figures=()) -> None:
     """`figures`: the files the notebook must draw (the registry's figures of its claims);

@@ -137,7 +137,29 @@ def claim_parts(claim):
 def claim_files(cpu_only=False):
     """Every claim's files; with cpu_only, those whose paper scale fits a CPU (hours on 2
     cores: no conv nets, no CIFAR-10 or MNIST), with a claim's CPU parts standing in for a
-    claim that needs a GPU (HZ.1: the authors' alpha alone)."""
+    claim that needs a GPU (HZ.1: the authors' alpha alone). With figures_only, those that
+    exist (see pending_claims)."""
+    wanted = _claim_files(cpu_only)
+    return [f for f in wanted if Path(f).exists()] if FIGURES_ONLY else wanted
+
+
+def pending_claims(cpu_only=False):
+    """Claims of the table with no result yet (figures_only): their rows say so."""
+    missing = [f for f in _claim_files(cpu_only) if not Path(f).exists()] if FIGURES_ONLY else []
+    ids = {json_claim for f in missing for json_claim in [_claim_id_of(f)] if json_claim}
+    return sorted(ids)
+
+
+def _claim_id_of(path):
+    for c in CLAIMS.values():
+        for part in (c.analysis, *c.cpu_parts):
+            pattern = f"{ROOT}/{claim_output(c, part)}"
+            if re.fullmatch(re.escape(pattern).replace(re.escape("{dataset}"), "[^/]+"), path):
+                return c.id
+    return None
+
+
+def _claim_files(cpu_only=False):
     out = []
     for c in CLAIMS.values():
         a = ANALYSES[c.analysis]
@@ -188,8 +210,10 @@ def sensitivity_runs_of(table):
 
 
 def sensitivity_files(cpu_only=False):
-    """The sensitivity summaries the table's notes read (claim parts that declare choices)."""
-    return [f"{ROOT}/{t}.json" for t, (_, _, on_cpu) in SENSITIVITY_TABLES.items() if on_cpu or not cpu_only]
+    """The sensitivity summaries the table's notes read (claim parts that declare choices;
+    with figures_only, those that exist)."""
+    files = [f"{ROOT}/{t}.json" for t, (_, _, on_cpu) in SENSITIVITY_TABLES.items() if on_cpu or not cpu_only]
+    return [f for f in files if Path(f).exists()] if FIGURES_ONLY else files
 
 
 CPU_ONLY = CFG["cpu_only"]
@@ -198,13 +222,22 @@ CPU_PART_ANALYSES = {part for c in CLAIMS.values() for part in c.cpu_parts}
 TABLE = f"{ROOT}/replication/claims_cpu" if CPU_ONLY else f"{ROOT}/replication/claims"
 
 
+FIGURES_ONLY = CFG["figures_only"]
+
+
 def in_this_run(analysis, dataset=None):
     """Whether the run's notebooks and table include an analysis (for a dataset): all of
-    them, or with cpu_only those that fit a CPU, with a claim's CPU parts in place of it."""
+    them, or with cpu_only those that fit a CPU, with a claim's CPU parts in place of it;
+    with figures_only, only those whose results exist (nothing is planned to make them)."""
     a = ANALYSES[analysis]
     if CPU_ONLY:
-        return a.runs_on_cpu(dataset)
-    return a.name not in CPU_PART_ANALYSES
+        included = a.runs_on_cpu(dataset)
+    else:
+        included = a.name not in CPU_PART_ANALYSES
+    if included and FIGURES_ONLY:
+        return all(Path(f"{ROOT}/{v.format(dataset=dataset)}").exists() for v in a.outputs.values()
+                   if v.endswith(SNAPSHOT_SUFFIXES) and "{alpha}" not in v)
+    return included
 
 
 def paper_inputs(paper):
@@ -217,8 +250,9 @@ def paper_inputs(paper):
         # Notebooks read text outputs only (CSV, JSON), so a results snapshot can re-render them.
         out += [f"{ROOT}/{v.format(dataset=ds)}" for ds in datasets_of(a.name) if in_this_run(a.name, ds)
                 for v in a.outputs.values() if v.endswith(SNAPSHOT_SUFFIXES)]
-    return out + [f"{ROOT}/{t}.csv" for t, (_, _, on_cpu) in SENSITIVITY_TABLES.items()
-                  if t.startswith(f"{paper}/") and (on_cpu or not CPU_ONLY)]
+    tables = [f"{ROOT}/{t}.csv" for t, (_, _, on_cpu) in SENSITIVITY_TABLES.items()
+              if t.startswith(f"{paper}/") and (on_cpu or not CPU_ONLY)]
+    return out + ([t for t in tables if Path(t).exists()] if FIGURES_ONLY else tables)
 
 
 def paper_datasets(paper):

@@ -77,7 +77,7 @@ rule claims_table:
         rst=f"{ROOT}/replication/claims.rst",
     params:
         scale=SCALE,
-        missing="",
+        missing=" ".join(f"--pending {c}" for c in pending_claims()),
     log:
         f"{LOGS}/replication/claims.log",
     conda:
@@ -100,7 +100,8 @@ use rule claims_table as claims_table_cpu with:
     params:
         scale=SCALE,
         missing=" ".join([f"--missing-note {shlex.quote(CPU_TABLE_NOTE)}"]
-                         + [f"--left-out {part}" for part in cpu_left_out_parts()]),
+                         + [f"--left-out {part}" for part in cpu_left_out_parts()]
+                         + [f"--pending {c}" for c in pending_claims(cpu_only=True)]),
     log:
         f"{LOGS}/replication/claims_cpu.log",
 
