@@ -85,3 +85,15 @@ def test_a_claim_measured_on_several_datasets_gets_one_row_with_the_weakest_verd
     frame = build_table(files, "paper", tmp_path / "c.csv", tmp_path / "c.md").set_index("claim")
     assert frame.loc["TvG.1", "verdict"] == "not reproduced"
     assert frame.loc["TvG.1", "measured"] == "[digits] m on digits; [fashion_mnist] m on fashion_mnist"
+
+
+def test_a_table_rendered_before_its_run_ends_names_what_is_pending(tmp_path):
+    f = tmp_path / "digits.json"
+    claim_with(f, "TvG.1", "reproduced", label="digits")
+    frame = build_table([f], "paper", tmp_path / "c.csv", tmp_path / "c.md",
+                        pending=["TvG.1:fashion_mnist", "XZ.4"]).set_index("claim")
+    assert frame.loc["TvG.1", "verdict"] == "reproduced"
+    assert frame.loc["TvG.1", "note"].endswith("[fashion_mnist] no result yet in the results this table was rendered from "
+                                               "(its run is not finished)")
+    assert frame.loc["XZ.4", "verdict"] == "not run" and frame.loc["XZ.4", "note"].startswith("no result yet")
+    assert frame.loc["HZ.2", "note"] == "no analysis for this claim in the pipeline yet"

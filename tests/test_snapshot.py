@@ -53,3 +53,21 @@ def test_the_committed_paper_snapshot_matches_its_manifest(repo):
     assert claim["scale"] == "paper" and claim["interval"] and claim["interval_method"]
     assert sum(p.stat().st_size for p in out.rglob("*") if p.is_file()) < 5 * 2**20
     assert manifest["files"]
+
+
+def test_the_committed_paper_snapshot_renders_with_no_data_or_training_job_planned(repo, tmp_path):
+    """`make figures SCALE=paper` from a fresh clone: the snapshot restored into an empty
+    results folder plans only the figure rules; every verdict in it is the judge of its values."""
+    from deeplimits.claims import judge
+    from deeplimits.snapshot import restore_snapshot
+
+    from .test_workflow import FIGURE_RULES, dry
+
+    out = repo / "artifacts" / "paper-cpu"
+    restore_snapshot(out, tmp_path / "results" / "paper")
+    for f in (tmp_path / "results" / "paper").rglob("claim*.json"):
+        rec = json.loads(f.read_text())
+        assert rec["verdict"] == judge(rec["claim"], rec["values"], "paper"), f
+    jobs = dry(repo, tmp_path, "--config", "scale=paper", "cpu_only=true", "figures_only=true",
+               "--allowed-rules", *FIGURE_RULES, "--forcerun", "notebook", "claims_table_cpu", "--", "figures")
+    assert set(jobs) == {"notebook", "claims_table_cpu", "figures"}, jobs

@@ -125,6 +125,15 @@ def build_table(claim_files: list[str | Path], scale: str, out_csv: str | Path, 
         if cid in rows:
             gap = f"[{label}] {missing_note}"
             rows[cid]["note"] = f"{rows[cid]['note']}; {gap}" if rows[cid]["note"] else gap
+    # A pending part (`CLAIM:LABEL`) of a claim with other parts in the table is named in its note;
+    # a claim with nothing yet gets a row that says so.
+    pending_ids = set()
+    for item in pending:
+        cid, _, label = item.partition(":")
+        pending_ids.add(cid)
+        if cid in rows and label:
+            gap = f"[{label}] {PENDING_NOTE}"
+            rows[cid]["note"] = f"{rows[cid]['note']}; {gap}" if rows[cid]["note"] else gap
     for cid, c in CLAIMS.items():
         if cid not in rows:
             rows[cid] = {
@@ -132,7 +141,7 @@ def build_table(claim_files: list[str | Path], scale: str, out_csv: str | Path, 
                 "measured": "", "interval": "", "interval_method": "", "target": "", "tolerance": "",
                 "verdict": "not run",
                 "provenance": c.provenance, "figure": "", "table": "",
-                "note": PENDING_NOTE if cid in pending else missing_note,
+                "note": PENDING_NOTE if cid in pending_ids else missing_note,
             }
     order = list(CLAIMS)
     frame = pd.DataFrame([rows[c] for c in order], columns=COLUMNS)

@@ -144,18 +144,19 @@ def claim_files(cpu_only=False):
 
 
 def pending_claims(cpu_only=False):
-    """Claims of the table with no result yet (figures_only): their rows say so."""
+    """Claims (`CLAIM`, or `CLAIM:DATASET` for one part) of the table with no result yet
+    (figures_only): their rows say so."""
     missing = [f for f in _claim_files(cpu_only) if not Path(f).exists()] if FIGURES_ONLY else []
-    ids = {json_claim for f in missing for json_claim in [_claim_id_of(f)] if json_claim}
-    return sorted(ids)
+    return sorted({part for f in missing for part in [_claim_part_of(f)] if part})
 
 
-def _claim_id_of(path):
+def _claim_part_of(path):
     for c in CLAIMS.values():
         for part in (c.analysis, *c.cpu_parts):
-            pattern = f"{ROOT}/{claim_output(c, part)}"
-            if re.fullmatch(re.escape(pattern).replace(re.escape("{dataset}"), "[^/]+"), path):
-                return c.id
+            pattern = re.escape(f"{ROOT}/{claim_output(c, part)}").replace(re.escape("{dataset}"), "(?P<ds>[^/]+)")
+            m = re.fullmatch(pattern, path)
+            if m:
+                return f"{c.id}:{m.group('ds')}" if "ds" in m.groupdict() else c.id
     return None
 
 

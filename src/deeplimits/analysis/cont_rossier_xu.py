@@ -249,6 +249,9 @@ def judge_crx4(measures: list, n_depths: int, scale: str) -> str:
     return judged(measures, scale) if n_depths >= 3 and measures else "not at this scale"
 
 
+ENTRY_POINTS = 1000
+
+
 def protocol_words(settings: dict) -> str:
     return ", ".join(f"{k} {settings[k]}" for k in CRX4_PROTOCOL if k in settings)
 
@@ -267,6 +270,10 @@ def crx4(settings: dict, inputs: dict, outputs: dict, *, scale: str, seed: int =
     deepest["trend"] = deepest.groupby(["dataset", "model"]).entry.transform(
         lambda v: v.rolling(window, center=True, min_periods=1).mean())
     deepest["noise"] = deepest.entry - deepest.trend
+    # The figure's table: trend and noise are computed on every layer, then at most about
+    # ENTRY_POINTS layers per model are kept (L = 9100 would be 2 MB of text per run).
+    stride = -(-int(deepest.depth.max()) // ENTRY_POINTS)
+    deepest = deepest.groupby(["dataset", "model"], group_keys=False).apply(lambda g: g.iloc[::stride])
     betas = fits.set_index(["dataset", "model"]).beta
     table["increment_scaled"] = [r.max_increment * r.depth ** float(betas.loc[(r.dataset, r.model)])
                                  for r in table.itertuples()]
