@@ -188,3 +188,15 @@ def test_judge_crx3():
     edge = dict(good, zero={"V1": 0.15})
     measures = crx3_measures(_variations(edge, noise=0.3), 0.15)
     assert measures[0].name == "zero: V1" and measures[0].verdict == "inconclusive"
+
+
+def test_the_entry_table_keeps_about_entry_points_layers_per_model_with_its_columns(tmp_path, monkeypatch):
+    """The figure's table of the deepest net: every column kept, at most ENTRY_POINTS-ish rows per model."""
+    from deeplimits.analysis import cont_rossier_xu as crx
+
+    entries = pd.DataFrame([{"dataset": "ode", "model": m, "depth": 10, "s": (k + 0.5) / 10, "entry": float(k)}
+                            for m in ("tanh_shared", "relu_layer") for k in range(10)])
+    monkeypatch.setattr(crx, "ENTRY_POINTS", 4)
+    deepest = crx.entry_decomposition(entries)
+    assert set(deepest.columns) >= {"dataset", "model", "s", "entry", "trend", "noise"}
+    assert deepest.groupby("model").size().tolist() == [4, 4]  # layers 0, 3, 6, 9 of each

@@ -252,6 +252,20 @@ def judge_crx4(measures: list, n_depths: int, scale: str) -> str:
 ENTRY_POINTS = 1000
 
 
+def entry_decomposition(entries: pd.DataFrame) -> pd.DataFrame:
+    """Trend / noise decomposition of one entry along depth at the largest depth: a moving
+    average (window ~ L/8) is the trend, the rest is noise. Both are computed on every layer;
+    the figure's table keeps about ENTRY_POINTS layers per model (L = 9100 would be 2 MB of
+    text per run)."""
+    deepest = entries[entries.depth == entries.depth.max()].copy()
+    window = max(3, int(deepest.depth.max()) // 8)
+    deepest["trend"] = deepest.groupby(["dataset", "model"]).entry.transform(
+        lambda v: v.rolling(window, center=True, min_periods=1).mean())
+    deepest["noise"] = deepest.entry - deepest.trend
+    stride = -(-int(deepest.depth.max()) // ENTRY_POINTS)
+    return deepest[deepest.groupby(["dataset", "model"]).cumcount() % stride == 0]
+
+
 def protocol_words(settings: dict) -> str:
     return ", ".join(f"{k} {settings[k]}" for k in CRX4_PROTOCOL if k in settings)
 
@@ -263,17 +277,7 @@ def crx4(settings: dict, inputs: dict, outputs: dict, *, scale: str, seed: int =
     table, entries = crx4_cell_rows(cell_dirs(inputs["cells"]))
     tol = settings["beta_tolerance"]
     fits, measures = crx4_fits(table, tol)
-    # Trend / noise decomposition of one entry at the largest depth: a moving average
-    # (window ~ L/8) is the trend, the rest is noise.
-    deepest = entries[entries.depth == entries.depth.max()].copy()
-    window = max(3, int(deepest.depth.max()) // 8)
-    deepest["trend"] = deepest.groupby(["dataset", "model"]).entry.transform(
-        lambda v: v.rolling(window, center=True, min_periods=1).mean())
-    deepest["noise"] = deepest.entry - deepest.trend
-    # The figure's table: trend and noise are computed on every layer, then at most about
-    # ENTRY_POINTS layers per model are kept (L = 9100 would be 2 MB of text per run).
-    stride = -(-int(deepest.depth.max()) // ENTRY_POINTS)
-    deepest = deepest.groupby(["dataset", "model"], group_keys=False).apply(lambda g: g.iloc[::stride])
+    deepest = entry_decomposition(entries)
     betas = fits.set_index(["dataset", "model"]).beta
     table["increment_scaled"] = [r.max_increment * r.depth ** float(betas.loc[(r.dataset, r.model)])
                                  for r in table.itertuples()]
