@@ -307,11 +307,6 @@ def reference(name):
     return f"{REFERENCE}/{REFERENCES[name]}"
 
 
-def parent_of(name):
-    """A params function: the folder of output `name` (lint: no hard-coded prefixes)."""
-    return lambda w, output: str(Path(output[name]).parent)
-
-
 def scale_root_of(name):
     """A params function: results/<scale>, two levels above output `name`."""
     return lambda w, output: str(Path(output[name]).parent.parent)
