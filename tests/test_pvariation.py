@@ -64,3 +64,24 @@ def test_p_variation_decreases_in_p_and_bounds_qv():
 def test_refuses_p_below_one():
     with pytest.raises(ValueError, match="p >= 1"):
         p_variation(np.zeros((3, 2)), 0.5)
+
+
+@pytest.mark.parametrize("n", [64, 700, 3000])
+def test_the_projection_bound_keeps_the_result_exact_on_low_dimensional_paths(n):
+    """A smooth signal plus small noise: the cheap projected bound is on, and the result is
+    still the unpruned programme's."""
+    from deeplimits.pvariation import _projection
+
+    rng = np.random.default_rng(n)
+    t = np.linspace(0, 1, n)[:, None]
+    x = np.sin(6 * t) * np.ones((1, 9)) + np.cos(11 * t) * np.linspace(-1, 1, 9) + 0.01 * rng.normal(size=(n, 9))
+    assert _projection(x)[2]
+    for p in (1.5, 2.0, 3.0):
+        assert p_variation(x, p) == pytest.approx(naive_dp(x, p), rel=1e-12)
+
+
+def test_the_projection_bound_is_off_where_it_could_not_prune():
+    from deeplimits.pvariation import _projection
+
+    walk = np.random.default_rng(0).normal(size=(2000, 30)).cumsum(0)
+    assert not _projection(walk)[2]

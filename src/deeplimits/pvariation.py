@@ -12,6 +12,15 @@ max_{m in B} V[m]; by the triangle inequality every candidate in B scores at mos
 max V[m] + (||X_j - c_B|| + r_B)^p, so blocks that cannot beat the best candidate found
 so far are skipped whole. Pruning never changes the result (tested against brute
 force over all partitions); it only saves time, most on regular paths.
+
+A cheaper bound comes first where the path lies close to a few directions (a smooth
+signal plus small noise, as trained weights are): with y = X - mean, z = U^T y its
+coordinates on the top PROJ_DIMS principal directions U and q = ||y - U z|| the rest,
+    ||X_i - X_j||^2 <= ||z_i - z_j||^2 + (q_i + q_j)^2,
+which costs PROJ_DIMS multiply-adds instead of the full dimension. It is used only
+when the rest carries under PROJ_SHARE of the path's variance (elsewhere it would
+prune nothing), and is inflated by a relative 1e-9 so that rounding can never make it
+fall below the exact distance.
 For p = 1 the finest partition is optimal (triangle inequality), which is used directly.
 """
 
@@ -21,6 +30,8 @@ import numpy as np
 from numba import njit
 
 FANOUT = 8  # children per block in the pruning tree
+PROJ_DIMS = 4  # principal directions of the cheap bound
+PROJ_SHARE = 0.05  # the cheap bound is used when the rest of the variance is below this share
 
 
 def _as_path(path) -> np.ndarray:
@@ -41,9 +52,73 @@ def p_variation(path, p: float, norm: str = "fro") -> float:
         return 0.0
     if p == 1:
         return float(np.linalg.norm(np.diff(x, axis=0), axis=1).sum())
-    return float(_dp(x, float(p))[-1] ** (1.0 / p))
+    z, q, use_proj = _projection(x)
+    return float(_dp(x, z, q, use_proj, float(p))[-1] ** (1.0 / p))
 
 
+def _projection(x: np.ndarray):
+    """Coordinates z on the top principal directions, the rest's norm q, and whether the
+    bound they give is worth using (the rest is a small share of the variance)."""
+    mean = x.mean(0)
+    # The bound holds for any orthonormal U, so the directions may come from a subsample
+    # and a few subspace iterations (compiled: LAPACK and BLAS threads cost more here than
+    # the whole search on a busy machine).
+    sample = np.ascontiguousarray(x[:: max(1, x.shape[0] // 1024)] - mean)
+    u = _top_directions(sample, min(PROJ_DIMS, x.shape[1]))
+    z, q, rest, total = _project(x, mean, u)
+    return z, q, bool(total > 0 and rest < PROJ_SHARE * total)
+
+
+@njit(cache=True)
+def _top_directions(sample, k, iterations=30):
+    """(d, k): orthonormal columns spanning (about) the top principal directions of the rows."""
+    d = sample.shape[1]
+    gram = sample.T @ sample
+    # Rows of u are the directions. Start from the k longest rows of the sample, which lie
+    # mostly in the dominant directions.
+    order = np.argsort(-(sample * sample).sum(1))
+    u = np.empty((k, d))
+    for a in range(k):
+        u[a] = sample[order[a % len(order)]]
+        u[a, a] += 1e-3
+    for _ in range(iterations):
+        u = u @ gram  # gram is symmetric
+        for a in range(k):  # modified Gram-Schmidt
+            for b in range(a):
+                u[a] -= (u[a] @ u[b]) * u[b]
+            norm = np.sqrt(u[a] @ u[a])
+            if norm > 0:
+                u[a] /= norm
+            else:
+                u[a] = 0.0
+                u[a, a] = 1.0
+    return np.ascontiguousarray(u.T)
+
+
+@njit(cache=True)
+def _project(x, mean, u):
+    n, d = x.shape
+    k = u.shape[1]
+    z = np.zeros((n, k))
+    q = np.empty(n)
+    y = np.empty(d)
+    rest = total = 0.0
+    for i in range(n):
+        norm = 0.0
+        for c in range(d):
+            y[c] = x[i, c] - mean[c]
+            norm += y[c] * y[c]
+        on = 0.0
+        for a in range(k):
+            s = 0.0
+            for c in range(d):
+                s += u[c, a] * y[c]
+            z[i, a] = s
+            on += s * s
+        q[i] = np.sqrt(max(norm - on, 0.0))
+        rest += q[i] * q[i]
+        total += norm
+    return z, q, rest, total
 
 
 def quadratic_variation(path) -> float:
@@ -63,8 +138,29 @@ def _dist(x, i, j):
     return np.sqrt(s)
 
 
+@njit(cache=True, fastmath=True)
+def _bound_sq(z, q, i, j):
+    """An upper bound on ||X_i - X_j||^2 (module docstring), inflated against rounding."""
+    s = 0.0
+    for k in range(z.shape[1]):
+        d = z[i, k] - z[j, k]
+        s += d * d
+    r = q[i] + q[j]
+    return (s + r * r) * (1.0 + 1e-9) + 1e-300
+
+
 @njit(cache=True)
-def _dp(x, p):
+def _pow(d, p):
+    """d^p, without pow() for the usual p = 2 and 3 (it costs as much as a distance)."""
+    if p == 2.0:
+        return d * d
+    if p == 3.0:
+        return d * d * d
+    return d**p
+
+
+@njit(cache=True)
+def _dp(x, z, q, use_proj, p):
     n = x.shape[0]
     v = np.zeros(n)
     arg = np.zeros(n, dtype=np.int64)
@@ -82,12 +178,12 @@ def _dp(x, p):
     stack_l = np.empty(n_levels * FANOUT * 2 + 8, dtype=np.int64)
     stack_b = np.empty(n_levels * FANOUT * 2 + 8, dtype=np.int64)
     for j in range(1, n):
-        best = v[j - 1] + _dist(x, j - 1, j) ** p
+        best = v[j - 1] + _pow(_dist(x, j - 1, j), p)
         best_m = j - 1
         # The previous point's optimal predecessor is usually near-optimal here too: a
         # good first candidate lets the block bounds prune far more.
         m = arg[j - 1]
-        val = v[m] + _dist(x, m, j) ** p
+        val = v[m] + _pow(_dist(x, m, j), p)
         if val > best:
             best = val
             best_m = m
@@ -102,7 +198,7 @@ def _dp(x, p):
                 top += 1
                 start += size
         for m in range(start, j - 1):
-            val = v[m] + _dist(x, m, j) ** p
+            val = v[m] + _pow(_dist(x, m, j), p)
             if val > best:
                 best = val
                 best_m = m
@@ -113,11 +209,15 @@ def _dp(x, p):
             b = stack_b[top]
             first = b * sizes[lev]
             centre = first + sizes[lev] // 2
-            if vmax[lev, b] + (_dist(x, centre, j) + rad[lev, b]) ** p <= best:
+            if use_proj and vmax[lev, b] + _pow(np.sqrt(_bound_sq(z, q, centre, j)) + rad[lev, b], p) <= best:
+                continue
+            if vmax[lev, b] + _pow(_dist(x, centre, j) + rad[lev, b], p) <= best:
                 continue
             if lev == 0:
                 for m in range(first, first + FANOUT):
-                    val = v[m] + _dist(x, m, j) ** p
+                    if use_proj and v[m] + _pow(np.sqrt(_bound_sq(z, q, m, j)), p) <= best:
+                        continue
+                    val = v[m] + _pow(_dist(x, m, j), p)
                     if val > best:
                         best = val
                         best_m = m
