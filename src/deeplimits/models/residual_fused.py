@@ -20,8 +20,8 @@ them. How it stays near the arithmetic:
 - tanh is the branch-free `_tanh` below, because numba calls the scalar libm tanh
   otherwise (no vector math library here), which would cost more than the layer's
   multiply-adds. It is within 2 ulp of libm in float64 (tested over its whole range).
-- All buffers are allocated once per call (no per-layer arrays), seeds run in parallel
-  (prange) on as many threads as torch is given, and `error_model="numpy"` drops the
+- No per-layer arrays (the states buffers are reused across steps), seeds run in
+  parallel (prange) on as many threads as torch is given, and `error_model="numpy"` drops the
   division-by-zero checks that would stop vectorisation.
 ResidualMLP's plain PyTorch path stays the reference this is tested against (outputs and
 gradients equal to autograd's to 1e-12 in float64).
@@ -79,85 +79,119 @@ def _tanh(x):
     return out if x == x else x
 
 
-@njit(parallel=True, fastmath=FAST, error_model="numpy", cache=True)
-def _forward(h0t, a, b, delta, code, states, act):
-    """h0t (S,d,B), a (S,L,d,d), b (S,L,d), delta (S,L) -> fills states (S,L+1,d,B) with h_k^T
-    and act (S,L,d,B) with v_k^T."""
-    s_n, depth, d = a.shape[0], a.shape[1], a.shape[2]
-    batch = h0t.shape[2]
-    for s in prange(s_n):
-        states[s, 0] = h0t[s]
-        z = np.empty(batch, dtype=h0t.dtype)
-        zero = np.zeros(1, dtype=h0t.dtype)[0]  # typed constants: a literal 0 would promote to float64
-        for k in range(depth):
-            h, h_next, v = states[s, k], states[s, k + 1], act[s, k]
-            step = delta[s, k]
-            for i in range(d):
-                z[:] = b[s, k, i]
-                for j in range(d):
-                    a_ij = a[s, k, i, j]
-                    for t in range(batch):
-                        z[t] += a_ij * h[j, t]
-                # One loop per activation: a branch inside the loop would stop vectorisation.
-                if code == 0:
-                    for t in range(batch):
-                        v[i, t] = _tanh(np.float64(z[t]))
-                elif code == 1:
-                    for t in range(batch):
-                        v[i, t] = z[t] if z[t] > zero else zero
-                else:
-                    v[i] = z
+@njit(fastmath=FAST, error_model="numpy", cache=True)
+def _forward_seed(s, h0t, a, b, delta, code, states, act):
+    """Seed s: h0t (S,d,B), a (S,L,d,d), b (S,L,d), delta (S,L) -> fills states (S,L+1,d,B)
+    with h_k^T and act (S,L,d,B) with v_k^T."""
+    depth, d, batch = a.shape[1], a.shape[2], h0t.shape[2]
+    states[s, 0] = h0t[s]
+    z = np.empty(batch, dtype=h0t.dtype)
+    zero = np.zeros(1, dtype=h0t.dtype)[0]  # typed constants: a literal 0 would promote to float64
+    for k in range(depth):
+        h, h_next, v = states[s, k], states[s, k + 1], act[s, k]
+        step = delta[s, k]
+        for i in range(d):
+            z[:] = b[s, k, i]
+            for j in range(d):
+                a_ij = a[s, k, i, j]
                 for t in range(batch):
-                    h_next[i, t] = h[i, t] + step * v[i, t]
+                    z[t] += a_ij * h[j, t]
+            # One loop per activation: a branch inside the loop would stop vectorisation.
+            if code == 0:
+                for t in range(batch):
+                    v[i, t] = _tanh(np.float64(z[t]))
+            elif code == 1:
+                for t in range(batch):
+                    v[i, t] = z[t] if z[t] > zero else zero
+            else:
+                v[i] = z
+            for t in range(batch):
+                h_next[i, t] = h[i, t] + step * v[i, t]
 
 
-@njit(parallel=True, fastmath=FAST, error_model="numpy", cache=True)
-def _backward(g, states, act, a, delta, code, ga, gb, gd):
-    """g (S,d,B) holds dLoss/dh_L^T and is overwritten with dLoss/dh_0^T; fills ga, gb, gd."""
-    s_n, depth, d = a.shape[0], a.shape[1], a.shape[2]
-    batch = g.shape[2]
-    for s in prange(s_n):
-        gs = g[s]
-        gz = np.empty((d, batch), dtype=g.dtype)
-        zero, one = np.zeros(1, dtype=g.dtype)[0], np.ones(1, dtype=g.dtype)[0]
-        for k in range(depth - 1, -1, -1):
-            h, v = states[s, k], act[s, k]
-            step = delta[s, k]
-            dot = zero
-            for i in range(d):
+@njit(fastmath=FAST, error_model="numpy", cache=True)
+def _backward_seed(s, g, states, act, a, delta, code, ga, gb, gd):
+    """Seed s: g (S,d,B) holds dLoss/dh_L^T and is overwritten with dLoss/dh_0^T; fills ga,
+    gb, gd."""
+    depth, d, batch = a.shape[1], a.shape[2], g.shape[2]
+    gs = g[s]
+    gz = np.empty((d, batch), dtype=g.dtype)
+    zero, one = np.zeros(1, dtype=g.dtype)[0], np.ones(1, dtype=g.dtype)[0]
+    for k in range(depth - 1, -1, -1):
+        h, v = states[s, k], act[s, k]
+        step = delta[s, k]
+        dot = zero
+        for i in range(d):
+            for t in range(batch):
+                dot += gs[i, t] * v[i, t]
+            if code == 0:
                 for t in range(batch):
-                    dot += gs[i, t] * v[i, t]
-                if code == 0:
-                    for t in range(batch):
-                        gz[i, t] = step * gs[i, t] * (one - v[i, t] * v[i, t])
-                elif code == 1:
-                    for t in range(batch):
-                        gz[i, t] = step * gs[i, t] if v[i, t] > zero else zero
-                else:
-                    for t in range(batch):
-                        gz[i, t] = step * gs[i, t]
-            gd[s, k] = dot
-            for i in range(d):
-                gb[s, k, i] = gz[i].sum()
-                for j in range(d):
-                    acc = zero
-                    for t in range(batch):
-                        acc += gz[i, t] * h[j, t]
-                    ga[s, k, i, j] = acc
-            for i in range(d):
-                for j in range(d):
-                    a_ij = a[s, k, i, j]
-                    for t in range(batch):
-                        gs[j, t] += a_ij * gz[i, t]
+                    gz[i, t] = step * gs[i, t] * (one - v[i, t] * v[i, t])
+            elif code == 1:
+                for t in range(batch):
+                    gz[i, t] = step * gs[i, t] if v[i, t] > zero else zero
+            else:
+                for t in range(batch):
+                    gz[i, t] = step * gs[i, t]
+        gd[s, k] = dot
+        for i in range(d):
+            gb[s, k, i] = gz[i].sum()
+            for j in range(d):
+                acc = zero
+                for t in range(batch):
+                    acc += gz[i, t] * h[j, t]
+                ga[s, k, i, j] = acc
+        for i in range(d):
+            for j in range(d):
+                a_ij = a[s, k, i, j]
+                for t in range(batch):
+                    gs[j, t] += a_ij * gz[i, t]
+
+
+# Seeds one after the other, or in parallel (prange). A job with one thread takes the
+# serial driver: the parallel one keeps its thread pool awake, and two such jobs on two
+# cores slowed each other down 30x (measured).
+@njit(cache=True)
+def _forward_each(h0t, a, b, delta, code, states, act):
+    for s in range(a.shape[0]):
+        _forward_seed(s, h0t, a, b, delta, code, states, act)
+
+
+@njit(parallel=True, cache=True)
+def _forward_parallel(h0t, a, b, delta, code, states, act):
+    for s in prange(a.shape[0]):
+        _forward_seed(s, h0t, a, b, delta, code, states, act)
+
+
+@njit(cache=True)
+def _backward_each(g, states, act, a, delta, code, ga, gb, gd):
+    for s in range(a.shape[0]):
+        _backward_seed(s, g, states, act, a, delta, code, ga, gb, gd)
+
+
+@njit(parallel=True, cache=True)
+def _backward_parallel(g, states, act, a, delta, code, ga, gb, gd):
+    for s in prange(a.shape[0]):
+        _backward_seed(s, g, states, act, a, delta, code, ga, gb, gd)
 
 
 def _numpy(t: torch.Tensor) -> np.ndarray:
     return t.detach().contiguous().numpy()
 
 
-def _use_torch_threads() -> None:
+# Per-seed work (d * B * L) below which waking the thread pool costs more than it saves
+# (measured at d = 10, B = 32, 3 seeds: L = 31 slower on 2 threads, L = 100 faster).
+PARALLEL_MIN_WORK = 16_384
+
+
+def _threads(seeds: int, work: int) -> int:
     """Seeds run on as many threads as torch may use (the CLI's --threads sets both)."""
-    numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
+    if work < PARALLEL_MIN_WORK:
+        return 1
+    threads = max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS, seeds))
+    if threads > 1:
+        numba.set_num_threads(threads)
+    return threads
 
 
 class _Pool:
@@ -192,8 +226,8 @@ def _run_forward(h0, a, b, delta, code):
     shape = (s_n, depth + 1, d, h0t.shape[2])
     states = _POOL.take(shape, h0t.dtype)
     act = _POOL.take((s_n, depth, d, h0t.shape[2]), h0t.dtype)
-    _use_torch_threads()
-    _forward(h0t, a_np, b_np, delta_np, code, states, act)
+    forward = _forward_parallel if _threads(s_n, states[0].size) > 1 else _forward_each
+    forward(h0t, a_np, b_np, delta_np, code, states, act)
     # A copy, never a view: the buffers go back to the pool.
     out = torch.from_numpy(states[:, -1].transpose(0, 2, 1).copy())
     return out, states, act
@@ -224,8 +258,8 @@ class FusedResidualStack(torch.autograd.Function):
         a_np, delta_np = _numpy(a), _numpy(delta)
         g = _numpy(g_out.transpose(1, 2)).copy()
         ga, gb, gd = np.empty_like(a_np), np.empty(a_np.shape[:3], a_np.dtype), np.empty_like(delta_np)
-        _use_torch_threads()
-        _backward(g, stored.states, stored.act, a_np, delta_np, stored.code, ga, gb, gd)
+        backward = _backward_parallel if _threads(a_np.shape[0], stored.act[0].size) > 1 else _backward_each
+        backward(g, stored.states, stored.act, a_np, delta_np, stored.code, ga, gb, gd)
         return (torch.from_numpy(g).transpose(1, 2), torch.from_numpy(ga), torch.from_numpy(gb),
                 torch.from_numpy(gd), None)
 
