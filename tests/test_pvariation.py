@@ -85,3 +85,15 @@ def test_the_projection_bound_is_off_where_it_could_not_prune():
 
     walk = np.random.default_rng(0).normal(size=(2000, 30)).cumsum(0)
     assert not _projection(walk)[2]
+
+
+def test_the_top_directions_are_orthonormal_and_find_the_signal():
+    from deeplimits.pvariation import _top_directions
+
+    rng = np.random.default_rng(3)
+    basis = np.linalg.qr(rng.normal(size=(12, 2)))[0]  # the signal's plane
+    sample = rng.normal(size=(500, 2)) * [3.0, 1.0] @ basis.T + 1e-3 * rng.normal(size=(500, 12))
+    u = _top_directions(sample, 4)
+    assert np.allclose(u.T @ u, np.eye(4), atol=1e-12)
+    # The plane lies in the span of the first two columns.
+    assert np.allclose(u[:, :2] @ (u[:, :2].T @ basis), basis, atol=1e-3)
