@@ -42,7 +42,7 @@ paper-cpu: env
 	PATH=$(CURDIR)/$(BIN):$$PATH $(SNAKEMAKE) --config scale=paper cpu_only=true --report results/paper/report.html
 
 test: env
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest -q
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest -q --durations=15
 
 lint: env
 	$(BIN)/ruff check src tests bench notebooks
