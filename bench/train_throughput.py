@@ -139,9 +139,10 @@ def main() -> None:
             steps = 4 if not args.quick else 2
         x = torch.randn(n, d, device=device) / math.sqrt(d)
         y = torch.randn(n, d, device=device) / math.sqrt(d)
-        # Warm-up outside the timings: numba compiles once; Triton specialises its kernels
-        # on the depth and batch, so the warm-up has the real depth and batch (one seed).
-        engine_run(d, depth, 1, batch_size, x, y, 1, delta, device)
+        # Warm-up outside the timings, at the real depth, batch and seed count: numba loads
+        # (or compiles) the serial or the parallel driver the timed run takes, and Triton
+        # specialises its kernels on the depth and batch.
+        engine_run(d, depth, seeds, batch_size, x, y, 1, delta, device)
         t_eager = eager_run(d, depth, seeds, batch_size, x, y, steps, delta, device)
         t_engine, engine_steps = engine_run(d, depth, seeds, batch_size, x, y, steps, delta, device)
         eager_sps = seeds * batch_size * steps / t_eager
