@@ -75,7 +75,7 @@ def test_the_projection_bound_keeps_the_result_exact_on_low_dimensional_paths(n)
     rng = np.random.default_rng(n)
     t = np.linspace(0, 1, n)[:, None]
     x = np.sin(6 * t) * np.ones((1, 9)) + np.cos(11 * t) * np.linspace(-1, 1, 9) + 0.01 * rng.normal(size=(n, 9))
-    assert _projection(x)[2]
+    assert _projection(x)[3]
     for p in (1.5, 2.0, 3.0):
         assert p_variation(x, p) == pytest.approx(naive_dp(x, p), rel=1e-12)
 
@@ -84,7 +84,7 @@ def test_the_projection_bound_is_off_where_it_could_not_prune():
     from deeplimits.pvariation import _projection
 
     walk = np.random.default_rng(0).normal(size=(2000, 30)).cumsum(0)
-    assert not _projection(walk)[2]
+    assert not _projection(walk)[3]
 
 
 def test_the_top_directions_are_orthonormal_and_find_the_signal():

@@ -19,8 +19,9 @@ coordinates on the top PROJ_DIMS principal directions U and q = ||y - U z|| the 
     ||X_i - X_j||^2 <= ||z_i - z_j||^2 + (q_i + q_j)^2,
 which costs PROJ_DIMS multiply-adds instead of the full dimension. It is used only
 when the rest carries under PROJ_SHARE of the path's variance (elsewhere it would
-prune nothing), and is inflated by a relative 1e-9 so that rounding can never make it
-fall below the exact distance.
+prune nothing). Rounding in z and q is absolute (about 1e-16 times the path's size), so
+the bound on the distance is widened by 1e-12 of the largest ||y|| (and a relative
+1e-9): it can never fall below the exact distance.
 For p = 1 the finest partition is optimal (triangle inequality), which is used directly.
 """
 
@@ -52,23 +53,24 @@ def p_variation(path, p: float, norm: str = "fro") -> float:
         return 0.0
     if p == 1:
         return float(np.linalg.norm(np.diff(x, axis=0), axis=1).sum())
-    z, q, use_proj = _projection(x)
-    return float(_dp(x, z, q, use_proj, float(p))[-1] ** (1.0 / p))
+    z, q, tol, use_proj = _projection(x)
+    return float(_dp(x, z, q, tol, use_proj, float(p))[-1] ** (1.0 / p))
 
 
 def _projection(x: np.ndarray):
-    """Coordinates z on the top principal directions, the rest's norm q, and whether the
-    bound they give is worth using (the rest is a small share of the variance)."""
+    """Coordinates z on the top principal directions, the rest's norm q, the bound's
+    rounding allowance, and whether the bound is worth using (the rest is a small share
+    of the variance)."""
     mean = x.mean(0)
     # The bound holds for any orthonormal U, so the directions may come from a subsample
     # and a few subspace iterations (compiled: LAPACK and BLAS threads cost more here than
     # the whole search on a busy machine).
     sample = np.ascontiguousarray(x[:: max(1, x.shape[0] // 1024)] - mean)
     u = _top_directions(sample, min(PROJ_DIMS, x.shape[1]))
-    z, q, rest, total = _project(x, mean, u)
+    z, q, rest, total, size = _project(x, mean, u)
     # The bound needs orthonormal columns; if rounding ever broke that, do without it.
     orthonormal = np.abs(u.T @ u - np.eye(u.shape[1])).max() < 1e-9
-    return z, q, bool(orthonormal and total > 0 and rest < PROJ_SHARE * total)
+    return z, q, 1e-12 * size, bool(orthonormal and total > 0 and rest < PROJ_SHARE * total)
 
 
 @njit(cache=True, fastmath=True)
@@ -112,28 +114,35 @@ def _top_directions(sample, k, iterations=30):
 
 @njit(cache=True)
 def _project(x, mean, u):
+    """z = U^T y and q = ||y - U z|| per point (the rest taken directly, not as a difference
+    of squares, which would cancel), the rest's and the whole variance, and max ||y||."""
     n, d = x.shape
     k = u.shape[1]
     z = np.zeros((n, k))
     q = np.empty(n)
     y = np.empty(d)
-    rest = total = 0.0
+    rest = total = size = 0.0
     for i in range(n):
         norm = 0.0
         for c in range(d):
             y[c] = x[i, c] - mean[c]
             norm += y[c] * y[c]
-        on = 0.0
         for a in range(k):
             s = 0.0
             for c in range(d):
                 s += u[c, a] * y[c]
             z[i, a] = s
-            on += s * s
-        q[i] = np.sqrt(max(norm - on, 0.0))
-        rest += q[i] * q[i]
+        left = 0.0
+        for c in range(d):
+            r = y[c]
+            for a in range(k):
+                r -= u[c, a] * z[i, a]
+            left += r * r
+        q[i] = np.sqrt(left)
+        rest += left
         total += norm
-    return z, q, rest, total
+        size = max(size, np.sqrt(norm))
+    return z, q, rest, total, size
 
 
 def quadratic_variation(path) -> float:
@@ -154,14 +163,14 @@ def _dist(x, i, j):
 
 
 @njit(cache=True, fastmath=True)
-def _bound_sq(z, q, i, j):
-    """An upper bound on ||X_i - X_j||^2 (module docstring), inflated against rounding."""
+def _bound(z, q, tol, i, j):
+    """An upper bound on ||X_i - X_j|| (module docstring), widened against rounding."""
     s = 0.0
     for k in range(z.shape[1]):
         d = z[i, k] - z[j, k]
         s += d * d
     r = q[i] + q[j]
-    return (s + r * r) * (1.0 + 1e-9) + 1e-300
+    return np.sqrt(s + r * r) * (1.0 + 1e-9) + tol
 
 
 @njit(cache=True)
@@ -175,7 +184,7 @@ def _pow(d, p):
 
 
 @njit(cache=True)
-def _dp(x, z, q, use_proj, p):
+def _dp(x, z, q, tol, use_proj, p):
     n = x.shape[0]
     v = np.zeros(n)
     arg = np.zeros(n, dtype=np.int64)
@@ -224,13 +233,13 @@ def _dp(x, z, q, use_proj, p):
             b = stack_b[top]
             first = b * sizes[lev]
             centre = first + sizes[lev] // 2
-            if use_proj and vmax[lev, b] + _pow(np.sqrt(_bound_sq(z, q, centre, j)) + rad[lev, b], p) <= best:
+            if use_proj and vmax[lev, b] + _pow(_bound(z, q, tol, centre, j) + rad[lev, b], p) <= best:
                 continue
             if vmax[lev, b] + _pow(_dist(x, centre, j) + rad[lev, b], p) <= best:
                 continue
             if lev == 0:
                 for m in range(first, first + FANOUT):
-                    if use_proj and v[m] + _pow(np.sqrt(_bound_sq(z, q, m, j)), p) <= best:
+                    if use_proj and v[m] + _pow(_bound(z, q, tol, m, j), p) <= best:
                         continue
                     val = v[m] + _pow(_dist(x, m, j), p)
                     if val > best:

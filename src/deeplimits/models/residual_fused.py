@@ -184,14 +184,14 @@ def _numpy(t: torch.Tensor) -> np.ndarray:
 PARALLEL_MIN_WORK = 16_384
 
 
-def _threads(seeds: int, work: int) -> int:
-    """Seeds run on as many threads as torch may use (the CLI's --threads sets both)."""
-    if work < PARALLEL_MIN_WORK:
-        return 1
-    threads = max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS, seeds))
-    if threads > 1:
-        numba.set_num_threads(threads)
-    return threads
+def _parallel(seeds: int, work: int) -> bool:
+    """Whether the seeds run in parallel, on as many threads as torch may use (the CLI's
+    --threads sets both)."""
+    threads = min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS, seeds)
+    if work < PARALLEL_MIN_WORK or threads < 2:
+        return False
+    numba.set_num_threads(threads)
+    return True
 
 
 class _Pool:
@@ -226,7 +226,7 @@ def _run_forward(h0, a, b, delta, code):
     shape = (s_n, depth + 1, d, h0t.shape[2])
     states = _POOL.take(shape, h0t.dtype)
     act = _POOL.take((s_n, depth, d, h0t.shape[2]), h0t.dtype)
-    forward = _forward_parallel if _threads(s_n, states[0].size) > 1 else _forward_each
+    forward = _forward_parallel if _parallel(s_n, states[0].size) else _forward_each
     forward(h0t, a_np, b_np, delta_np, code, states, act)
     # A copy, never a view: the buffers go back to the pool.
     out = torch.from_numpy(states[:, -1].transpose(0, 2, 1).copy())
@@ -256,9 +256,9 @@ class FusedResidualStack(torch.autograd.Function):
         a, delta = ctx.saved_tensors
         stored = ctx.stored
         a_np, delta_np = _numpy(a), _numpy(delta)
-        g = _numpy(g_out.transpose(1, 2)).copy()
+        g = g_out.detach().transpose(1, 2).numpy().copy()  # one C-ordered copy, overwritten below
         ga, gb, gd = np.empty_like(a_np), np.empty(a_np.shape[:3], a_np.dtype), np.empty_like(delta_np)
-        backward = _backward_parallel if _threads(a_np.shape[0], stored.act[0].size) > 1 else _backward_each
+        backward = _backward_parallel if _parallel(a_np.shape[0], stored.act[0].size) else _backward_each
         backward(g, stored.states, stored.act, a_np, delta_np, stored.code, ga, gb, gd)
         return (torch.from_numpy(g).transpose(1, 2), torch.from_numpy(ga), torch.from_numpy(gb),
                 torch.from_numpy(gd), None)
