@@ -5,7 +5,8 @@ Adam, the same number of optimiser steps per seed. (a) is one nn.Module per seed
 trained one after the other; (b) is the engine: all seeds stacked in one ResidualMLP
 (batched matmuls, or the fused numba stack on a CPU where layers are narrow), trained by
 deeplimits.engine.train. Prints samples/s of both and their ratio per case; the last
-line is `min_ratio=<x> geomean_ratio=<y>`.
+line is `min_ratio=<x> geomean_ratio=<y>`. Both run with the engine's allocator setting
+(engine/memory.py), which is process-wide.
 
     python bench/train_throughput.py            # all cases (several minutes on 2 cores)
     python bench/train_throughput.py --quick    # 1-2 minutes
@@ -23,6 +24,7 @@ import torch
 from torch import nn
 
 from deeplimits.engine import TrainSettings, train
+from deeplimits.engine.memory import keep_freed_memory
 from deeplimits.models import ResidualMLP
 from deeplimits.seeding import torch_generator
 
@@ -121,10 +123,14 @@ def main() -> None:
     device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available()
                           else ("cpu" if args.device == "auto" else args.device))
     torch.manual_seed(0)
+    # The engine's train() sets this anyway; set here first, so that both loops run with
+    # the same allocator from their first step.
+    kept = keep_freed_memory()
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else (platform.processor() or platform.machine())
     peak = matmul_tflops(device, n=256 if args.dry else 4096)
     print(f"# {time.strftime('%Y-%m-%d')} {name}, torch {torch.__version__}, device {device}, "
-          f"{torch.get_num_threads()} threads; large float32 matmul: {peak:.3f} TFLOP/s")
+          f"{torch.get_num_threads()} threads; freed memory kept (both loops): {kept}; "
+          f"large float32 matmul: {peak:.3f} TFLOP/s")
     print(f"{'d':>4} {'L':>5} {'seeds':>5} {'batch':>6}  {'eager samples/s':>16} {'engine samples/s':>17} {'ratio':>7}"
           f" {'engine TFLOP/s':>15} {'of matmul':>10}")
     ratios = []

@@ -75,11 +75,19 @@ def test_triton_stack_is_finite_where_tanh_saturates(triton_stack):
 
 
 def test_backend_choice():
-    model = ResidualMLP([torch_generator(0, "tri", 0)], dim=10, depth=3, fused="auto")
-    assert model.fused_backend(torch.zeros(1, 50, 10)) == "numba"
-    assert model.fused_backend(torch.zeros(1, 5000, 10)) is None  # wide work: batched matmuls win
-    model.fused = False
-    assert model.fused_backend(torch.zeros(1, 50, 10)) is None
+    narrow = ResidualMLP([torch_generator(0, "tri", 0)], dim=10, depth=3, fused="auto")
+    assert narrow.fused_backend(torch.zeros(1, 50, 10)) == "numba"
+    assert narrow.fused_backend(torch.zeros(1, 5000, 10)) == "numba"  # narrow layers: numba at any batch
+    middle = ResidualMLP([torch_generator(0, "tri", 0)], dim=32, depth=3, fused="auto")
+    assert middle.fused_backend(torch.zeros(1, 256, 32)) == "numba"
+    assert middle.fused_backend(torch.zeros(1, 512, 32)) == "bmm"  # past FUSED_MAX_WORK
+    wide = ResidualMLP([torch_generator(0, "tri", 0)], dim=64, depth=3, fused="auto")
+    assert wide.fused_backend(torch.zeros(1, 16, 64)) == "bmm"
+    wide.fused = True
+    assert wide.fused_backend(torch.zeros(1, 16, 64)) == "numba"  # forced
+    for model in (narrow, wide):
+        model.fused = False
+        assert model.fused_backend(torch.zeros(1, 50, model.dim)) is None
 
 
 def test_backend_choice_on_a_gpu():

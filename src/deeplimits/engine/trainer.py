@@ -24,6 +24,7 @@ from ..logs import progress
 from ..seeding import torch_generator
 from .augment import augment_images
 from .cuda_graph import graphed_forward
+from .memory import keep_freed_memory
 from .schedule import Batches, StopRule
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,7 @@ def train(model: torch.nn.Module, data: dict, settings: TrainSettings, *, seeds:
           device: torch.device | None = None, fingerprint: str = "",
           on_epoch: Callable[[int], None] | None = None) -> TrainResult:
     device = device or torch.device("cpu")
+    keep_freed_memory()  # every step reuses its tensors' pages (see engine/memory.py)
     model.to(device)
     dtype = next(model.parameters()).dtype
     x_tr, y_tr, x_te, y_te = (_to(data[k], device, dtype) for k in ("x_train", "y_train", "x_test", "y_test"))

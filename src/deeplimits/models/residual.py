@@ -21,11 +21,20 @@ from ..profiles import random_sine_profile
 from .activations import ACTIVATIONS, DELTAS
 from .init import glorot_uniform
 
-# Width x batch up to which the fused CPU stack beats batched matmuls. Measured 2026-12-01
-# (4 seeds, L = 64, 2 threads, step time): fused/matmul speed 3.0-4.6 at d = 16, 1.7-2.4 at
-# d = 32 (B <= 256), 1.3-1.9 at d = 64 up to B = 128 (work 8192), 1.07 at d = 64, B = 256,
-# where bench/train_throughput.py's 16-seed cases find parity or a loss.
+# Where the fused numba stack beats the batched-matmul one. Measured by bench/cpu_crossover.py
+# (2026-12-01, 2 threads, 4 seeds, L = 64, step time; numba/bmm speed): d = 8 2.5-4.9 and
+# d = 16 1.4-2.5 at every batch up to 4096; d = 24 1.6-1.7 up to d x B = 6144, 0.98-1.18
+# past it (two runs); d = 32 1.0-1.3 up to 8192, 0.90-0.92 past it; d = 48 and 64 0.5-0.96.
+FUSED_ALWAYS_WIDTH = 16
+FUSED_MAX_WIDTH = 32
 FUSED_MAX_WORK = 8192
+
+
+def numba_wins(width: int, batch: int) -> bool:
+    """Whether the fused numba stack is the faster CPU stack for this layer shape."""
+    return width <= FUSED_ALWAYS_WIDTH or (width <= FUSED_MAX_WIDTH and width * batch <= FUSED_MAX_WORK)
+
+
 # The Triton stack keeps a layer's d x d matrix in registers.
 TRITON_MAX_WIDTH = 64
 
@@ -88,16 +97,17 @@ class ResidualMLP(nn.Module):
         return delta.expand(self.seeds, self.depth)
 
     def fused_backend(self, x: torch.Tensor) -> str | None:
-        """Which fused whole-stack kernel runs this input, or None for the plain PyTorch path.
-        CPU: the numba stack where per-op overhead dominates (narrow layers; crossover
-        measured by bench/train_throughput.py). CUDA: the Triton stack for float32 stacks
-        up to TRITON_MAX_WIDTH wide. fused=False always takes the PyTorch path,
-        which stays the reference both kernels are tested against."""
+        """Which whole-stack kernel runs this input, or None for the plain PyTorch path.
+        CPU: the fused numba stack where per-op overhead dominates (narrow layers; crossover
+        measured, see numba_wins), the batched-matmul stack elsewhere (fused=True forces
+        numba). CUDA: the Triton stack for float32 stacks up to TRITON_MAX_WIDTH wide.
+        fused=False always takes the PyTorch path, which stays the reference all three are
+        tested against."""
         if not self.fused:
             return None
         if x.device.type == "cpu":
-            if self.fused == "auto" and self.dim * x.shape[1] > FUSED_MAX_WORK:
-                return None
+            if self.fused == "auto" and not numba_wins(self.dim, x.shape[1]):
+                return "bmm"
             return "numba"
         # The kernel indexes its stored states with 32-bit offsets.
         states = x.shape[0] * (self.depth + 1) * x.shape[1] * self.dim
@@ -116,6 +126,9 @@ class ResidualMLP(nn.Module):
     def _stack(self, x: torch.Tensor, keep: bool = False):
         backend = None if keep else self.fused_backend(x)
         delta = self.layer_deltas()
+        if backend == "bmm":
+            from .residual_bmm import bmm_stack
+            return bmm_stack(x, self.A, self.b if self.use_bias else None, delta, self.activation)
         if backend is not None:
             if backend == "numba":
                 from .residual_fused import fused_stack
