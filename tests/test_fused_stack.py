@@ -35,8 +35,8 @@ def test_tanh_is_within_two_ulp_of_libm_everywhere():
 
 
 def test_float32_tanh_is_within_two_ulp_of_the_exact_value():
-    # Every 7th float32 from 0 to 12 (past the saturation at 9), both signs, and the ends.
-    x = np.arange(0, 0x41400000, 7, dtype=np.uint32).view(np.float32)
+    # Every 101st float32 from 0 to 12 (past the saturation at 9), both signs, and the ends.
+    x = np.arange(0, 0x41400000, 101, dtype=np.uint32).view(np.float32)
     x = np.concatenate([x, -x, np.float32([0.625, -0.625, 9.0, 1.4e-45, 3e38, -3e38])])
     out = np.empty_like(x)
     _tanh32_all(x, out)
