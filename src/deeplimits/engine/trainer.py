@@ -25,6 +25,7 @@ from ..seeding import torch_generator
 from .augment import augment_images
 from .cuda_graph import graphed_forward
 from .memory import keep_freed_memory
+from .optim import SGD, Adam, MultiStepLR
 from .schedule import Batches, StopRule
 
 log = logging.getLogger(__name__)
@@ -113,7 +114,7 @@ def train(model: torch.nn.Module, data: dict, settings: TrainSettings, *, seeds:
     rule = StopRule(settings.stopping, settings.loss_threshold, settings.patience, settings.min_improvement, s)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = _optimizer(settings, params)
-    sched = torch.optim.lr_scheduler.MultiStepLR(opt, settings.milestones, settings.gamma)
+    sched = MultiStepLR(opt, settings.milestones, settings.gamma)
     run = _Run(metrics=[], diverged={}, stops={}, start_epoch=0, resumed_from=None, steps=0, earlier_s=0.0)
     ckpt = Path(checkpoint) if checkpoint else None
     if ckpt and ckpt.exists():
@@ -298,9 +299,9 @@ def _due(every: int, epoch: int, total: int) -> bool:
 
 def _optimizer(settings: TrainSettings, params):
     if settings.optimizer == "adam":
-        return torch.optim.Adam(params, lr=settings.lr)
+        return Adam(params, lr=settings.lr)
     if settings.optimizer in ("sgd", "gd"):
-        return torch.optim.SGD(params, lr=settings.lr)
+        return SGD(params, lr=settings.lr)
     raise ValueError(f"unknown optimizer {settings.optimizer!r}; use adam, sgd or gd")
 
 
