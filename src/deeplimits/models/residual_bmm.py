@@ -76,7 +76,7 @@ class BmmResidualStack(torch.autograd.Function):
         g = g_out.clone(memory_format=torch.contiguous_format)  # dLoss/dh_k, updated in place from k = L down to 0
         t = torch.empty_like(g)
         flat_g, flat_t, flat_v = g.numpy().reshape(seeds, -1), t.numpy().reshape(seeds, -1), vs.numpy().reshape(depth, seeds, -1)
-        steps = delta.t().contiguous().numpy()  # (L, S)
+        steps = delta.detach().t().contiguous().numpy()  # (L, S)
         ga = torch.from_numpy(_POOL.take((depth, seeds, d, d), dtype)) if need_a else None
         gb = torch.empty((depth, seeds, d), dtype=a.dtype) if need_b else None
         gd = torch.empty((depth, seeds, 1, 1), dtype=a.dtype) if need_delta else None
