@@ -129,12 +129,12 @@ class ResidualMLP(nn.Module):
         if backend == "bmm":
             from .residual_bmm import bmm_stack
             return bmm_stack(x, self.A, self.b if self.use_bias else None, delta, self.activation)
-        if backend is not None:
-            if backend == "numba":
-                from .residual_fused import fused_stack
-            else:
-                from .residual_triton import triton_stack as fused_stack
+        if backend == "numba":
+            from .residual_fused import fused_stack
             return fused_stack(x, self.A, self.b, delta, self.activation)
+        if backend == "triton":
+            from .residual_triton import triton_stack
+            return triton_stack(x, self.A, self.b, delta, self.activation)
         h = x
         states = [h] if keep else None
         # unbind once: indexing A[:, k] in the loop would make every layer's backward

@@ -27,7 +27,7 @@ import torch
 from torch.autograd.function import once_differentiable
 
 from .activations import ACT_CODES
-from .residual_fused import _POOL, activate_step, activation_grad_step
+from .residual_fused import _POOL, _numpy, activate_step, activation_grad_step
 
 
 def _forward(h0, a, b, delta, code, store: bool):
@@ -44,7 +44,7 @@ def _forward(h0, a, b, delta, code, store: bool):
     flat_h, flat_v = (arr.reshape(arr.shape[0], seeds, -1) for arr in (states, act))
     flat_z = z.numpy().reshape(seeds, -1)
     a_t = a.detach().transpose(2, 3)
-    steps = delta.detach().t().contiguous().numpy()  # (L, S): one contiguous row per layer
+    steps = _numpy(delta.t())  # (L, S): one contiguous row per layer
     for k in range(depth):
         here, there, v = (k, k + 1, k) if store else (k % 2, (k + 1) % 2, 0)
         if b is None:
@@ -76,7 +76,7 @@ class BmmResidualStack(torch.autograd.Function):
         g = g_out.clone(memory_format=torch.contiguous_format)  # dLoss/dh_k, updated in place from k = L down to 0
         t = torch.empty_like(g)
         flat_g, flat_t, flat_v = g.numpy().reshape(seeds, -1), t.numpy().reshape(seeds, -1), vs.numpy().reshape(depth, seeds, -1)
-        steps = delta.detach().t().contiguous().numpy()  # (L, S)
+        steps = _numpy(delta.t())  # (L, S)
         ga = torch.from_numpy(_POOL.take((depth, seeds, d, d), dtype)) if need_a else None
         gb = torch.empty((depth, seeds, d), dtype=a.dtype) if need_b else None
         gd = torch.empty((depth, seeds, 1, 1), dtype=a.dtype) if need_delta else None

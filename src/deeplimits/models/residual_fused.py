@@ -143,6 +143,36 @@ def _tanh_of_typed(x):
     return lambda x: _tanh(np.float64(x))
 
 
+@njit(inline="always", fastmath=FAST, error_model="numpy")
+def _activate(z, v, code):
+    """v = sigma(z) along one row. One loop per activation: a branch inside the loop would
+    stop vectorisation."""
+    zero = np.zeros(1, dtype=z.dtype)[0]  # typed constants: a literal 0 would promote to float64
+    if code == 0:
+        for t in range(z.shape[0]):
+            v[t] = tanh_of(z[t])
+    elif code == 1:
+        for t in range(z.shape[0]):
+            v[t] = z[t] if z[t] > zero else zero
+    else:
+        v[:] = z
+
+
+@njit(inline="always", fastmath=FAST, error_model="numpy")
+def _activation_grad(g, v, step, code, out):
+    """out = step g sigma'(z) along one row, from v = sigma(z): tanh' = 1 - v^2, relu' = [v > 0]."""
+    zero, one = np.zeros(1, dtype=g.dtype)[0], np.ones(1, dtype=g.dtype)[0]
+    if code == 0:
+        for t in range(g.shape[0]):
+            out[t] = step * g[t] * (one - v[t] * v[t])
+    elif code == 1:
+        for t in range(g.shape[0]):
+            out[t] = step * g[t] if v[t] > zero else zero
+    else:
+        for t in range(g.shape[0]):
+            out[t] = step * g[t]
+
+
 @njit(fastmath=FAST, error_model="numpy", cache=True)
 def _forward_seed(s, h0t, a, b, delta, code, states, act):
     """Seed s: h0t (S,d,B), a (S,L,d,d), b (S,L,d), delta (S,L) -> fills states (S,L+1,d,B)
@@ -150,7 +180,6 @@ def _forward_seed(s, h0t, a, b, delta, code, states, act):
     depth, d, batch = a.shape[1], a.shape[2], h0t.shape[2]
     states[s, 0] = h0t[s]
     z = np.empty(batch, dtype=h0t.dtype)
-    zero = np.zeros(1, dtype=h0t.dtype)[0]  # typed constants: a literal 0 would promote to float64
     for k in range(depth):
         h, h_next, v = states[s, k], states[s, k + 1], act[s, k]
         step = delta[s, k]
@@ -160,15 +189,7 @@ def _forward_seed(s, h0t, a, b, delta, code, states, act):
                 a_ij = a[s, k, i, j]
                 for t in range(batch):
                     z[t] += a_ij * h[j, t]
-            # One loop per activation: a branch inside the loop would stop vectorisation.
-            if code == 0:
-                for t in range(batch):
-                    v[i, t] = tanh_of(z[t])
-            elif code == 1:
-                for t in range(batch):
-                    v[i, t] = z[t] if z[t] > zero else zero
-            else:
-                v[i] = z
+            _activate(z, v[i], code)
             for t in range(batch):
                 h_next[i, t] = h[i, t] + step * v[i, t]
 
@@ -180,7 +201,7 @@ def _backward_seed(s, g, states, act, a, delta, code, ga, gb, gd):
     depth, d, batch = a.shape[1], a.shape[2], g.shape[2]
     gs = g[s]
     gz = np.empty((d, batch), dtype=g.dtype)
-    zero, one = np.zeros(1, dtype=g.dtype)[0], np.ones(1, dtype=g.dtype)[0]
+    zero = np.zeros(1, dtype=g.dtype)[0]
     for k in range(depth - 1, -1, -1):
         h, v = states[s, k], act[s, k]
         step = delta[s, k]
@@ -188,15 +209,7 @@ def _backward_seed(s, g, states, act, a, delta, code, ga, gb, gd):
         for i in range(d):
             for t in range(batch):
                 dot += gs[i, t] * v[i, t]
-            if code == 0:
-                for t in range(batch):
-                    gz[i, t] = step * gs[i, t] * (one - v[i, t] * v[i, t])
-            elif code == 1:
-                for t in range(batch):
-                    gz[i, t] = step * gs[i, t] if v[i, t] > zero else zero
-            else:
-                for t in range(batch):
-                    gz[i, t] = step * gs[i, t]
+            _activation_grad(gs[i], v[i], step, code, gz[i])
         gd[s, k] = dot
         for i in range(d):
             gb[s, k, i] = gz[i].sum()
@@ -242,22 +255,14 @@ def _backward_parallel(g, states, act, a, delta, code, ga, gb, gd):
 @njit(fastmath=FAST, error_model="numpy", cache=True)
 def activate_step(z, h, delta, code, v, h_next):
     """The elementwise half of a layer of the batched-matmul stack (residual_bmm), in one
-    pass on one thread: v = sigma(z), h_next = h + delta_s v. z, h, v, h_next: (S, n);
+    call on one thread: v = sigma(z), h_next = h + delta_s v. z, h, v, h_next: (S, n);
     delta: (S,). One thread, because numba's thread pool and torch's slow each other down
     (see the drivers above) and this pass runs between two of torch's matmuls."""
-    zero = np.zeros(1, dtype=z.dtype)[0]
     for s in range(z.shape[0]):
+        _activate(z[s], v[s], code)
         step = delta[s]
-        zs, hs, vs, outs = z[s], h[s], v[s], h_next[s]
-        if code == 0:
-            for t in range(zs.shape[0]):
-                vs[t] = tanh_of(zs[t])
-        elif code == 1:
-            for t in range(zs.shape[0]):
-                vs[t] = zs[t] if zs[t] > zero else zero
-        else:
-            vs[:] = zs
-        for t in range(zs.shape[0]):
+        hs, vs, outs = h[s], v[s], h_next[s]
+        for t in range(hs.shape[0]):
             outs[t] = hs[t] + step * vs[t]
 
 
@@ -266,19 +271,8 @@ def activation_grad_step(g, v, delta, code, t):
     """The elementwise half of a layer's backward in the batched-matmul stack:
     t = delta_s g sigma'(z), from v = sigma(z) (tanh' = 1 - v^2, relu' = [v > 0]).
     g, v, t: (S, n); delta: (S,). One thread, as activate_step."""
-    zero, one = np.zeros(1, dtype=g.dtype)[0], np.ones(1, dtype=g.dtype)[0]
     for s in range(g.shape[0]):
-        step = delta[s]
-        gs, vs, ts = g[s], v[s], t[s]
-        if code == 0:
-            for i in range(gs.shape[0]):
-                ts[i] = step * gs[i] * (one - vs[i] * vs[i])
-        elif code == 1:
-            for i in range(gs.shape[0]):
-                ts[i] = step * gs[i] if vs[i] > zero else zero
-        else:
-            for i in range(gs.shape[0]):
-                ts[i] = step * gs[i]
+        _activation_grad(g[s], v[s], delta[s], code, t[s])
 
 
 def _numpy(t: torch.Tensor) -> np.ndarray:
