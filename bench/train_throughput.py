@@ -147,8 +147,10 @@ def main() -> None:
         y = torch.randn(n, d, device=device) / math.sqrt(d)
         # Warm-up outside the timings, at the real depth, batch and seed count: numba loads
         # (or compiles) the serial or the parallel driver the timed run takes, and Triton
-        # specialises its kernels on the depth and batch.
+        # specialises its kernels on the depth and batch. The eager loop warms up too: its
+        # first torch.optim step imports torch._dynamo (about 0.9 s, once per process).
         engine_run(d, depth, seeds, batch_size, x, y, 1, delta, device)
+        eager_run(d, depth, 1, batch_size, x, y, 1, delta, device)
         t_eager = eager_run(d, depth, seeds, batch_size, x, y, steps, delta, device)
         t_engine, engine_steps = engine_run(d, depth, seeds, batch_size, x, y, steps, delta, device)
         eager_sps = seeds * batch_size * steps / t_eager
