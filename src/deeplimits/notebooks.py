@@ -30,6 +30,20 @@ def ran(results, claim_id: str, dataset: str = "", cpu_only: bool = False) -> bo
     return False
 
 
+def kernel_on_ipc(sockets: str | Path):
+    """Kernel config: talk over Unix sockets in the folder `sockets`, not TCP ports.
+
+    With TCP, jupyter_client picks five free ports, closes them and lets the kernel bind
+    them half a second later; when two notebooks start together (the DAG runs them in
+    parallel), a port taken in between (another kernel's, or any outgoing connection's)
+    kills the kernel at start ("Kernel died before replying to kernel_info", seen in CI).
+    A socket file in a folder of its own cannot be taken. The folder is a short temporary
+    one because a socket path must stay under about 100 characters."""
+    from traitlets.config import Config
+
+    return Config({"KernelManager": {"transport": "ipc", "ip": str(Path(sockets) / "kernel")}})
+
+
 def run_notebook(source: str | Path, executed: str | Path, html: str | Path, parameters: dict,
                  figures=()) -> None:
     """`figures`: the files the notebook must draw (the registry's figures of its claims);
@@ -43,11 +57,12 @@ def run_notebook(source: str | Path, executed: str | Path, html: str | Path, par
     # Executed into a scratch folder first: a notebook that fails half-way is never
     # left where the pipeline would take it as done. Relative paths inside the
     # notebook resolve against the pipeline's working directory, like the config's.
-    with tempfile.TemporaryDirectory(dir=executed.parent, prefix=".papermill-") as scratch:
+    with tempfile.TemporaryDirectory(dir=executed.parent, prefix=".papermill-") as scratch, \
+            tempfile.TemporaryDirectory(prefix="deeplimits-kernel-") as sockets:
         tmp = Path(scratch) / executed.name
         pm.execute_notebook(
             str(source), str(tmp), parameters=parameters, kernel_name="python3",
-            cwd=os.getcwd(), progress_bar=False, log_output=False,
+            cwd=os.getcwd(), progress_bar=False, log_output=False, config=kernel_on_ipc(sockets),
         )
         missing = [str(f) for f in figures if not Path(f).exists()]
         if missing:
