@@ -12,6 +12,10 @@ from .io import write_text
 
 log = logging.getLogger(__name__)
 
+# jupyter_client's words for a kernel process that exited before its first reply.
+KERNEL_DIED_AT_START = "Kernel died before replying to kernel_info"
+KERNEL_STARTS = 3
+
 
 def ran(results, claim_id: str, dataset: str = "", cpu_only: bool = False) -> bool:
     """In a notebook: whether the results hold the claim's file (with cpu_only, its CPU part);
@@ -57,13 +61,22 @@ def run_notebook(source: str | Path, executed: str | Path, html: str | Path, par
     # Executed into a scratch folder first: a notebook that fails half-way is never
     # left where the pipeline would take it as done. Relative paths inside the
     # notebook resolve against the pipeline's working directory, like the config's.
-    with tempfile.TemporaryDirectory(dir=executed.parent, prefix=".papermill-") as scratch, \
-            tempfile.TemporaryDirectory(prefix="deeplimits-kernel-") as sockets:
+    with tempfile.TemporaryDirectory(dir=executed.parent, prefix=".papermill-") as scratch:
         tmp = Path(scratch) / executed.name
-        pm.execute_notebook(
-            str(source), str(tmp), parameters=parameters, kernel_name="python3",
-            cwd=os.getcwd(), progress_bar=False, log_output=False, config=kernel_on_ipc(sockets),
-        )
+        for attempt in range(1, KERNEL_STARTS + 1):
+            try:
+                with tempfile.TemporaryDirectory(prefix="deeplimits-kernel-") as sockets:
+                    pm.execute_notebook(
+                        str(source), str(tmp), parameters=parameters, kernel_name="python3", cwd=os.getcwd(),
+                        progress_bar=False, log_output=False, config=kernel_on_ipc(sockets),
+                    )
+                break
+            except RuntimeError as err:
+                # Only a kernel that never answered is started again: no cell has run.
+                if not str(err).startswith(KERNEL_DIED_AT_START) or attempt == KERNEL_STARTS:
+                    raise
+                log.warning("%s: the kernel died at start (attempt %d of %d); starting a fresh one",
+                            source, attempt, KERNEL_STARTS)
         missing = [str(f) for f in figures if not Path(f).exists()]
         if missing:
             raise FileNotFoundError(f"notebook {source} did not draw {', '.join(missing)}")
