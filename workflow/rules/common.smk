@@ -269,9 +269,10 @@ def experiment_datasets():
 
 
 def notebook_figures(paper):
-    """The figures a paper's notebook must draw: those of its claims in this run."""
+    """The figures a paper's notebook must draw: those of its claims in this run (a
+    per-dataset claim: for its datasets in this run)."""
     claims = [c.id for c in CLAIMS.values() if c.paper == paper
-              and any(in_this_run(name) for name in (c.analysis, *c.cpu_parts))]
+              and any(in_this_run(name, ds) for name in (c.analysis, *c.cpu_parts) for ds in datasets_of(name))]
     return " ".join(f"{ROOT}/{f}" for f in paper_figures(paper, experiment_datasets(), claims))
 
 
