@@ -229,8 +229,11 @@ FIGURES_ONLY = CFG["figures_only"]
 def in_this_run(analysis, dataset=None):
     """Whether the run's notebooks and table include an analysis (for a dataset): all of
     them, or with cpu_only those that fit a CPU, with a claim's CPU parts in place of it;
-    with figures_only, only those whose results exist (nothing is planned to make them)."""
+    with figures_only, only those whose results exist (nothing is planned to make them).
+    A per-dataset analysis without a dataset: whether it is in for any of its datasets."""
     a = ANALYSES[analysis]
+    if a.per_dataset and dataset is None:
+        return any(in_this_run(analysis, ds) for ds in datasets_of(analysis))
     if CPU_ONLY:
         included = a.runs_on_cpu(dataset)
     else:
@@ -269,10 +272,9 @@ def experiment_datasets():
 
 
 def notebook_figures(paper):
-    """The figures a paper's notebook must draw: those of its claims in this run (a
-    per-dataset claim: for its datasets in this run)."""
+    """The figures a paper's notebook must draw: those of its claims in this run."""
     claims = [c.id for c in CLAIMS.values() if c.paper == paper
-              and any(in_this_run(name, ds) for name in (c.analysis, *c.cpu_parts) for ds in datasets_of(name))]
+              and any(in_this_run(name) for name in (c.analysis, *c.cpu_parts))]
     return " ".join(f"{ROOT}/{f}" for f in paper_figures(paper, experiment_datasets(), claims))
 
 
