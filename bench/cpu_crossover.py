@@ -18,7 +18,7 @@ import time
 import torch
 
 from deeplimits.engine.memory import keep_freed_memory
-from deeplimits.models import ResidualMLP, residual
+from deeplimits.models import ResidualMLP
 from deeplimits.seeding import torch_generator
 
 WIDTHS = (8, 16, 24, 32, 48, 64)
@@ -51,13 +51,8 @@ def main() -> None:
             rule = model.fused_backend(x)
             model.fused = True
             numba_s = step_seconds(model, x)
-            model.fused, saved = "auto", residual.numba_wins
-            residual.numba_wins = lambda width, batch: False  # every input takes the batched-matmul stack
-            try:
-                assert model.fused_backend(x) == "bmm"
-                bmm_s = step_seconds(model, x)
-            finally:
-                residual.numba_wins = saved
+            model.fused = "bmm"
+            bmm_s = step_seconds(model, x)
             picked = numba_s if rule == "numba" else bmm_s
             slowdowns.append(picked / min(numba_s, bmm_s))
             print(f"{d:>4} {batch:>5} {d * batch:>7} {numba_s * 1e3:>9.2f} {bmm_s * 1e3:>8.2f} "

@@ -7,7 +7,7 @@ import pytest
 import torch
 from numba import njit
 
-from deeplimits.models import ResidualMLP, residual, residual_fused
+from deeplimits.models import ResidualMLP, residual_fused
 from deeplimits.models.residual_fused import _POOL, FAST, _tanh, _tanh32
 from deeplimits.seeding import torch_generator
 
@@ -61,14 +61,10 @@ def model_pair(activation, delta, dtype, seeds=3, dim=4, depth=9, bias=True):
 
 
 @pytest.fixture(params=["numba", "bmm"])
-def backend(request, monkeypatch):
-    """The CPU stack under test, and the `fused` setting that selects it; 'bmm' is what
-    'auto' takes where numba_wins says no, here for every shape so that these small stacks
-    take it."""
-    if request.param == "bmm":
-        monkeypatch.setattr(residual, "numba_wins", lambda width, batch: False)
-        return "bmm", "auto"
-    return "numba", True
+def backend(request):
+    """The CPU stack under test, and the `fused` setting that forces it on these small
+    stacks ('auto' takes bmm where numba_wins says no: tests/test_triton_stack.py)."""
+    return request.param, {"numba": True, "bmm": "bmm"}[request.param]
 
 
 def outputs_and_grads(model, x, fused, backend=None):

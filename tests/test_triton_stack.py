@@ -85,6 +85,10 @@ def test_backend_choice():
     assert wide.fused_backend(torch.zeros(1, 16, 64)) == "bmm"
     wide.fused = True
     assert wide.fused_backend(torch.zeros(1, 16, 64)) == "numba"  # forced
+    narrow.fused = "bmm"
+    assert narrow.fused_backend(torch.zeros(1, 50, 10)) == "bmm"  # forced
+    with pytest.raises(ValueError, match="'bmm', got 'numba'"):
+        ResidualMLP([torch_generator(0, "tri", 0)], dim=10, depth=3, fused="numba")
     for model in (narrow, wide):
         model.fused = False
         assert model.fused_backend(torch.zeros(1, 50, model.dim)) is None

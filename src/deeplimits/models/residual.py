@@ -86,8 +86,8 @@ class ResidualMLP(nn.Module):
         if out_dim is not None:
             self.out_map = nn.Parameter(torch.stack([glorot_uniform((out_dim, dim), dim, out_dim, g, dtype)
                                                      for g in generators]), requires_grad="out_map" in trainable)
-        if fused not in ("auto", True, False):
-            raise ValueError(f"fused must be 'auto', True or False, got {fused!r}")
+        if fused not in ("auto", True, False, "bmm"):
+            raise ValueError(f"fused must be 'auto', True, False or 'bmm', got {fused!r}")
         self.fused = fused
 
     def layer_deltas(self) -> torch.Tensor:
@@ -99,14 +99,14 @@ class ResidualMLP(nn.Module):
     def fused_backend(self, x: torch.Tensor) -> str | None:
         """Which whole-stack kernel runs this input, or None for the plain PyTorch path.
         CPU: the fused numba stack where per-op overhead dominates (narrow layers; crossover
-        measured, see numba_wins), the batched-matmul stack elsewhere (fused=True forces
-        numba). CUDA: the Triton stack for float32 stacks up to TRITON_MAX_WIDTH wide.
-        fused=False always takes the PyTorch path, which stays the reference all three are
-        tested against."""
+        measured, see numba_wins), the batched-matmul stack elsewhere; fused=True forces
+        numba and fused="bmm" the batched-matmul stack. CUDA: the Triton stack for float32
+        stacks up to TRITON_MAX_WIDTH wide (for True and "bmm" too). fused=False always
+        takes the PyTorch path, which stays the reference all three are tested against."""
         if not self.fused:
             return None
         if x.device.type == "cpu":
-            if self.fused == "auto" and not numba_wins(self.dim, x.shape[1]):
+            if self.fused == "bmm" or (self.fused == "auto" and not numba_wins(self.dim, x.shape[1])):
                 return "bmm"
             return "numba"
         # The kernel indexes its stored states with 32-bit offsets.
