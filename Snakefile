@@ -12,10 +12,7 @@ configfile: "config.yaml"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
-include: "workflow/rules/huang_zhang.smk"
-include: "workflow/rules/xu_zhang.smk"
-include: "workflow/rules/cont_rossier_xu.smk"
-include: "workflow/rules/thorpe_van_gennip.smk"
+include: "workflow/rules/analyses.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -12,9 +12,10 @@ from deeplimits.analysis.cont_rossier_xu import (
     crx4_fits,
     judge_crx4,
 )
-from deeplimits.claims import build_table, judged, write_claim
+from deeplimits.claims import build_table, write_claim
+from deeplimits.judges import judged
 from deeplimits.plan import job_settings, sensitivity_cells, sensitivity_choice, sensitivity_names
-from deeplimits.sensitivity import sensitivity_note, sensitivity_table
+from deeplimits.sensitivity import sensitivity_note, write_sensitivity_table
 from deeplimits.uncertainty import measure
 
 
@@ -83,7 +84,7 @@ def test_sensitivity_table_names_the_choices_that_flip_the_verdict(tmp_path):
     _claim(tmp_path / "sensitivity" / "s0=1" / "claim.json", "not reproduced", 0.05)
     _claim(tmp_path / "sensitivity" / "loss=half_sum" / "claim.json", "reproduced", 0.22)
     runs = [tmp_path / "sensitivity" / n / "claim.json" for n in ("s0=1", "loss=half_sum")]
-    summary = sensitivity_table(tmp_path / "claim.json", runs, tmp_path / "s.csv", tmp_path / "s.json")
+    summary = write_sensitivity_table(tmp_path / "claim.json", runs, tmp_path / "s.csv", tmp_path / "s.json")
     assert summary["sensitive_to"] == [{"choice": "s0", "value": "1", "verdict": "not reproduced",
                                         "reference": "reproduced", "depths": "3..100"}]
     assert sensitivity_note(summary) == ("sensitive to: s0=1 (not reproduced vs reproduced); "
@@ -97,7 +98,7 @@ def test_sensitivity_table_names_the_choices_that_flip_the_verdict(tmp_path):
     assert frame.loc["CRX.4", "note"].startswith("protocol: companion; sensitive to: s0=1 (not reproduced vs reproduced)")
     assert frame.loc["CRX.4", "interval"] == "beta tanh 0.2 [0.18, 0.22]"
     # No flip: the note says which choices were tried.
-    flat = sensitivity_table(tmp_path / "claim.json", runs[1:], tmp_path / "f.csv", tmp_path / "f.json")
+    flat = write_sensitivity_table(tmp_path / "claim.json", runs[1:], tmp_path / "f.csv", tmp_path / "f.json")
     assert sensitivity_note(flat) == "verdict not sensitive to the declared choices (loss)"
     assert json.loads((tmp_path / "f.json").read_text())["choices"] == ["loss"]
 
@@ -108,7 +109,7 @@ def test_a_run_on_a_smaller_grid_is_compared_with_the_main_setting_on_that_grid(
     _claim(tmp_path / "main_to_10" / "claim.json", "not reproduced", 0.05, depths="3..10")
     _claim(tmp_path / "stopping=none" / "claim.json", "not reproduced", 0.06, depths="3..10")
     runs = [tmp_path / n / "claim.json" for n in ("stopping=none", "main_to_10")]
-    summary = sensitivity_table(tmp_path / "claim.json", runs, tmp_path / "s.csv", tmp_path / "s.json")
+    summary = write_sensitivity_table(tmp_path / "claim.json", runs, tmp_path / "s.csv", tmp_path / "s.json")
     assert summary["sensitive_to"] == [] and summary["choices"] == ["stopping"]
     assert summary["measures_sensitive_to"] == []
     table = pd.read_csv(tmp_path / "s.csv")
@@ -125,7 +126,7 @@ def test_a_number_that_flips_is_named_even_when_the_claim_verdict_stays(tmp_path
 
     two(tmp_path / "claim.json", 0.4, 0.7)             # both outside
     two(tmp_path / "s0=1" / "claim.json", 0.05, 0.5)   # relu inside, tanh still outside
-    summary = sensitivity_table(tmp_path / "claim.json", [tmp_path / "s0=1" / "claim.json"],
+    summary = write_sensitivity_table(tmp_path / "claim.json", [tmp_path / "s0=1" / "claim.json"],
                                 tmp_path / "s.csv", tmp_path / "s.json")
     assert summary["sensitive_to"] == []
     assert sensitivity_note(summary) == ("verdict not sensitive to the declared choices (s0); "
@@ -136,7 +137,7 @@ def test_a_run_folder_must_name_its_choice(tmp_path):
     _claim(tmp_path / "claim.json", "reproduced", 0.2)
     _claim(tmp_path / "odd" / "claim.json", "reproduced", 0.2)
     with pytest.raises(ValueError, match="<choice>=<value>"):
-        sensitivity_table(tmp_path / "claim.json", [tmp_path / "odd" / "claim.json"], tmp_path / "s.csv",
+        write_sensitivity_table(tmp_path / "claim.json", [tmp_path / "odd" / "claim.json"], tmp_path / "s.csv",
                           tmp_path / "s.json")
 
 

@@ -19,7 +19,7 @@ from deeplimits.analysis.huang_zhang import (
     random_dense_blocks,
     trained_blocks,
 )
-from deeplimits.claims import judged
+from deeplimits.judges import judged
 from deeplimits.models import HZResNet
 from deeplimits.registry import Results
 from deeplimits.seeding import torch_generator

@@ -8,7 +8,8 @@ import torch
 from deeplimits.cells import build
 from deeplimits.config import load_config
 from deeplimits.experiments import EXPERIMENTS
-from deeplimits.plan import cells, experiment_settings, job_keys, job_settings
+from deeplimits.plan import Plan, cells, experiment_settings, job_keys, job_settings
+from deeplimits.registry import CLAIMS
 
 
 class ReadKeys(dict):
@@ -59,3 +60,68 @@ def test_the_grid_and_the_judging_keys_are_not_a_jobs_settings(repo):
     # Seeds are stacked in one model: another seed count is another computation.
     grown["experiments"]["xz34"]["seeds"] = 5
     assert job_settings("xz34", experiment_settings(grown, "xz34"))["seeds"] == 5
+
+
+# ------------------------------------------------------------------ Plan: every rule's files, without Snakemake
+def _plan(repo, scale, **overrides):
+    return Plan(load_config(repo / "config.yaml", {"scale": scale, **overrides}), reference_dir="ref")
+
+
+def test_an_analysis_reads_what_the_registry_declares(repo):
+    plan = _plan(repo, "quick")
+    hz1 = plan.cfg["experiments"]["hz1"]
+    root = "results/quick"
+    # One curve per alpha, or the authors' alpha alone; the authors' file from reference_dir.
+    assert plan.inputs("hz1") == {
+        "increments": [f"{root}/huang_zhang/hz1/a{a:g}/increments.csv" for a in hz1["alphas"]],
+        "reference": "ref/huang_zhang_random_resnet_increments.csv"}
+    assert plan.inputs("hz1_reference_alpha")["increments"] == [
+        f"{root}/huang_zhang/hz1/a{hz1['reference_alpha']:g}/increments.csv"]
+    # Another experiment's cells and dataset (HZ.3 reads HZ.2's trained net).
+    hz3 = plan.inputs("hz3")
+    assert hz3["data"] == f"{root}/data/{plan.cfg['experiments']['hz2']['dataset']}.pt"
+    assert hz3["cells"] == [f"{d}/weights.pt" for d in plan.cell_paths("hz2")] and len(hz3["cells"]) == 1
+    # A per-dataset job: its dataset's cells; a data set needed for one dataset alone.
+    crx4 = plan.inputs("crx4", "ode")
+    assert crx4["features"] == [] and all("/crx4/ode/" in c for c in crx4["cells"]) and crx4["cells"]
+    assert plan.inputs("crx4", "mnist_features")["features"] == [f"{root}/data/mnist_features.pt"]
+    assert plan.inputs("xz1") == {}
+
+
+def test_a_sensitivity_run_reads_its_own_cells_and_its_own_upstream_outputs(repo):
+    plan = _plan(repo, "quick")
+    (xz2_run,) = [n for n in plan.sensitivity_names("xz2") if "=" in n][:1]
+    tvg_run = plan.sensitivity_names("tvg")[0]
+    claims = plan.inputs("tvg_claims", "two_moons", run=tvg_run)
+    assert claims["solutions"] == f"results/quick/thorpe_van_gennip/two_moons/tvg/sensitivity/{tvg_run}/solutions.pt"
+    assert set(claims) == {"objectives", "solutions", "continuum", "continuum_model"}
+    hz4_run = plan.sensitivity_names("hz4")[0]
+    cells_run = plan.inputs("hz4", run=hz4_run)["cells"]
+    assert cells_run and all(f"~{hz4_run}/" in c for c in cells_run)
+    # Trained experiments vary their cells; the others their analysis's settings.
+    assert plan.settings("hz4", {}, hz4_run) == experiment_settings(plan.cfg, "hz4")
+    choice, value = xz2_run.split("=")
+    assert str(plan.settings("xz2", {}, xz2_run)[choice]) != str(experiment_settings(plan.cfg, "xz2")[choice])
+    # One job per alpha: its job settings and that alpha, not the grid.
+    one = plan.settings("hz1_increments", {"alpha": "0.5"})
+    assert one["alpha"] == 0.5 and "alphas" not in one
+    assert plan.label("hz1_reference_alpha", {}) == f"alpha={plan.cfg['experiments']['hz1']['reference_alpha']:g}"
+    assert plan.label("crx4", {"dataset": "ode"}) == "ode"
+    # The analyses rerun per declared choice: the claims' own and what they read.
+    assert plan.sensitivity_analyses() == ["hz4", "xz2", "crx4", "tvg_solve", "tvg_continuum", "tvg_claims"]
+    assert "hz1" not in plan.sensitivity_analyses()
+
+
+def test_the_cpu_table_holds_the_cpu_claims_and_names_what_it_leaves_out(repo):
+    plan = _plan(repo, "paper", cpu_only=True)
+    files = plan.claim_files(cpu_only=True)
+    assert "results/paper/huang_zhang/hz1/reference_alpha/claim.json" in files
+    assert "results/paper/huang_zhang/hz1/claim.json" not in files
+    assert "results/paper/cont_rossier_xu/crx4/ode/claim.json" in files
+    assert "results/paper/cont_rossier_xu/crx4/mnist_features/claim.json" not in files
+    assert "CRX.4:mnist_features" in plan.cpu_left_out_parts()
+    assert plan.in_this_run("hz1_reference_alpha") and not plan.in_this_run("hz1")
+    assert plan.table == "results/paper/replication/claims_cpu"
+    # Without figures_only nothing is pending; every claim part is a file of the full table.
+    assert plan.pending_claims() == [] and len(_plan(repo, "paper").claim_files()) == sum(
+        len(plan.claim_parts(c)) for c in CLAIMS.values())

@@ -15,7 +15,7 @@ from deeplimits.analysis.thorpe_van_gennip import (
     tvg4_measures,
     tvg5_measures,
 )
-from deeplimits.claims import judged
+from deeplimits.judges import judged
 from deeplimits.models.tvg import TvGParams, euler_forward, objective
 from deeplimits.models.tvg_fused import FusedObjective
 from deeplimits.profiles import on_grid as profile_on_grid

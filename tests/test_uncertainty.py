@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from deeplimits.claims import judged
+from deeplimits.judges import judged
 from deeplimits.uncertainty import (
     BOOT_SEEDS,
     OLS,

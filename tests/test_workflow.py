@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from deeplimits.claims import CLAIMS, judge
 from deeplimits.experiments import crx4_depths
-from deeplimits.registry import PAPERS
+from deeplimits.judges import judge
+from deeplimits.registry import CLAIMS, PAPERS
 
 pytestmark = pytest.mark.workflow
 
@@ -108,19 +108,65 @@ def test_until_stops_at_the_data_stage(repo, tmp_path):
     assert set(jobs) == {"generate_data"}
 
 
+# README, "Adding a claim": a throwaway claim XZ.9 on XZ.2's increments is its analysis (a new
+# module) and two registry entries, in a copy of the checkout; no .smk file, no other edit.
+THROWAWAY = "XZ.9"
+THROWAWAY_ANALYSIS = '''"""A throwaway claim (tests/test_workflow.py): XZ.2's largest increment at its deepest n."""
+import pandas as pd
+
+from ..claims import write_claim
+from ..uncertainty import exact, measure
+
+
+def xz9(settings, inputs, outputs, *, scale, seed=0, label="", device="cpu"):
+    inc = pd.read_csv(inputs["increments"])
+    last = float(inc[inc.n == inc.n.max()].increment.max())
+    write_claim(outputs, "claim", "XZ.9", scale=scale, measured=f"largest last increment {last:.3g}",
+                target="non-negative", tolerance="none", measures=[measure("last", last, exact(last), 0.0, None)])
+'''
+THROWAWAY_ENTRIES = '''
+ANALYSES["xz9"] = Analysis("xz9", XZ, "xz2", "throwaway:xz9", {"claim": f"{XZ}/xz9/claim.json"},
+                           inputs={"increments": Output("xz2", "increments")})
+CLAIMS["XZ.9"] = Claim("XZ.9", XZ, "a throwaway claim", "ours", "xz9")
+'''
+
+
+def checkout_with_a_throwaway_claim(repo, dest):
+    for name in ("Snakefile", "config.yaml", "src", "workflow", "notebooks", "reference", "profiles", "envs"):
+        src = repo / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        else:
+            shutil.copy(src, dest / name)
+    package = dest / "src" / "deeplimits"
+    (package / "analysis" / "throwaway.py").write_text(THROWAWAY_ANALYSIS)
+    registry = package / "registry.py"
+    registry.write_text(registry.read_text() + THROWAWAY_ENTRIES)
+    return dest
+
+
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory, request):
-    repo = request.config.rootpath
+    """The smoke DAG, run once for this module, in a checkout with the throwaway claim."""
+    repo = checkout_with_a_throwaway_claim(request.config.rootpath, tmp_path_factory.mktemp("checkout"))
     workdir = tmp_path_factory.mktemp("smoke")
     snakemake(repo, workdir, "--config", "scale=smoke", "progress=false")
     return repo, workdir
+
+
+def test_a_claim_added_to_the_registry_alone_runs_and_is_in_the_table(smoke_run):
+    repo, workdir = smoke_run
+    table = pd.read_csv(workdir / "results" / "smoke" / "replication" / "claims.csv").set_index("claim")
+    row = table.loc[THROWAWAY]
+    assert row.verdict == "reproduced" and row.measured.startswith("largest last increment"), row
+    assert (workdir / "results" / "smoke" / "xu_zhang" / "xz9" / "claim.json").exists()
 
 
 def test_smoke_run_produces_the_table_notebooks_and_report(smoke_run):
     repo, workdir = smoke_run
     root = workdir / "results" / "smoke"
     table = pd.read_csv(root / "replication" / "claims.csv")
-    assert list(table.claim) == list(CLAIMS)
+    assert list(table.claim) == [*CLAIMS, THROWAWAY]
     ran = table[table.verdict != "not run"]
     assert {"HZ.1", "HZ.2", "HZ.3", "HZ.4", "XZ.1", "XZ.2", "XZ.3", "XZ.4", "CRX.1", "CRX.2", "CRX.3", "CRX.4",
             "TvG.1", "TvG.2", "TvG.3", "TvG.4", "TvG.5"} <= set(ran.claim)
@@ -163,9 +209,11 @@ def test_every_written_verdict_is_the_pure_judge_of_its_values(smoke_run):
     repo, workdir = smoke_run
     root = workdir / "results" / "smoke"
     files = [f for f in root.rglob("claim*.json") if f.parent.name != "replication"]
-    assert len(files) >= 17
+    assert {json.loads(f.read_text())["claim"] for f in files} == {*CLAIMS, THROWAWAY}
     for f in files:
         rec = json.loads(f.read_text())
+        if rec["claim"] == THROWAWAY:  # registered in the copy only
+            continue
         assert rec["verdict"] == judge(rec["claim"], rec["values"], "smoke"), f
         # Figures and tables come from the registry and name files that exist.
         for name in filter(None, rec["table"].split(", ")):

@@ -6,8 +6,8 @@ import torch
 from deeplimits.analysis import hz_theory as T
 from deeplimits.analysis import relu_theory as R
 from deeplimits.analysis.huang_zhang import random_conv_blocks
-from deeplimits.analysis.xu_zhang import judge_xz4, xz1_measures, xz2_measures
-from deeplimits.claims import judged
+from deeplimits.analysis.xu_zhang import xz1_measures, xz2_measures, xz4_states
+from deeplimits.judges import judged
 from deeplimits.models.plain import convergent_layers
 from deeplimits.seeding import torch_generator
 
@@ -101,28 +101,28 @@ def test_xz4_verdict_needs_a_rescued_depth_and_no_depth_lost():
     rescued = _finals({("he", 4): [0.9, 0.8], ("he", 16): [0.1, 0.3], ("he", 64): [0.05, 0.15],
                        ("convergent", 4): [0.9, 0.9], ("convergent", 16): [0.9, 0.9],
                        ("convergent", 64): [0.7, 0.5]})
-    learns, he_fails, conv_fails, verdict = judge_xz4(rescued, 0.1, 0.1)
+    learns, he_fails, conv_fails, verdict = xz4_states(rescued, 0.1, 0.1)
     assert (he_fails, conv_fails, verdict) == ([64], [], "reproduced")
     # He at depth 16: seeds 0.1 and 0.3 around the threshold 0.2, so unsure (not a failure).
     row = learns[(learns.init == "he") & (learns.depth == 16)].iloc[0]
     assert (row["min"], row["max"], row.state) == (0.1, 0.3, "unsure")
     assert row.lo <= 0.2 <= row.hi
     lost = _finals({("he", 4): [0.9], ("he", 64): [0.1], ("convergent", 4): [0.1], ("convergent", 64): [0.9]})
-    assert judge_xz4(lost, 0.1, 0.1)[1:] == ([64], [4], "not reproduced")
+    assert xz4_states(lost, 0.1, 0.1)[1:] == ([64], [4], "not reproduced")
     nothing_rescued = _finals({("he", 4): [0.9], ("convergent", 4): [0.9]})
-    assert judge_xz4(nothing_rescued, 0.1, 0.1)[1:] == ([], [], "not reproduced")
+    assert xz4_states(nothing_rescued, 0.1, 0.1)[1:] == ([], [], "not reproduced")
 
 
 def test_xz4_verdict_at_the_threshold_is_inconclusive():
     # He fails at 64 for sure, but the convergent init's seeds straddle the threshold there.
     edge = _finals({("he", 4): [0.9, 0.9], ("he", 64): [0.1, 0.1],
                     ("convergent", 4): [0.9, 0.9], ("convergent", 64): [0.15, 0.3]})
-    learns, he_fails, conv_fails, verdict = judge_xz4(edge, 0.1, 0.1)
+    learns, he_fails, conv_fails, verdict = xz4_states(edge, 0.1, 0.1)
     assert (he_fails, conv_fails, verdict) == ([64], [], "inconclusive")
     # A depth that could be lost keeps it inconclusive even when another is rescued.
     maybe_lost = _finals({("he", 4): [0.9, 0.9], ("he", 64): [0.1, 0.1],
                           ("convergent", 4): [0.9, 0.1], ("convergent", 64): [0.9, 0.9]})
-    assert judge_xz4(maybe_lost, 0.1, 0.1)[3] == "inconclusive"
+    assert xz4_states(maybe_lost, 0.1, 0.1)[3] == "inconclusive"
 
 
 def _pieces(ratios, base=100.0):

@@ -3,8 +3,8 @@
 Each analysis writes one claim file (JSON) per claim; `build_table` gathers them,
 adds a row for every registered claim without a result ("not run", with the
 reason), and writes claims.csv and claims.md. No verdict is written by hand:
-each is computed from the claim's judged numbers and their intervals (`judged`,
-uncertainty.py) by the analysis that measured them.
+each is computed from the claim's judged numbers and their intervals by the claim's judge
+(judges.py).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from .io import write_csv, write_json, write_text
+from .judges import judge
 from .registry import CLAIMS, claim_of, figure_files
 
 PROVENANCE_WORDS = ("published", "reconstructed", "ours")
@@ -30,46 +31,11 @@ COLUMNS = ["paper", "claim", "statement", "scale", "measured", "interval", "inte
            "tolerance", "verdict", "provenance", "figure", "table", "note"]
 
 
-def judged(measures, scale: str, applies_at: tuple[str, ...] = ("smoke", "quick", "paper")) -> str:
-    """The verdict of a claim from its judged numbers (uncertainty.combine), at this scale."""
-    from .uncertainty import combine
-
-    if scale not in applies_at:
-        return "not at this scale"
-    return combine(m.verdict for m in measures)
-
-
-def judge(claim_id: str, values: dict, scale: str) -> str:
-    """A claim's verdict as a pure function of its claim file's `values` and the scale.
-
-    Each stored measure is judged again from its interval and band (uncertainty.band_verdict)
-    and the verdicts are combined; a claim with no measures could not be judged at this
-    scale, one whose target does not apply here is "not at this scale", and a trend that the
-    spec asks to report (XZ.3) is "reported". An analysis sets `values["judgeable"]` false
-    where its target does not apply to what ran (HZ.2 off CIFAR-10 at D = 75). XZ.4 combines per-depth states (judge_xz4)."""
-    from .uncertainty import band_verdict, combine
-
-    c = claim_of(claim_id)
-    if c.judge == "reported":
-        return "reported"
-    measures = values.get("measures", [])
-    if scale not in c.applies_at or not measures or not values.get("judgeable", True):
-        return "not at this scale"
-    verdicts = [band_verdict(m["lo"], m["hi"], m["band_lo"], m["band_hi"]) for m in measures]
-    if c.judge == "xz4":
-        from .analysis.xu_zhang import xz4_verdict
-
-        states = {"reproduced": "learns", "not reproduced": "fails", "inconclusive": "unsure"}
-        return xz4_verdict({(case["init"], case["depth"]): states[v]
-                            for case, v in zip(values["cases"], verdicts)})
-    return combine(verdicts)
-
-
 def write_claim(outputs: dict, key: str, claim_id: str, *, scale: str, measured: str, target: str,
                 tolerance: str, note: str = "", values: dict | None = None, label: str = "",
                 measures=()) -> dict:
     """Write one claim's result to `outputs[key]`, its verdict judged from `values` and
-    `measures` (`judge`). `label` names the part of a claim measured separately (a dataset);
+    `measures` (judges.judge). `label` names the part of a claim measured separately (a dataset);
     the table merges the parts of one claim into one row. `measures` are the judged numbers
     with their intervals (uncertainty.Measure). Figures and tables come from the registry."""
     c = claim_of(claim_id)

@@ -28,7 +28,7 @@ def _save(fig, path) -> None:
     fig.savefig(path, dpi=120)
 
 
-def hz1_increments(increments: pd.DataFrame, reference: pd.DataFrame, ref_alpha: float, path):
+def plot_hz1_increments(increments: pd.DataFrame, reference: pd.DataFrame, ref_alpha: float, path):
     fig, ax = plt.subplots(figsize=(6, 4))
     data = increments.assign(alpha=increments.alpha.map(lambda a: f"{a:g}"))
     sns.lineplot(data=data, x="n", y="diff", hue="alpha", ax=ax, lw=1)
@@ -41,7 +41,7 @@ def hz1_increments(increments: pd.DataFrame, reference: pd.DataFrame, ref_alpha:
     return fig
 
 
-def hz2_training(history: pd.DataFrame, reference: pd.DataFrame | None, path, dataset: str):
+def plot_hz2_training(history: pd.DataFrame, reference: pd.DataFrame | None, path, dataset: str):
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
     long = history.melt(id_vars=["epoch", "seed"], value_vars=["train_loss", "test_loss"],
                         var_name="split", value_name="loss")
@@ -60,7 +60,7 @@ def hz2_training(history: pd.DataFrame, reference: pd.DataFrame | None, path, da
     return fig
 
 
-def hz2_partial_sums(sums: pd.DataFrame, reference: pd.DataFrame, path):
+def plot_hz2_partial_sums(sums: pd.DataFrame, reference: pd.DataFrame, path):
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
     for ax, col, ref_col in ((axes[0], "A", "A_partial_sum_weights"), (axes[1], "B", "B_partial_sum_biases")):
         sns.lineplot(data=sums, x="n", y=col, ax=ax, errorbar=("pi", 100), label="this run")
@@ -71,7 +71,7 @@ def hz2_partial_sums(sums: pd.DataFrame, reference: pd.DataFrame, path):
     return fig
 
 
-def hz3_truncation(trunc: pd.DataFrame, path):
+def plot_hz3_truncation(trunc: pd.DataFrame, path):
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
     positive = trunc[trunc.distance > 0]
     sns.lineplot(data=positive, x="n", y="distance", ax=axes[0], errorbar=("pi", 100))
@@ -83,7 +83,7 @@ def hz3_truncation(trunc: pd.DataFrame, path):
     return fig
 
 
-def hz4_grid(grid: pd.DataFrame, path):
+def plot_hz4_grid(grid: pd.DataFrame, path):
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
     data = grid.assign(alpha=grid.alpha.map(lambda a: f"{a:g}"))
     sns.lineplot(data=data, x="depth", y="A", hue="alpha", marker="o", ax=axes[0], errorbar=("pi", 100))
@@ -96,7 +96,7 @@ def hz4_grid(grid: pd.DataFrame, path):
     return fig
 
 
-def crx1_loss(losses: pd.DataFrame, path):
+def plot_crx1_loss(losses: pd.DataFrame, path):
     fig, ax = plt.subplots(figsize=(6, 4))
     data = losses.assign(L=losses.depth.astype(str))
     sns.lineplot(data=data, x="gd_step", y="train_loss", hue="L", ax=ax, errorbar=("pi", 100))
@@ -106,7 +106,7 @@ def crx1_loss(losses: pd.DataFrame, path):
     return fig
 
 
-def crx2_scaling(norms: pd.DataFrame, beta: float, path):
+def plot_crx2_scaling(norms: pd.DataFrame, beta: float, path):
     fig, ax = plt.subplots(figsize=(5, 4))
     sns.lineplot(data=norms, x="depth", y="max_norm_A", marker="o", ax=ax, errorbar=("pi", 100),
                  label=f"this run (fitted beta = {beta:.3f})")
@@ -120,7 +120,7 @@ def crx2_scaling(norms: pd.DataFrame, beta: float, path):
     return fig
 
 
-def xz1_pieces(pieces: pd.DataFrame, path):
+def plot_xz1_pieces(pieces: pd.DataFrame, path):
     fig, ax = plt.subplots(figsize=(6, 4))
     sns.lineplot(data=pieces, x="depth", y="pieces", hue="network", ax=ax, errorbar=("pi", 100))
     ax.set(xlabel="depth n", ylabel="linear pieces along the segment (exact)",
@@ -130,7 +130,7 @@ def xz1_pieces(pieces: pd.DataFrame, path):
     return fig
 
 
-def xz2_increments(increments: pd.DataFrame, he: pd.DataFrame, path):
+def plot_xz2_increments(increments: pd.DataFrame, he: pd.DataFrame, path):
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     data = increments.assign(alpha=increments.alpha.map(lambda a: f"{a:g}"))
     sns.lineplot(data=data, x="n", y="increment", hue="alpha", ax=axes[0], lw=1)
@@ -142,7 +142,7 @@ def xz2_increments(increments: pd.DataFrame, he: pd.DataFrame, path):
     return fig
 
 
-def xz3_layer_norms(layers: pd.DataFrame, path):
+def plot_xz3_layer_norms(layers: pd.DataFrame, path):
     deepest = layers[layers.depth == layers.depth.max()]
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     sns.lineplot(data=deepest, x="n", y="W_minus_I", hue="init", ax=axes[0], errorbar=("pi", 100))
@@ -154,7 +154,7 @@ def xz3_layer_norms(layers: pd.DataFrame, path):
     return fig
 
 
-def xz4_accuracy(accuracy: pd.DataFrame, chance: float, learns_from: float, path):
+def plot_xz4_accuracy(accuracy: pd.DataFrame, chance: float, learns_from: float, path):
     fig, ax = plt.subplots(figsize=(6, 4))
     sns.lineplot(data=accuracy, x="depth", y="test_accuracy", hue="init", marker="o", ax=ax,
                  errorbar=("pi", 100))
@@ -168,7 +168,7 @@ def xz4_accuracy(accuracy: pd.DataFrame, chance: float, learns_from: float, path
     return fig
 
 
-def crx3_variation(variations: pd.DataFrame, path):
+def plot_crx3_variation(variations: pd.DataFrame, path):
     long = variations.melt(id_vars=["init", "depth", "seed"], value_vars=["V1", "V2", "V3", "QV"],
                            var_name="statistic", value_name="value")
     grid = sns.relplot(data=long, x="depth", y="value", hue="init", col="statistic", kind="line",
@@ -180,7 +180,7 @@ def crx3_variation(variations: pd.DataFrame, path):
     return grid.figure
 
 
-def crx3_profiles(profiles: pd.DataFrame, path):
+def plot_crx3_profiles(profiles: pd.DataFrame, path):
     grid = sns.relplot(data=profiles.assign(L=profiles.depth.astype(str)), x="s", y="entry_00", hue="L",
                        col="init", kind="line", height=3, aspect=1.0, lw=0.8, facet_kws={"sharey": False})
     grid.set_axis_labels("s = k / L", "L^1/2 A(k)[0, 0]")
@@ -189,7 +189,7 @@ def crx3_profiles(profiles: pd.DataFrame, path):
     return grid.figure
 
 
-def tvg1_minima(objectives: pd.DataFrame, m_inf: float, continuum: float, path):
+def plot_tvg1_minima(objectives: pd.DataFrame, m_inf: float, continuum: float, path):
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     data = objectives.assign(chain=objectives.chain.astype(str))
     sns.lineplot(data=data, x="N", y="total", hue="chain", marker="o", ax=axes[0])
@@ -207,7 +207,7 @@ def tvg1_minima(objectives: pd.DataFrame, m_inf: float, continuum: float, path):
     return fig
 
 
-def tvg2_distances(distances: pd.DataFrame, path):
+def plot_tvg2_distances(distances: pd.DataFrame, path):
     long = distances.melt(id_vars=["chain", "N"], value_vars=["L2", "sup", "H1"], var_name="norm", value_name="distance")
     grid = sns.relplot(data=long, x="N", y="distance", hue="chain", col="norm", kind="line", marker="o",
                        height=3, aspect=1.0)
@@ -218,7 +218,7 @@ def tvg2_distances(distances: pd.DataFrame, path):
     return grid.figure
 
 
-def tvg2_profiles(profiles: pd.DataFrame, path):
+def plot_tvg2_profiles(profiles: pd.DataFrame, path):
     grid = sns.relplot(data=profiles, x="t", y="value", hue="N", col="entry", row="chain", kind="line",
                        height=2.8, aspect=1.2, palette="viridis", facet_kws={"sharey": False})
     grid.set_axis_labels("t = k / N", "K(t) entry")
@@ -228,7 +228,7 @@ def tvg2_profiles(profiles: pd.DataFrame, path):
     return grid.figure
 
 
-def tvg3_euler(table: pd.DataFrame, path):
+def plot_tvg3_euler(table: pd.DataFrame, path):
     fig, ax = plt.subplots(figsize=(5, 4))
     ax.plot(table.N, table.error, "o-", label="Euler vs dopri5")
     ax.plot(table.N, table.error.iloc[0] * table.N.iloc[0] / table.N, "k--", lw=1, label="O(1/N)")
@@ -239,7 +239,7 @@ def tvg3_euler(table: pd.DataFrame, path):
     return fig
 
 
-def crx4_scaling(scaling: pd.DataFrame, betas: pd.DataFrame, path):
+def plot_crx4_scaling(scaling: pd.DataFrame, betas: pd.DataFrame, path):
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
     data = scaling.assign(series=scaling.dataset + " / " + scaling.model)
     sns.lineplot(data=data, x="depth", y="max_norm", hue="series", marker="o", ax=axes[0], errorbar=("pi", 100))
@@ -259,7 +259,7 @@ def crx4_scaling(scaling: pd.DataFrame, betas: pd.DataFrame, path):
     return fig
 
 
-def crx4_entry(decomposition: pd.DataFrame, path):
+def plot_crx4_entry(decomposition: pd.DataFrame, path):
     data = decomposition.assign(series=decomposition.dataset + " / " + decomposition.model)
     grid = sns.relplot(data=data, x="s", y="entry", col="series", kind="line", height=3, aspect=1.2, lw=0.6,
                        facet_kws={"sharey": False})
@@ -272,7 +272,7 @@ def crx4_entry(decomposition: pd.DataFrame, path):
     return grid.figure
 
 
-def crx4_stops(scaling: pd.DataFrame, path):
+def plot_crx4_stops(scaling: pd.DataFrame, path):
     """Where each seed stopped, against depth: the epoch, marked by the reason."""
     data = scaling.assign(series=scaling.dataset + " / " + scaling.model)
     fig, ax = plt.subplots(figsize=(6, 3.8))
@@ -283,7 +283,7 @@ def crx4_stops(scaling: pd.DataFrame, path):
     return fig
 
 
-def sensitivity(table: pd.DataFrame, path, title: str):
+def plot_sensitivity(table: pd.DataFrame, path, title: str):
     """Each judged number of a claim per sensitivity run, with its interval and target band."""
     data = table[table.measure.notna() & (table.measure.astype(str) != "")].copy()
     data["run"] = [c if pd.isna(v) or v == "" else f"{c}={v:g}" if isinstance(v, float) else f"{c}={v}"
@@ -307,7 +307,7 @@ def sensitivity(table: pd.DataFrame, path, title: str):
     return fig
 
 
-def sensitivity_figures(paper_dir, fig_dir) -> pd.DataFrame:
+def plot_sensitivity_figures(paper_dir, fig_dir) -> pd.DataFrame:
     """Every sensitivity table under a paper's results, one figure each (named after the claim
     and its part), and the tables together; an empty table when no claim declares choices."""
     paths = sorted(p for p in Path(paper_dir).rglob("sensitivity*.csv") if "sensitivity" not in p.parent.parts)
@@ -316,6 +316,6 @@ def sensitivity_figures(paper_dir, fig_dir) -> pd.DataFrame:
         table = pd.read_csv(path, dtype={"value": str, "label": str, "measure": str})
         claim, label = table.claim.iloc[0], table.label.fillna("").iloc[0]
         name = f"{claim.lower().replace('.', '')}{'_' + label if label else ''}_sensitivity.png"
-        sensitivity(table, Path(fig_dir) / name, f"{claim}{' [' + label + ']' if label else ''}: per declared choice")
+        plot_sensitivity(table, Path(fig_dir) / name, f"{claim}{' [' + label + ']' if label else ''}: per declared choice")
         tables.append(table)
     return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()

@@ -17,14 +17,15 @@ KERNEL_DIED_AT_START = "Kernel died before replying to kernel_info"
 KERNEL_STARTS = 3
 
 
-def ran(results, claim_id: str, dataset: str = "", cpu_only: bool = False) -> bool:
-    """In a notebook: whether the results hold the claim's file (with cpu_only, its CPU part);
-    if not, say so under the cell (a run that left it out, or results rendered before it ran)."""
+def has_result(results, claim_id: str, dataset: str = "") -> bool:
+    """In a notebook: whether the results (registry.Results) hold the claim's file (for a
+    CPU-only run, its CPU part); if not, say so under the cell (a run that left it out, or
+    results rendered before it ran)."""
     from IPython.display import Markdown, display
 
     from .registry import CLAIMS, analysis_of, claim_output
 
-    c = CLAIMS[claim_id]
+    c, cpu_only = CLAIMS[claim_id], results.cpu_only
     analysis = c.cpu_parts[0] if cpu_only and c.cpu_parts and not analysis_of(c.analysis).cpu else c.analysis
     on_cpu = analysis_of(analysis).runs_on_cpu(dataset or None)
     if (not cpu_only or on_cpu) and (results.root / claim_output(c, analysis).format(dataset=dataset)).exists():

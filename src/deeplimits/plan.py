@@ -1,14 +1,34 @@
-"""What the pipeline trains for a resolved config: its training cells and their settings.
+"""What the pipeline runs for a resolved config: its training cells, their settings, and
+every analysis job's inputs, outputs and settings (`Plan`, from the registry).
 
-The Snakefile asks this module for its targets, so the DAG and the package agree on
-paths, and the plan is testable without Snakemake.
+The Snakefile asks this module for its targets and every rule's files, so the DAG and the
+package agree on paths, and the plan is testable without Snakemake.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from .experiments import EVERY_JOB, EXPERIMENTS, experiment_of
+from .registry import (
+    ANALYSES,
+    CLAIMS,
+    REFERENCES,
+    Analysis,
+    Cells,
+    Claim,
+    Data,
+    Output,
+    Reference,
+    analysis_of,
+    claim_output,
+    paper_figures,
+    sensitivity_path,
+    sensitivity_run,
+)
+from .snapshot import SUFFIXES as SNAPSHOT_SUFFIXES
 
 # The files of a cell folder (the train rule's outputs); the checkpoint stays beside them
 # while training runs and is not an output, so an interrupted job resumes from it.
@@ -144,3 +164,227 @@ def sensitivity_cells(cfg: dict, experiment: str, name: str, dataset: str | None
     mark = "" if name.startswith(MAIN_TO) else f"{SENSITIVITY_MARK}{name}"
     return [Cell(c.experiment, c.dataset, f"{c.variant}{mark}", c.depth)
             for c in cells(cfg, experiment) if dataset in (None, c.dataset) and c.depth <= top]
+
+
+# ------------------------------------------------------------------ the DAG of a resolved config
+# What the Snakemake rules ask for: every analysis job's inputs, outputs and settings (from the
+# registry's declarations), the claim files of the table, the sensitivity tables, what each
+# notebook reads and draws. Paths are relative to the working directory, under `root`.
+
+
+class Plan:
+    """The jobs of one run: `Plan(cfg, reference_dir)` for a resolved config (config.resolve);
+    `reference_dir` holds the authors' files (registry.REFERENCES)."""
+
+    def __init__(self, cfg: dict, reference_dir: str = "reference"):
+        self.cfg = cfg
+        self.reference_dir = reference_dir
+        self.root = f"{cfg['results_dir']}/{cfg['scale']}"
+        self.cpu_only = cfg["cpu_only"]
+        self.figures_only = cfg["figures_only"]
+        # The replication table of this run: every claim, or (cpu_only) the CPU table.
+        self.table = f"{self.root}/replication/claims_cpu" if self.cpu_only else f"{self.root}/replication/claims"
+        self.cpu_part_analyses = {part for c in CLAIMS.values() for part in c.cpu_parts}
+
+    # -------------------------------------------------------------- one analysis job
+    def cell_paths(self, experiment: str, dataset: str | None = None, run: str | None = None) -> list[str]:
+        """The training cells of an experiment (of one dataset; of one sensitivity run)."""
+        chosen = sensitivity_cells(self.cfg, experiment, run, dataset) if run else cells(self.cfg, experiment)
+        return [f"{self.root}/train/{c.path}" for c in chosen if dataset in (None, c.dataset)]
+
+    def outputs(self, analysis: str, run: str | None = None) -> dict[str, str]:
+        """An analysis's outputs, named as in the registry; a sensitivity run's in
+        sensitivity/<run>/ beside each of them."""
+        return {k: f"{self.root}/{sensitivity_run(v, run) if run else v}"
+                for k, v in analysis_of(analysis).outputs.items()}
+
+    def inputs(self, analysis: str, dataset: str | None = None, run: str | None = None) -> dict:
+        """An analysis job's inputs from the registry's declarations (registry.Cells, Data,
+        Output, Reference), for the job's dataset and sensitivity run."""
+        a = analysis_of(analysis)
+        return {name: self._input(a, spec, dataset, run) for name, spec in a.inputs.items()}
+
+    def _input(self, a: Analysis, spec, dataset, run):
+        if isinstance(spec, Cells):
+            experiment = spec.experiment or a.experiment
+            return [f"{d}/{CELL_FILES['weights']}" for d in self.cell_paths(experiment, dataset, run)]
+        if isinstance(spec, Data):
+            if spec.only and dataset not in spec.only:
+                return []
+            name = spec.name or (dataset if a.per_dataset else self.cfg["experiments"][spec.experiment or a.experiment]["dataset"])
+            return [f"{self.root}/data/{name}.pt"] if spec.only else f"{self.root}/data/{name}.pt"
+        if isinstance(spec, Output):
+            path = self.outputs(spec.analysis, run)[spec.key]
+            if spec.each:
+                values = self.cfg["experiments"][a.experiment][spec.each]
+                values = values if isinstance(values, list) else [values]
+                return [path.format(alpha=f"{v:g}") for v in values]
+            return path.format(dataset=dataset) if dataset else path
+        if isinstance(spec, Reference):
+            return f"{self.reference_dir}/{REFERENCES[spec.name]}"
+        raise TypeError(f"analysis {a.name}: unknown input kind {spec!r}")
+
+    def settings(self, analysis: str, wildcards: dict, run: str | None = None) -> dict:
+        """What one analysis job computes from: its experiment's settings; one job per alpha,
+        the experiment's job settings and that alpha; a sensitivity run of an experiment
+        without training cells, the settings with the run's one choice changed."""
+        experiment = analysis_of(analysis).experiment
+        settings = experiment_settings(self.cfg, experiment)
+        if "alpha" in wildcards:
+            settings = {**job_settings(experiment, settings), "alpha": float(wildcards["alpha"])}
+        if run and not cells(self.cfg, experiment):
+            settings = with_choice(settings, run)
+        return settings
+
+    def label(self, analysis: str, wildcards: dict) -> str:
+        a = analysis_of(analysis)
+        return a.label.format(**{**experiment_settings(self.cfg, a.experiment), **wildcards})
+
+    def sensitivity_analyses(self) -> list[str]:
+        """The analyses rerun once per declared choice: those of claims that declare choices
+        (registry: sensitivity) and the analyses whose outputs they read."""
+        todo = [c.analysis for c in CLAIMS.values()
+                if c.sensitivity and self.sensitivity_names(analysis_of(c.analysis).experiment)]
+        out = []
+        while todo:
+            name = todo.pop()
+            if name not in out:
+                out.append(name)
+                todo += [s.analysis for s in analysis_of(name).inputs.values() if isinstance(s, Output)]
+        return [a for a in ANALYSES if a in out]
+
+    def sensitivity_names(self, experiment: str) -> list[str]:
+        """The sensitivity runs of an experiment (`<choice>=<value>`, and `main_to_<depth>`)."""
+        if experiment not in self.cfg["experiments"]:
+            return []
+        return sensitivity_names(self.cfg["experiments"][experiment])
+
+    # -------------------------------------------------------------- the claims of the table
+    def datasets_of(self, analysis: str) -> list:
+        """The datasets of a per-dataset analysis (its experiment's), else [None]."""
+        a = analysis_of(analysis)
+        return list(self.cfg["experiments"][a.experiment]["datasets"]) if a.per_dataset else [None]
+
+    def claim_parts(self, claim: Claim) -> list[tuple[str, str | None]]:
+        """(path under root, dataset) of each file of a claim."""
+        pattern = claim_output(claim)
+        return [(pattern.format(dataset=ds), ds) for ds in self.datasets_of(claim.analysis)]
+
+    def _claim_files(self, cpu_only: bool) -> list[str]:
+        out = []
+        for c in CLAIMS.values():
+            a = analysis_of(c.analysis)
+            out += [f"{self.root}/{path}" for path, ds in self.claim_parts(c) if not cpu_only or a.runs_on_cpu(ds)]
+            if cpu_only and not a.cpu:
+                out += [f"{self.root}/{claim_output(c, part)}" for part in c.cpu_parts]
+        return out
+
+    def claim_files(self, cpu_only: bool = False) -> list[str]:
+        """Every claim's files; with cpu_only, those whose paper scale fits a CPU, a claim's
+        CPU parts standing in for a claim that needs a GPU (HZ.1: the authors' alpha alone).
+        With figures_only, those that exist (see pending_claims)."""
+        wanted = self._claim_files(cpu_only)
+        return [f for f in wanted if Path(f).exists()] if self.figures_only else wanted
+
+    def pending_claims(self, cpu_only: bool = False) -> list[str]:
+        """Claims (`CLAIM`, or `CLAIM:DATASET` for one part) of the table with no result yet
+        (figures_only): their rows say so."""
+        missing = [f for f in self._claim_files(cpu_only) if not Path(f).exists()] if self.figures_only else []
+        return sorted({part for f in missing for part in [self._claim_part_of(f)] if part})
+
+    def _claim_part_of(self, path: str) -> str | None:
+        for c in CLAIMS.values():
+            for part in (c.analysis, *c.cpu_parts):
+                pattern = re.escape(f"{self.root}/{claim_output(c, part)}").replace(re.escape("{dataset}"),
+                                                                                    "(?P<ds>[^/]+)")
+                m = re.fullmatch(pattern, path)
+                if m:
+                    return f"{c.id}:{m.group('ds')}" if "ds" in m.groupdict() else c.id
+        return None
+
+    def cpu_left_out_parts(self) -> list[str]:
+        """Parts of claims in the CPU table whose other parts are not: the table's note names
+        them (a dataset that needs a GPU; HZ.1's alphas other than the authors')."""
+        out = []
+        for c in CLAIMS.values():
+            a = analysis_of(c.analysis)
+            if a.cpu and a.per_dataset:
+                out += [f"{c.id}:{ds}" for _, ds in self.claim_parts(c) if not a.runs_on_cpu(ds)]
+            elif c.cpu_parts:
+                hz1 = self.cfg["experiments"][a.experiment]
+                out += [f"{c.id}:alpha={x:g}" for x in hz1["alphas"] if x != hz1["reference_alpha"]]
+        return out
+
+    # -------------------------------------------------------------- sensitivity tables
+    @property
+    def sensitivity_tables(self) -> dict[str, tuple[str, str, bool]]:
+        """Claim parts with declared choices: the table's path under root (no extension) ->
+        (the main claim file, its experiment, whether it is in the CPU table). Each run's claim
+        file has the main one's name, in the main one's folder under sensitivity/<run>/."""
+        return {sensitivity_path(c).format(dataset=ds): (path, analysis_of(c.analysis).experiment,
+                                                          analysis_of(c.analysis).runs_on_cpu(ds))
+                for c in CLAIMS.values() if c.sensitivity and self.sensitivity_names(analysis_of(c.analysis).experiment)
+                for path, ds in self.claim_parts(c)}
+
+    def sensitivity_runs_of(self, table: str) -> list[str]:
+        main, experiment, _ = self.sensitivity_tables[table]
+        return [f"{self.root}/{sensitivity_run(main, run)}" for run in self.sensitivity_names(experiment)]
+
+    def sensitivity_files(self, cpu_only: bool = False) -> list[str]:
+        """The sensitivity summaries the table's notes read (with figures_only, those that exist)."""
+        files = [f"{self.root}/{t}.json" for t, (_, _, on_cpu) in self.sensitivity_tables.items()
+                 if on_cpu or not cpu_only]
+        return [f for f in files if Path(f).exists()] if self.figures_only else files
+
+    # -------------------------------------------------------------- notebooks
+    def in_this_run(self, analysis: str, dataset: str | None = None) -> bool:
+        """Whether the run's notebooks and table include an analysis (for a dataset): all of
+        them, or with cpu_only those that fit a CPU, with a claim's CPU parts in place of it;
+        with figures_only, only those whose results exist (nothing is planned to make them).
+        A per-dataset analysis without a dataset: whether it is in for any of its datasets."""
+        a = analysis_of(analysis)
+        if a.per_dataset and dataset is None:
+            return any(self.in_this_run(analysis, ds) for ds in self.datasets_of(analysis))
+        included = a.runs_on_cpu(dataset) if self.cpu_only else a.name not in self.cpu_part_analyses
+        if included and self.figures_only:
+            return all(Path(f"{self.root}/{v.format(dataset=dataset)}").exists() for v in a.outputs.values()
+                       if v.endswith(SNAPSHOT_SUFFIXES) and "{alpha}" not in v)
+        return included
+
+    def paper_inputs(self, paper: str) -> list[str]:
+        """What a paper's notebook reads: every text output (CSV, JSON, so that a snapshot can
+        re-render it) of its analyses in this run (per dataset), and its sensitivity tables."""
+        out = []
+        for a in ANALYSES.values():
+            if a.paper != paper or "{alpha}" in str(a.outputs):
+                continue
+            out += [f"{self.root}/{v.format(dataset=ds)}" for ds in self.datasets_of(a.name)
+                    if self.in_this_run(a.name, ds) for v in a.outputs.values() if v.endswith(SNAPSHOT_SUFFIXES)]
+        tables = [f"{self.root}/{t}.csv" for t, (_, _, on_cpu) in self.sensitivity_tables.items()
+                  if t.startswith(f"{paper}/") and (on_cpu or not self.cpu_only)]
+        return out + ([t for t in tables if Path(t).exists()] if self.figures_only else tables)
+
+    def paper_datasets(self, paper: str) -> list[str]:
+        """The datasets of a paper's per-dataset analyses in this run (what its notebook loops over)."""
+        return list(dict.fromkeys(ds for a in ANALYSES.values() if a.paper == paper and a.per_dataset
+                                  for ds in self.datasets_of(a.name) if self.in_this_run(a.name, ds)))
+
+    def experiment_datasets(self) -> dict[str, list[str]]:
+        """experiment -> its datasets in this run, for the per-dataset analyses' experiments."""
+        return {a.experiment: [ds for ds in self.datasets_of(a.name) if self.in_this_run(a.name, ds)]
+                for a in ANALYSES.values() if a.per_dataset}
+
+    def notebook_figures(self, paper: str) -> list[str]:
+        """The figures a paper's notebook must draw: those of its claims in this run."""
+        claims = [c.id for c in CLAIMS.values() if c.paper == paper
+                  and any(self.in_this_run(name) for name in (c.analysis, *c.cpu_parts))]
+        return [f"{self.root}/{f}" for f in paper_figures(paper, self.experiment_datasets(), claims)]
+
+    def run_cell_provenance(self) -> list[str]:
+        """The provenance records of this run's training cells (sensitivity runs included)."""
+        trained = [e for e in self.cfg["experiments"] if cells(self.cfg, e)]
+        chosen = [c for e in trained for c in cells(self.cfg, e)]
+        chosen += [c for e in trained for name in self.sensitivity_names(e) if "=" in name
+                   for c in sensitivity_cells(self.cfg, e, name)]
+        return [f"{self.root}/train/{c.path}/{CELL_FILES['provenance']}" for c in chosen
+                if any(self.in_this_run(a.name, c.dataset) for a in ANALYSES.values() if a.experiment == c.experiment)]

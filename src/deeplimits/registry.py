@@ -1,19 +1,20 @@
-"""The registry: every claim of REPLICATION.md and every analysis that measures one, in one place.
+"""The registry: every claim and every analysis that measures one, in one place.
 
-An *analysis* is one kind of pipeline job: one Snakemake rule, one `python -m deeplimits
-analyse NAME`, one function `fn(settings, inputs, outputs, *, scale, seed, label, device)`.
-It reads the experiment (config key) it names, gets the paths of its inputs and outputs from
-the rule, and writes exactly those outputs. Output paths here are relative to
-results/<scale>/ and may hold `{dataset}` (one job per dataset) or `{alpha}`.
+An *analysis* is one kind of pipeline job: one Snakemake rule (generated from this table by
+workflow/rules/analyses.smk), one `python -m deeplimits analysis NAME`, one function
+`fn(settings, inputs, outputs, *, scale, seed, label, device)`. It declares what it reads
+(`inputs`: training cells, data sets, other analyses' outputs, the authors' reference files)
+and what it writes (`outputs`, paths relative to results/<scale>/ that may hold `{dataset}`,
+one job per dataset, or `{alpha}`); the rule passes it exactly those paths.
 
 A *claim* names the analysis and the output that hold its claim file, the outputs shown as
-its tables, its figures (drawn by the paper's notebook) and the scales where its target
-applies. Its verdict is a pure function of the claim file's values (`judge`).
+its tables, its figures (drawn by the paper's notebook), the judge that decides its verdict
+(judges.py) and the scales where its target applies.
 
-Everything else reads this module: the Snakemake rules' outputs and the CPU table's claim
-list (common.smk), the CLI's dispatch, the notebooks' file names, the report captions.
-Adding a claim to an existing paper: its analysis function, an `Analysis` (or an output of
-one) and a `Claim` here, its notebook cell, its config keys (config.yaml + schema), a test.
+Everything else reads this module: the Snakemake rules (through plan.py), the CLI, the
+notebooks' file names, the report captions. Adding a claim to an existing paper: its analysis
+function, an `Analysis` (or an output of one) and a `Claim` here, its notebook cell, its
+config keys (config.yaml + schema), a test. No .smk file.
 """
 
 from __future__ import annotations
@@ -27,9 +28,9 @@ SENSITIVITY_DIR = "sensitivity"
 
 # The authors' published numbers under reference/ (see reference/README.md).
 REFERENCES = {
-    "hz1_increments": "huang_zhang_random_resnet_increments.csv",
-    "hz2_sums": "huang_zhang_cifar10_partial_sums.csv",
-    "hz2_history": "huang_zhang_cifar10_training_history.csv",
+    "authors_hz1_increments": "huang_zhang_random_resnet_increments.csv",
+    "authors_hz2_sums": "huang_zhang_cifar10_partial_sums.csv",
+    "authors_hz2_history": "huang_zhang_cifar10_training_history.csv",
 }
 
 PAPERS = {
@@ -40,18 +41,59 @@ PAPERS = {
 }
 
 
+# ------------------------------------------------------------------ what an analysis reads
+@dataclass(frozen=True)
+class Cells:
+    """The weights of an experiment's training cells (its own experiment's by default); for a
+    per-dataset analysis those of the job's dataset, for a sensitivity run that run's cells."""
+
+    experiment: str | None = None
+
+
+@dataclass(frozen=True)
+class Data:
+    """A prepared data set: `name`, or the dataset of an experiment (the analysis's own by
+    default; `{dataset}` for a per-dataset one). `only`: needed for these datasets alone."""
+
+    name: str | None = None
+    experiment: str | None = None
+    only: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Output:
+    """Another analysis's output (of the same dataset and sensitivity run). `each`: a key of
+    the experiment's settings whose value (or values) fills the output's `{alpha}`."""
+
+    analysis: str
+    key: str
+    each: str | None = None
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One of the authors' published files under reference/ (REFERENCES)."""
+
+    name: str
+
+
 @dataclass(frozen=True)
 class Analysis:
     """One job kind. `cpu`: its paper scale fits a CPU (hours on 2 cores); for a job per
-    dataset, `cpu_datasets` names the datasets that do (empty: all of them)."""
+    dataset, `cpu_datasets` names the datasets that do (empty: all of them). `label` names the
+    part of a claim a job measures, formatted with its settings and wildcards. `torch_threads`:
+    0 for torch's default, else the job's thread count."""
 
     name: str
     paper: str
     experiment: str
     function: str                    # "<module under deeplimits.analysis>:<function>"
     outputs: dict[str, str]
+    inputs: dict[str, Cells | Data | Output | Reference] = field(default_factory=dict)
     cpu: bool = True
     cpu_datasets: tuple[str, ...] = ()
+    label: str = ""
+    torch_threads: int = 0
 
     @property
     def per_dataset(self) -> bool:
@@ -78,8 +120,8 @@ class Claim:
     figures: dict[str, str] = field(default_factory=dict)  # name -> file under figures/<paper>/
     caption: str = ""                # what its figures show (the report's caption)
     applies_at: tuple[str, ...] = SCALES
-    # How claims.judge decides from the values: "measures" (every judged number's interval
-    # inside its band), "xz4" (per-depth learn/fail states) or "reported" (a trend, no verdict).
+    # The judge (judges.JUDGES) that decides from the values: "measures" (every judged number's
+    # interval inside its band), "xz4" (per-depth learn/fail states) or "reported" (no verdict).
     judge: str = "measures"
     # Rerun once per value of its experiment's declared open choices (config: sensitivity).
     sensitivity: bool = False
@@ -93,28 +135,40 @@ def _a(name, paper, experiment, function, outputs, **kw):
 
 HZ, XZ, CRX, TVG = "huang_zhang", "xu_zhang", "cont_rossier_xu", "thorpe_van_gennip"
 _TVG_SOLVE = f"{TVG}/{{dataset}}/tvg"
+# What tvg_claims reads: the chain of minimisers and the continuum problem (of the same run).
+_TVG_RESULTS = {"objectives": Output("tvg_solve", "objectives"), "solutions": Output("tvg_solve", "solutions"),
+                "continuum": Output("tvg_continuum", "summary"), "continuum_model": Output("tvg_continuum", "model")}
 
 ANALYSES = {a.name: a for a in [
-    # HZ.1: one job per alpha computes its curve (82 minutes per alpha on 2 CPU cores at the
-    # authors' size); `hz1` judges every alpha, `hz1_reference_alpha` the authors' alone (the
-    # part of HZ.1 that the CPU table holds).
+    # HZ.1: one job per alpha computes its curve (hours per alpha on 2 CPU cores at the authors'
+    # size); `hz1` judges every alpha, `hz1_reference_alpha` the authors' alone (the part of
+    # HZ.1 that the CPU table holds).
     _a("hz1_increments", HZ, "hz1", "huang_zhang:hz1_increments",
-       {"increments": f"{HZ}/hz1/a{{alpha}}/increments.csv"}, cpu=False),
+       {"increments": f"{HZ}/hz1/a{{alpha}}/increments.csv"}, inputs={"data": Data("random_images")},
+       cpu=False, torch_threads=2),
     _a("hz1", HZ, "hz1", "huang_zhang:hz1",
        {"claim": f"{HZ}/hz1/claim.json", "increments": f"{HZ}/hz1/increments.csv",
-        "slopes": f"{HZ}/hz1/slopes.csv"}, cpu=False),
+        "slopes": f"{HZ}/hz1/slopes.csv"},
+       inputs={"increments": Output("hz1_increments", "increments", each="alphas"),
+               "reference": Reference("authors_hz1_increments")}, cpu=False),
     _a("hz1_reference_alpha", HZ, "hz1", "huang_zhang:hz1",
        {"claim": f"{HZ}/hz1/reference_alpha/claim.json", "increments": f"{HZ}/hz1/reference_alpha/increments.csv",
-        "slopes": f"{HZ}/hz1/reference_alpha/slopes.csv"}),
+        "slopes": f"{HZ}/hz1/reference_alpha/slopes.csv"},
+       inputs={"increments": Output("hz1_increments", "increments", each="reference_alpha"),
+               "reference": Reference("authors_hz1_increments")}, label="alpha={reference_alpha:g}"),
     _a("hz2", HZ, "hz2", "huang_zhang:hz2",
        {"claim": f"{HZ}/hz2/claim.json", "history": f"{HZ}/hz2/history.csv",
-        "sums": f"{HZ}/hz2/partial_sums.csv"}, cpu=False),
+        "sums": f"{HZ}/hz2/partial_sums.csv"},
+       inputs={"cells": Cells(), "data": Data(), "reference_sums": Reference("authors_hz2_sums")}, cpu=False),
+    # HZ.3 checks the theorems on random nets and on HZ.2's trained net.
     _a("hz3", HZ, "hz3", "huang_zhang:hz3",
        {"claim": f"{HZ}/hz3/claim.json", "summary": f"{HZ}/hz3/explicit_and_bound.csv",
-        "truncation": f"{HZ}/hz3/truncation.csv", "blocks": f"{HZ}/hz3/bound_per_block.csv"}, cpu=False),
+        "truncation": f"{HZ}/hz3/truncation.csv", "blocks": f"{HZ}/hz3/bound_per_block.csv"},
+       inputs={"cells": Cells("hz2"), "data": Data(experiment="hz2")}, cpu=False),
     _a("hz4", HZ, "hz4", "huang_zhang:hz4",
        {"claim": f"{HZ}/hz4/claim.json", "grid": f"{HZ}/hz4/grid.csv",
-        "curves": f"{HZ}/hz4/partial_sum_curves.csv", "fits": f"{HZ}/hz4/log_fits.csv"}, cpu=False),
+        "curves": f"{HZ}/hz4/partial_sum_curves.csv", "fits": f"{HZ}/hz4/log_fits.csv"},
+       inputs={"cells": Cells(), "data": Data()}, cpu=False),
     _a("xz1", XZ, "xz1", "xu_zhang:xz1",
        {"claim": f"{XZ}/xz1/claim.json", "summary": f"{XZ}/xz1/explicit_and_pieces.csv",
         "pieces": f"{XZ}/xz1/pieces.csv"}),
@@ -122,38 +176,47 @@ ANALYSES = {a.name: a for a in [
        {"claim": f"{XZ}/xz2/claim.json", "increments": f"{XZ}/xz2/increments.csv",
         "slopes": f"{XZ}/xz2/slopes.csv", "sums": f"{XZ}/xz2/partial_sums.csv",
         "he": f"{XZ}/xz2/he_output_norms.csv"}),
-    # XZ.3 and XZ.4 read the same trained plain nets (about 1.5 hours for 8 cells on 2 cores).
+    # XZ.3 and XZ.4 read the same trained plain nets (experiment xz34).
     _a("xz34", XZ, "xz34", "xu_zhang:xz34",
        {"claim_xz3": f"{XZ}/xz34/claim_xz3.json", "claim_xz4": f"{XZ}/xz34/claim_xz4.json",
         "accuracy": f"{XZ}/xz34/accuracy.csv", "layers": f"{XZ}/xz34/layer_norms.csv",
-        "trends": f"{XZ}/xz34/trends.csv"}),
+        "trends": f"{XZ}/xz34/trends.csv"},
+       inputs={"cells": Cells(), "data": Data()}),
     # CRX.1 and CRX.2 read the same GD training (experiment crx1).
     _a("crx1", CRX, "crx1", "cont_rossier_xu:crx1",
        {"claim": f"{CRX}/crx1/claim.json", "losses": f"{CRX}/crx1/loss_curves.csv",
-        "rates": f"{CRX}/crx1/rates.csv"}),
+        "rates": f"{CRX}/crx1/rates.csv"}, inputs={"cells": Cells()}),
     _a("crx2", CRX, "crx1", "cont_rossier_xu:crx2",
-       {"claim": f"{CRX}/crx2/claim.json", "norms": f"{CRX}/crx2/weight_norms.csv"}),
+       {"claim": f"{CRX}/crx2/claim.json", "norms": f"{CRX}/crx2/weight_norms.csv"}, inputs={"cells": Cells()}),
     _a("crx3", CRX, "crx3", "cont_rossier_xu:crx3",
        {"claim": f"{CRX}/crx3/claim.json", "variations": f"{CRX}/crx3/variations.csv",
-        "exponents": f"{CRX}/crx3/growth_exponents.csv", "profiles": f"{CRX}/crx3/profiles.csv"}),
+        "exponents": f"{CRX}/crx3/growth_exponents.csv", "profiles": f"{CRX}/crx3/profiles.csv"},
+       inputs={"cells": Cells()}),
     # One job per dataset: at paper scale the ODE part fits a CPU, the MNIST part needs a GPU.
+    # The MNIST features' prepared file is read for its note (the stand-in that ran).
     _a("crx4", CRX, "crx4", "cont_rossier_xu:crx4",
        {"claim": f"{CRX}/crx4/{{dataset}}/claim.json", "scaling": f"{CRX}/crx4/{{dataset}}/scaling.csv",
         "betas": f"{CRX}/crx4/{{dataset}}/betas.csv", "entry": f"{CRX}/crx4/{{dataset}}/entry_decomposition.csv"},
-       cpu_datasets=("ode",)),
+       inputs={"cells": Cells(), "features": Data(only=("mnist_features",))}, cpu_datasets=("ode",),
+       label="{dataset}"),
     # TvG: the depth grid of minimisers (the expensive step), the continuum problem, the claims.
     _a("tvg_solve", TVG, "tvg", "thorpe_van_gennip:tvg_solve",
-       {"objectives": f"{_TVG_SOLVE}/objectives.csv", "solutions": f"{_TVG_SOLVE}/solutions.pt"}),
+       {"objectives": f"{_TVG_SOLVE}/objectives.csv", "solutions": f"{_TVG_SOLVE}/solutions.pt"},
+       inputs={"data": Data()}, torch_threads=1),
     _a("tvg_continuum", TVG, "tvg", "thorpe_van_gennip:tvg_continuum",
-       {"model": f"{_TVG_SOLVE}/continuum.pt", "summary": f"{_TVG_SOLVE}/continuum.json"}),
+       {"model": f"{_TVG_SOLVE}/continuum.pt", "summary": f"{_TVG_SOLVE}/continuum.json"},
+       inputs={"data": Data(), "solutions": Output("tvg_solve", "solutions"),
+               "objectives": Output("tvg_solve", "objectives")}, torch_threads=1),
     _a("tvg_claims", TVG, "tvg", "thorpe_van_gennip:tvg_claims",
        {"claim_tvg1": f"{_TVG_SOLVE}/claim_tvg1.json", "claim_tvg2": f"{_TVG_SOLVE}/claim_tvg2.json",
         "claim_tvg4": f"{_TVG_SOLVE}/claim_tvg4.json", "claim_tvg5": f"{_TVG_SOLVE}/claim_tvg5.json",
         "minima": f"{_TVG_SOLVE}/minima.csv", "distances": f"{_TVG_SOLVE}/distances.csv",
         "slopes": f"{_TVG_SOLVE}/distance_slopes.csv", "branches": f"{_TVG_SOLVE}/cold_start_branches.csv",
-        "profiles": f"{_TVG_SOLVE}/profiles.csv"}),
+        "profiles": f"{_TVG_SOLVE}/profiles.csv"},
+       inputs=_TVG_RESULTS, label="{dataset}"),
     _a("tvg3", TVG, "tvg", "thorpe_van_gennip:tvg3",
-       {"claim": f"{TVG}/{{dataset}}/tvg3/claim.json", "table": f"{TVG}/{{dataset}}/tvg3/euler_vs_ode.csv"}),
+       {"claim": f"{TVG}/{{dataset}}/tvg3/claim.json", "table": f"{TVG}/{{dataset}}/tvg3/euler_vs_ode.csv"},
+       inputs={"data": Data()}, label="{dataset}"),
 ]}
 
 
@@ -252,7 +315,7 @@ def sensitivity_run(path: str, run: str = "{run}") -> str:
     return str(p.parent / SENSITIVITY_DIR / run / p.name)
 
 
-def sensitivity_table(claim: Claim) -> str:
+def sensitivity_path(claim: Claim) -> str:
     """A claim's sensitivity table (no extension): beside its file, `sensitivity` in place of
     `claim` in the name (claim.json -> sensitivity, claim_tvg1.json -> sensitivity_tvg1)."""
     p = Path(claim_output(claim))
@@ -285,10 +348,12 @@ def paper_caption(paper: str) -> str:
 
 class Results:
     """Where a scale's results lie, for notebooks and tests: `Results(root).path("xz34",
-    "accuracy")`, `.claim("XZ.4")`, `.figure("CRX.3", "profiles")`."""
+    "accuracy")`, `.claim("XZ.4")`, `.figure("CRX.3", "profiles")`. `cpu_only`: the results
+    of a run of the claims that fit a CPU (the CPU table's)."""
 
-    def __init__(self, root):
+    def __init__(self, root, cpu_only: bool = False):
         self.root = Path(root)
+        self.cpu_only = cpu_only
 
     def path(self, analysis: str, key: str, **wildcards) -> Path:
         return self.root / analysis_of(analysis).outputs[key].format(**wildcards)
@@ -307,7 +372,7 @@ class Results:
 
     def sensitivity(self, claim_id: str, dataset: str = "") -> Path:
         """The claim's sensitivity table (CSV), when its experiment declares choices."""
-        return self.root / (sensitivity_table(claim_of(claim_id)).format(dataset=dataset) + ".csv")
+        return self.root / (sensitivity_path(claim_of(claim_id)).format(dataset=dataset) + ".csv")
 
     def reference(self, name: str, reference_dir) -> Path:
         return Path(reference_dir) / REFERENCES[name]

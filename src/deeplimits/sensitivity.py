@@ -48,7 +48,7 @@ def _rows(record: dict, choice: str, value: str) -> list[dict]:
                  band_lo=m["band_lo"], band_hi=m["band_hi"], measure_verdict=m["verdict"]) for m in measures]
 
 
-def sensitivity_table(main_file, run_files, out_csv, out_json) -> dict:
+def write_sensitivity_table(main_file, run_files, out_csv, out_json) -> dict:
     """The main claim (choice 'main setting') and its sensitivity runs in one table. Each run is
     compared with the main setting over the same depths: the `main_to_<depth>` run whose
     depths match, else the main claim itself."""

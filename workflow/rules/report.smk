@@ -7,7 +7,7 @@
 rule notebook:
     input:
         notebook=str(REPO / "notebooks" / "{paper}.ipynb"),
-        results=lambda w: paper_inputs(w.paper),
+        results=lambda w: PLAN.paper_inputs(w.paper),
     output:
         notebook=f"{ROOT}/notebooks/{{paper}}.ipynb",
         html=report(
@@ -29,8 +29,8 @@ rule notebook:
         root=scale_root_of("notebook"),
         scale=SCALE,
         reference=NOTEBOOK_REFERENCE,
-        datasets=lambda w: ",".join(paper_datasets(w.paper)),
-        figures=lambda w: notebook_figures(w.paper),
+        datasets=lambda w: ",".join(PLAN.paper_datasets(w.paper)),
+        figures=lambda w: " ".join(PLAN.notebook_figures(w.paper)),
         cpu_only=CPU_ONLY,
         caption=lambda w: paper_caption(w.paper),
     log:
@@ -43,17 +43,17 @@ rule notebook:
         "-p reference_dir={params.reference} -p datasets={params.datasets} -p cpu_only={params.cpu_only}"
 
 
-# One table per claim part that declares sensitivity choices (SENSITIVITY_TABLES, common.smk):
+# One table per claim part that declares sensitivity choices (Plan.sensitivity_tables):
 # the main claim beside one run per declared value, and which runs flip its verdict.
 rule sensitivity:
     input:
-        main=lambda w: f"{ROOT}/{SENSITIVITY_TABLES[w.table][0]}",
-        runs=lambda w: sensitivity_runs_of(w.table),
+        main=lambda w: f"{ROOT}/{PLAN.sensitivity_tables[w.table][0]}",
+        runs=lambda w: PLAN.sensitivity_runs_of(w.table),
     output:
         csv=report(f"{ROOT}/{{table}}.csv", caption="../report/sensitivity.rst", category="Sensitivity"),
         json=f"{ROOT}/{{table}}.json",
     wildcard_constraints:
-        table="|".join(re.escape(t) for t in SENSITIVITY_TABLES) or "(?!)",
+        table="|".join(re.escape(t) for t in PLAN.sensitivity_tables) or "(?!)",
     log:
         f"{LOGS}/sensitivity/{{table}}.log",
     conda:
@@ -65,8 +65,8 @@ rule sensitivity:
 
 rule claims_table:
     input:
-        claims=claim_files(),
-        sensitivity=sensitivity_files(),
+        claims=PLAN.claim_files(),
+        sensitivity=PLAN.sensitivity_files(),
     output:
         csv=report(
             f"{ROOT}/replication/claims.csv",
@@ -77,22 +77,22 @@ rule claims_table:
         rst=f"{ROOT}/replication/claims.rst",
     params:
         scale=SCALE,
-        missing=" ".join(f"--pending {c}" for c in pending_claims()),
+        missing=" ".join(f"--pending {c}" for c in PLAN.pending_claims()),
     log:
         f"{LOGS}/replication/claims.log",
     conda:
         ENV
     shell:
-        "python -m deeplimits --log {log} claims {input.claims} --sensitivity {input.sensitivity} "
+        "python -m deeplimits --log {log} claims_table {input.claims} --sensitivity {input.sensitivity} "
         "--scale {params.scale} --out-csv {output.csv} --out-md {output.md} --out-rst {output.rst} {params.missing}"
 
 
 use rule claims_table as claims_table_cpu with:
-    # The claims whose paper scale a CPU can run (claim_files in common.smk): a partial
+    # The claims whose paper scale a CPU can run (Plan.claim_files): a partial
     # table, named as such, for machines without a GPU.
     input:
-        claims=claim_files(cpu_only=True),
-        sensitivity=sensitivity_files(cpu_only=True),
+        claims=PLAN.claim_files(cpu_only=True),
+        sensitivity=PLAN.sensitivity_files(cpu_only=True),
     output:
         csv=f"{ROOT}/replication/claims_cpu.csv",
         md=f"{ROOT}/replication/claims_cpu.md",
@@ -100,8 +100,8 @@ use rule claims_table as claims_table_cpu with:
     params:
         scale=SCALE,
         missing=" ".join([f"--missing-note {shlex.quote(CPU_TABLE_NOTE)}"]
-                         + [f"--left-out {part}" for part in cpu_left_out_parts()]
-                         + [f"--pending {c}" for c in pending_claims(cpu_only=True)]),
+                         + [f"--left-out {part}" for part in PLAN.cpu_left_out_parts()]
+                         + [f"--pending {c}" for c in PLAN.pending_claims(cpu_only=True)]),
     log:
         f"{LOGS}/replication/claims_cpu.log",
 
@@ -109,7 +109,7 @@ use rule claims_table as claims_table_cpu with:
 rule provenance:
     # Last of the run: it reads every rule's log for the wall time per stage.
     input:
-        cells=run_cell_provenance(),
+        cells=PLAN.run_cell_provenance(),
         table=f"{TABLE}.csv",
         notebooks=expand(f"{ROOT}/notebooks/{{paper}}.html", paper=NOTEBOOK_PAPERS),
     output:

@@ -8,9 +8,10 @@ import pandas as pd
 import torch
 
 from ..cells import cell_dirs, load_metrics, load_weights
-from ..claims import judged, write_claim
+from ..claims import write_claim
 from ..data import load_prepared
 from ..io import write_csv
+from ..judges import judged
 from ..plan import base_variant
 from ..uncertainty import bootstrap_interval, loglog_slope_interval, measure
 from .fit import log_linear_rate, loglog_slope, relative_spread

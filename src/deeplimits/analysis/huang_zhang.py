@@ -16,12 +16,13 @@ import pandas as pd
 import torch
 
 from ..cells import cell_dirs, load_cell_model, load_metrics
-from ..claims import judged, write_claim
+from ..claims import write_claim
 from ..config import config_hash
 from ..data import load_prepared
 from ..data.download import md5sum
 from ..engine.trainer import resolve_device
 from ..io import torch_save, write_csv
+from ..judges import judged
 from ..logs import progress
 from ..models.hz import hz_block, max_norm_
 from ..plan import CHECKPOINT, base_variant, parse_alpha
@@ -287,61 +288,15 @@ def _explicit_error(blocks, y0) -> float:
 
 
 def hz3(settings: dict, inputs: dict, outputs: dict, *, scale: str, seed: int = 0, label: str = "", device: str = "cpu") -> dict:
-    """HZ.3 on random nets and on the trained cell of HZ.2 (`inputs["cells"]`, one)."""
+    """HZ.3 on random nets and on the trained cell of HZ.2 (`inputs["cells"]`, one): the
+    explicit form and the per-block bound on every network, truncation on the trained one."""
     (trained_cell_dir,) = cell_dirs(inputs["cells"])
-    data_path = inputs["data"]
-    gen = torch_generator(seed, "hz3")
-    depth, width, bw, n_in, alpha = (settings[k] for k in ("depth", "width", "branch_width", "n_inputs", "alpha"))
-    nets = {
-        "random dense, square": random_dense_blocks(depth, width, width, alpha, gen),
-        "random dense, non-square": random_dense_blocks(depth, width, bw, alpha, gen),
-        "random conv 3x3 (4 ch, 6x6)": random_conv_blocks(min(depth, 50), 4, 6, alpha, gen),
-        "random conv 3x3, non-square (4 -> 6 -> 4 ch, 6x6)": random_conv_blocks(min(depth, 50), 4, 6, alpha, gen,
-                                                                             branch_channels=6),
-    }
-    inputs = {name: torch.rand(n_in, blocks[0][0][0].shape[1], generator=gen, dtype=torch.float64)
-              for name, blocks in nets.items()}
-    # The trained network of HZ.2 (seed 0), on test images through its own stem.
-    data = load_prepared(data_path)
+    data = load_prepared(inputs["data"])
     model, _ = load_cell_model(trained_cell_dir, data["meta"])
     model = model.double()
-    size = data["meta"]["x_shape"][-1] if model.conv else None
-    dim = model.width * (size * size if model.conv else 1)
-    with torch.no_grad():
-        x = data["x_test"][: min(64, data["x_test"].shape[0])].double()
-        y0 = model.stem(x.unsqueeze(0).expand(model.seeds, *x.shape))
-        y0 = (y0.view(x.shape[0], model.seeds, -1)[:, 0] if model.conv else y0[0]).contiguous()
-        if dim <= EXACT_NORM_LIMIT:
-            nets["trained HZ.2 network, seed 0"] = trained_blocks(model, 0, size)
-            inputs["trained HZ.2 network, seed 0"] = y0
-
-    rows, bound_rows = [], []
-    for name, blocks in nets.items():
-        y0 = inputs[name]
-        # The explicit form loops over inputs; a handful suffices for an identity check.
-        err = _explicit_error(blocks, y0[:8])
-        states = T.forward_states(blocks, y0)
-        check = T.bound_check(blocks, states)
-        rows.append({"network": name, "blocks": len(blocks), "dim": y0.shape[1],
-                     "explicit_rel_error": err, "bound_violations": check["violations"],
-                     "min_slack": min(r["min_slack"] for r in check["rows"]),
-                     "min_relative_slack": min(r["min_relative_slack"] for r in check["rows"]),
-                     "norm": "spectral (exact)"})
-        bound_rows += [dict(r, network=name) for r in check["rows"]]
-
-    # Truncated networks: head on every prefix, against the full network.
-    with torch.no_grad():
-        xt = data["x_test"].double()
-        logits = model.truncated_logits(xt.unsqueeze(0).expand(model.seeds, *xt.shape))
-    full = logits[-1]
-    trunc = []
-    for n, f in enumerate(logits):
-        dist = torch.linalg.vector_norm(f - full, dim=-1).mean(dim=1)  # per seed
-        agree = (f.argmax(-1) == full.argmax(-1)).double().mean(dim=1)
-        for s in range(model.seeds):
-            trunc.append({"n": n, "seed": s, "distance": float(dist[s]), "agreement": float(agree[s])})
-    trunc = pd.DataFrame(trunc)
-    summary = pd.DataFrame(rows)
+    nets, starts, dim = _hz3_networks(settings, torch_generator(seed, "hz3"), model, data)
+    summary, bound_rows = _hz3_identity_and_bound(nets, starts)
+    trunc = _hz3_truncation(model, data)
     write_csv(outputs["summary"], summary)
     write_csv(outputs["blocks"], pd.DataFrame(bound_rows))
     write_csv(outputs["truncation"], trunc)
@@ -364,6 +319,66 @@ def hz3(settings: dict, inputs: dict, outputs: dict, *, scale: str, seed: int = 
         values={"max_rel_error": max_err, "violations": violations, "spearman": rho}, measures=measures,
     )
     return {"verdict": record["verdict"], "summary": summary}
+
+
+def _hz3_networks(settings: dict, gen: torch.Generator, model, data: dict):
+    """The networks HZ.3 checks (random dense and conv ones, square and not, and the trained
+    network of HZ.2, seed 0, when its layers fit exact matrices), each with its inputs y(0)."""
+    depth, width, bw, n_in, alpha = (settings[k] for k in ("depth", "width", "branch_width", "n_inputs", "alpha"))
+    nets = {
+        "random dense, square": random_dense_blocks(depth, width, width, alpha, gen),
+        "random dense, non-square": random_dense_blocks(depth, width, bw, alpha, gen),
+        "random conv 3x3 (4 ch, 6x6)": random_conv_blocks(min(depth, 50), 4, 6, alpha, gen),
+        "random conv 3x3, non-square (4 -> 6 -> 4 ch, 6x6)": random_conv_blocks(min(depth, 50), 4, 6, alpha, gen,
+                                                                             branch_channels=6),
+    }
+    starts = {name: torch.rand(n_in, blocks[0][0][0].shape[1], generator=gen, dtype=torch.float64)
+              for name, blocks in nets.items()}
+    # The trained network, on test images through its own stem.
+    size = data["meta"]["x_shape"][-1] if model.conv else None
+    dim = model.width * (size * size if model.conv else 1)
+    with torch.no_grad():
+        x = data["x_test"][: min(64, data["x_test"].shape[0])].double()
+        y0 = model.stem(x.unsqueeze(0).expand(model.seeds, *x.shape))
+        y0 = (y0.view(x.shape[0], model.seeds, -1)[:, 0] if model.conv else y0[0]).contiguous()
+        if dim <= EXACT_NORM_LIMIT:
+            nets["trained HZ.2 network, seed 0"] = trained_blocks(model, 0, size)
+            starts["trained HZ.2 network, seed 0"] = y0
+    return nets, starts, dim
+
+
+def _hz3_identity_and_bound(nets: dict, starts: dict) -> tuple[pd.DataFrame, list]:
+    """Per network: the explicit form's relative error and the per-block bound's violations
+    and slack (exact spectral norms); and the bound's rows per block."""
+    rows, bound_rows = [], []
+    for name, blocks in nets.items():
+        y0 = starts[name]
+        # The explicit form loops over inputs; a handful suffices for an identity check.
+        err = _explicit_error(blocks, y0[:8])
+        states = T.forward_states(blocks, y0)
+        check = T.bound_check(blocks, states)
+        rows.append({"network": name, "blocks": len(blocks), "dim": y0.shape[1],
+                     "explicit_rel_error": err, "bound_violations": check["violations"],
+                     "min_slack": min(r["min_slack"] for r in check["rows"]),
+                     "min_relative_slack": min(r["min_relative_slack"] for r in check["rows"]),
+                     "norm": "spectral (exact)"})
+        bound_rows += [dict(r, network=name) for r in check["rows"]]
+    return pd.DataFrame(rows), bound_rows
+
+
+def _hz3_truncation(model, data: dict) -> pd.DataFrame:
+    """Truncated networks: the head on every prefix, against the full network, per seed."""
+    with torch.no_grad():
+        xt = data["x_test"].double()
+        logits = model.truncated_logits(xt.unsqueeze(0).expand(model.seeds, *xt.shape))
+    full = logits[-1]
+    trunc = []
+    for n, f in enumerate(logits):
+        dist = torch.linalg.vector_norm(f - full, dim=-1).mean(dim=1)  # per seed
+        agree = (f.argmax(-1) == full.argmax(-1)).double().mean(dim=1)
+        for s in range(model.seeds):
+            trunc.append({"n": n, "seed": s, "distance": float(dist[s]), "agreement": float(agree[s])})
+    return pd.DataFrame(trunc)
 
 
 def hz3_measures(max_err: float, violations: int, spearman: float, rel_tolerance: float) -> list:

@@ -393,121 +393,152 @@ def tvg4_measures(rel_value: float, rel_profile: float, tol: float) -> list:
 
 
 def tvg_claims(settings: dict, inputs: dict, outputs: dict, *, scale: str, seed: int = 0, label: str = "", device: str = "cpu") -> dict:
-    """TvG.1, 2, 4 and 5 from tvg_solve's and tvg_continuum's outputs (`inputs`)."""
-    obj = pd.read_csv(inputs["objectives"])
-    sols = torch.load(inputs["solutions"], weights_only=True)
-    ns = sorted(settings["depths"])
+    """TvG.1, 2, 4 and 5 from tvg_solve's and tvg_continuum's outputs (`inputs`): the state
+    they share is loaded once, then each claim is measured and written in turn."""
+    run = _TvGRun(settings, inputs, outputs, dict(scale=scale, label=label))
+    _tvg1(run)
+    _tvg2(run)
+    _tvg5(run)
+    _tvg4(run)
+    # The profiles figure's table (K(t) of the warm and greedy chains and the continuum), so
+    # the notebook reads a CSV and a results snapshot (text only) can redraw it.
+    write_csv(outputs["profiles"], profile_table(inputs["solutions"], inputs["continuum_model"], inputs["objectives"]))
+    return {"minima": run.minima, "distances": run.dist, "richardson": run.rich}
 
-    # TvG.1: minimum values. m_N is the lowest objective any start reached at N.
-    with_h1 = obj[obj.a1 == settings["a1"]]
-    best = with_h1.groupby("N").total.min().reindex(ns)
-    warm = with_h1[with_h1.chain == "warm"].set_index("N").reindex(ns)
-    rich = richardson(ns, best.values)
-    mins = pd.DataFrame({"N": ns, "m_N": best.values, "warm_total": warm.total.values,
-                         "data": warm.data.values, "h1": warm.h1.values, "l2": warm.l2.values,
-                         "head": warm["head"].values})
-    write_csv(outputs["minima"], mins)
-    judge1 = len(ns) >= 4
-    m1 = tvg1_measures(best.values, rich["order"], settings["order_tolerance"], settings["fit_last"]) if judge1 else []
-    write_claim(
-        outputs, "claim_tvg1", "TvG.1", scale=scale, label=label,
+
+class _TvGRun:
+    """What TvG.1, 2, 4 and 5 share: the objectives and solutions of every chain, the best
+    minimum per depth with its Richardson extrapolation, and the distances between the
+    profiles at N and 2N of each chain with their fitted slopes."""
+
+    def __init__(self, settings: dict, inputs: dict, outputs: dict, context: dict):
+        self.settings, self.inputs, self.outputs, self.context = settings, inputs, outputs, context
+        self.obj = pd.read_csv(inputs["objectives"])
+        self.sols = torch.load(inputs["solutions"], weights_only=True)
+        self.ns = ns = sorted(settings["depths"])
+        # m_N is the lowest objective any start reached at N.
+        self.with_h1 = self.obj[self.obj.a1 == settings["a1"]]
+        self.best = self.with_h1.groupby("N").total.min().reindex(ns)
+        self.rich = richardson(ns, self.best.values)
+        self.judgeable = len(ns) >= 4
+        drows = []
+        for chain_name, chain in self.sols.items():
+            for n in ns[:-1]:
+                if str(n) in chain and str(2 * n) in chain:
+                    a, b = chain[str(n)], chain[str(2 * n)]
+                    drows.append({"chain": chain_name, "N": n, **profile_distances(a["K"], a["b"], b["K"], b["b"])})
+        self.dist = pd.DataFrame(drows)
+        # Convergence is asymptotic: rates are fitted over the last `fit_last` doublings.
+        self.slopes = {}
+        for chain_name, grp in self.dist.groupby("chain"):
+            tail = grp.sort_values("N").tail(settings["fit_last"])
+            if len(tail) >= 2:
+                self.slopes[chain_name] = {norm: loglog_slope(tail.N, tail[norm]).slope for norm in ("L2", "sup", "H1")}
+                self.slopes[chain_name]["from_N"] = int(tail.N.min())
+
+    def write_claim(self, key: str, claim_id: str, **fields) -> None:
+        write_claim(self.outputs, key, claim_id, **self.context, **fields)
+
+
+def _tvg1(run: _TvGRun) -> None:
+    """TvG.1: minimum values, their observed order and Richardson limit."""
+    s, ns, best, rich = run.settings, run.ns, run.best, run.rich
+    warm = run.with_h1[run.with_h1.chain == "warm"].set_index("N").reindex(ns)
+    run.minima = pd.DataFrame({"N": ns, "m_N": best.values, "warm_total": warm.total.values,
+                               "data": warm.data.values, "h1": warm.h1.values, "l2": warm.l2.values,
+                               "head": warm["head"].values})
+    write_csv(run.outputs["minima"], run.minima)
+    m1 = tvg1_measures(best.values, rich["order"], s["order_tolerance"], s["fit_last"]) if run.judgeable else []
+    run.write_claim(
+        "claim_tvg1", "TvG.1",
         measured=", ".join(f"m_{n}={m:.6f}" for n, m in zip(ns, best.values))
                  + f"; observed order r = {rich['order']:.3f}, Richardson m_inf = {rich['m_inf']:.6f}",
         target="|m_N - m_2N| decreasing, observed order about 1",
-        tolerance=f"order 1 +-{settings['order_tolerance']}",
-        note=f"m_N = min over the warm, best-so-far (greedy) and {settings['cold_starts']} cold-start chains",
+        tolerance=f"order 1 +-{s['order_tolerance']}",
+        note=f"m_N = min over the warm, best-so-far (greedy) and {s['cold_starts']} cold-start chains",
         values={"order": rich["order"], "m_inf": rich["m_inf"]}, measures=m1,
     )
 
-    # TvG.2 / TvG.5: distances between consecutive profiles of each chain.
-    drows = []
-    for chain_name, chain in sols.items():
-        for n in ns[:-1]:
-            if str(n) in chain and str(2 * n) in chain:
-                a, b = chain[str(n)], chain[str(2 * n)]
-                drows.append({"chain": chain_name, "N": n, **profile_distances(a["K"], a["b"], b["K"], b["b"])})
-    dist = pd.DataFrame(drows)
-    write_csv(outputs["distances"], dist)
-    # Convergence is asymptotic: rates are fitted over the last `fit_last` doublings.
-    slopes = {}
-    for chain_name, grp in dist.groupby("chain"):
-        tail = grp.sort_values("N").tail(settings["fit_last"])
-        if len(tail) >= 2:
-            slopes[chain_name] = {norm: loglog_slope(tail.N, tail[norm]).slope for norm in ("L2", "sup", "H1")}
-            slopes[chain_name]["from_N"] = int(tail.N.min())
-    write_csv(outputs["slopes"],
-              pd.DataFrame([{"chain": k, **v} for k, v in slopes.items()]))
-    # Cold starts: which branch each found (distance to the warm solution at the deepest N).
+
+def _tvg2(run: _TvGRun) -> None:
+    """TvG.2: distances between consecutive profiles; which branch each cold start found
+    (distance to the warm solution at the deepest N)."""
+    s, ns, sols, obj, slopes = run.settings, run.ns, run.sols, run.obj, run.slopes
+    write_csv(run.outputs["distances"], run.dist)
+    write_csv(run.outputs["slopes"], pd.DataFrame([{"chain": k, **v} for k, v in slopes.items()]))
     deep = str(ns[-1])
+    warm = sols["warm"][deep]
+    scale_ref = profile_distances(warm["K"], warm["b"], 0 * warm["K"], 0 * warm["b"])["L2"]
     branch = []
     for chain_name, chain in sols.items():
         if chain_name.startswith("cold") and "a1=0" not in chain_name:
-            d = profile_distances(chain[deep]["K"], chain[deep]["b"], sols["warm"][deep]["K"], sols["warm"][deep]["b"])
+            d = profile_distances(chain[deep]["K"], chain[deep]["b"], warm["K"], warm["b"])
             e = obj[(obj.chain == chain_name) & (obj.N == ns[-1])].total.iloc[0]
-            scale_ref = profile_distances(sols["warm"][deep]["K"], sols["warm"][deep]["b"],
-                                          0 * sols["warm"][deep]["K"], 0 * sols["warm"][deep]["b"])["L2"]
             branch.append({"chain": chain_name, "E_N": e, "L2_to_warm": d["L2"],
                            "branch": "warm branch" if d["L2"] <= 0.1 * scale_ref else "another branch"})
     branch = pd.DataFrame(branch)
-    write_csv(outputs["branches"], branch)
+    write_csv(run.outputs["branches"], branch)
     w = slopes.get("warm", {})
-    tol = settings["order_tolerance"]
+    tol = s["order_tolerance"]
     # "About halve per doubling": a rate of at least 1 - tol in L2 and sup.
-    m2 = tvg2_measures(dist, settings["fit_last"], tol) if w else []
-    write_claim(
-        outputs, "claim_tvg2", "TvG.2", scale=scale, label=label,
+    m2 = tvg2_measures(run.dist, s["fit_last"], tol) if w else []
+    run.write_claim(
+        "claim_tvg2", "TvG.2",
         measured="warm starts: distance(N, 2N) ~ N^s with s = "
                  + ", ".join(f"{k} {w[k]:.2f}" for k in ("L2", "sup", "H1") if k in w)
                  + (f" (fitted from N = {w['from_N']})" if w else " (too few doublings)")
                  + "; cold starts: " + "; ".join(f"{r.chain}: {r.branch} (L2 {r.L2_to_warm:.3g})" for r in branch.itertuples()),
         target="distances at least about halve per doubling (slope <= -1 in L2 and sup)",
-        tolerance=f"slope <= -{1 - tol:g}, fitted over the last {settings['fit_last']} doublings",
+        tolerance=f"slope <= -{1 - tol:g}, fitted over the last {s['fit_last']} doublings",
         note="exact L2 / sup / H1-seminorm distances of the piecewise-linear (K, b) profiles",
-        values={"slopes": slopes, "judgeable": judge1}, measures=m2,
+        values={"slopes": slopes, "judgeable": run.judgeable}, measures=m2,
     )
-    cold0 = slopes.get("cold0_a1=0", {})
-    m5 = tvg5_measures(dist, settings["fit_last"], settings["no_decay_slope"]) if cold0 else []
-    write_claim(
-        outputs, "claim_tvg5", "TvG.5", scale=scale, label=label,
+
+
+def _tvg5(run: _TvGRun) -> None:
+    """TvG.5: the same distances without the H1 penalty (a1 = 0)."""
+    s, slopes = run.settings, run.slopes
+    m5 = tvg5_measures(run.dist, s["fit_last"], s["no_decay_slope"]) if slopes.get("cold0_a1=0") else []
+    run.write_claim(
+        "claim_tvg5", "TvG.5",
         measured="a1 = 0: distance(N, 2N) ~ N^s with s = "
                  + "; ".join(f"{lab}: " + ", ".join(f"{k} {slopes[lab][k]:.2f}" for k in ("L2", "sup", "H1"))
                              for lab in ("cold0_a1=0", "warm_a1=0") if lab in slopes),
         target="without the H1 penalty the profiles do not converge (cold starts: L2 slope not below "
-               f"-{settings['no_decay_slope']})",
+               f"-{s['no_decay_slope']})",
         tolerance="qualitative",
         note="warm starts with a1 = 0 inherit smoothness from the interpolation; the cold chain decides",
-        values={"slopes_a1_0": {k: slopes.get(k) for k in ("cold0_a1=0", "warm_a1=0")}, "judgeable": judge1},
+        values={"slopes_a1_0": {k: slopes.get(k) for k in ("cold0_a1=0", "warm_a1=0")}, "judgeable": run.judgeable},
         measures=m5,
     )
 
-    # TvG.4: the continuum problem against m_inf and the deepest discrete solution.
+
+def _tvg4(run: _TvGRun) -> None:
+    """TvG.4: the continuum problem against m_inf and the deepest discrete solution."""
+    s, ns, inputs = run.settings, run.ns, run.inputs
     cont = read_json(inputs["continuum"])
     ck = torch.load(inputs["continuum_model"], weights_only=True)
     m_c = ck["K"].shape[0]
     # Continuum nodes are t_i = i/(M-1); compare on a fine grid with the deepest discrete profile.
     grid = torch.linspace(0, 1, 4 * max(ns) + 1, dtype=torch.float64)
     cont_k = closed_on_grid(ck["K"], grid)
-    deepest_best = best_deepest(inputs["solutions"], inputs["objectives"], settings)
+    deepest_best = best_deepest(inputs["solutions"], inputs["objectives"], s)
     disc_k = on_grid(deepest_best["K"], grid)
     rel_profile = float((cont_k - disc_k).norm() / disc_k.norm().clamp_min(1e-300))
-    target = rich["m_inf"] if math.isfinite(rich["m_inf"]) else best.values[-1]
+    target = run.rich["m_inf"] if math.isfinite(run.rich["m_inf"]) else run.best.values[-1]
     rel_value = abs(cont["total"] - target) / abs(target)
-    m4 = tvg4_measures(rel_value, rel_profile, settings["continuum_tolerance"])
-    write_claim(
-        outputs, "claim_tvg4", "TvG.4", scale=scale, label=label,
+    m4 = tvg4_measures(rel_value, rel_profile, s["continuum_tolerance"])
+    run.write_claim(
+        "claim_tvg4", "TvG.4",
         measured=f"continuum min E = {cont['total']:.6f} ({m_c} nodes, RK4) vs m_inf = {target:.6f} "
                  f"(relative difference {rel_value:.2e}); K(t) vs the best deepest discrete solution "
                  f"(N={ns[-1]}, {deepest_best['chain']}): relative L2 {rel_profile:.3g}",
         target="continuum minimum = extrapolated m_inf; K(t) = deepest discrete profile",
-        tolerance=f"relative {settings['continuum_tolerance']:g} (value), {10 * settings['continuum_tolerance']:g} (profile)",
+        tolerance=f"relative {s['continuum_tolerance']:g} (value), {10 * s['continuum_tolerance']:g} (profile)",
         note="warm start from the deepest discrete solution",
-        values={"continuum": cont["total"], "m_inf": target, "profile_rel": rel_profile, "judgeable": judge1},
+        values={"continuum": cont["total"], "m_inf": target, "profile_rel": rel_profile, "judgeable": run.judgeable},
         measures=m4,
     )
-    # The profiles figure's table (K(t) of the warm and greedy chains and the continuum), so
-    # the notebook reads a CSV and a results snapshot (text only) can redraw it.
-    write_csv(outputs["profiles"], profile_table(inputs["solutions"], inputs["continuum_model"], inputs["objectives"]))
-    return {"minima": mins, "distances": dist, "richardson": rich}
 
 
 def profile_table(solutions, continuum=None, objectives=None, entries: int = 3, points: int = 400,

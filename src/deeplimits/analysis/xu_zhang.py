@@ -11,6 +11,7 @@ from ..cells import cell_dirs, load_cell_model, load_metrics
 from ..claims import write_claim
 from ..data import load_prepared
 from ..io import write_csv
+from ..judges import xz4_verdict
 from ..models.plain import convergent_layers, he_layers
 from ..plan import base_variant
 from ..seeding import torch_generator
@@ -174,7 +175,7 @@ def _cell_table(dirs, data_meta):
     return pd.DataFrame(finals), pd.DataFrame(layers)
 
 
-def judge_xz4(finals: pd.DataFrame, chance: float, margin: float):
+def xz4_states(finals: pd.DataFrame, chance: float, margin: float):
     """XZ.4's verdict from the final test accuracy of every (init, depth, seed).
 
     Per init and depth, the mean accuracy over seeds gets a bootstrap interval over seeds; the
@@ -202,22 +203,6 @@ def judge_xz4(finals: pd.DataFrame, chance: float, margin: float):
     conv_fails = state.index[conv == "fails"].tolist()
     verdict = xz4_verdict({(r.init, r.depth): r.state for r in learns.itertuples()})
     return learns, he_fails, conv_fails, verdict
-
-
-def xz4_verdict(states: dict) -> str:
-    """XZ.4's verdict from the state ("learns" / "fails" / "unsure") of each (init, depth)."""
-    depths = sorted({d for _, d in states})
-    he = {d: states.get(("he", d), "unsure") for d in depths}
-    conv = {d: states.get(("convergent", d), "unsure") for d in depths}
-    rescued = [d for d in depths if he[d] == "fails" and conv[d] == "learns"]
-    lost = [d for d in depths if he[d] == "learns" and conv[d] == "fails"]
-    could_rescue = [d for d in depths if he[d] != "learns" and conv[d] != "fails"]
-    could_lose = [d for d in depths if he[d] != "fails" and conv[d] != "learns"]
-    if lost or not could_rescue:
-        return "not reproduced"
-    if rescued and not could_lose:
-        return "reproduced"
-    return "inconclusive"
 
 
 def xz34(settings: dict, inputs: dict, outputs: dict, *, scale: str, seed: int = 0, label: str = "", device: str = "cpu") -> dict:
@@ -252,7 +237,7 @@ def xz34(settings: dict, inputs: dict, outputs: dict, *, scale: str, seed: int =
     )
 
     chance = 1.0 / len(data["meta"]["classes"])
-    learns, he_fails, conv_fails, _ = judge_xz4(finals, chance, settings["learning_margin"])
+    learns, he_fails, conv_fails, _ = xz4_states(finals, chance, settings["learning_margin"])
     threshold = chance + settings["learning_margin"]
     measures = [measure(f"{r.init} D={r.depth}", r.test_accuracy, (r.lo, r.hi, r.method), threshold, None)
                 for r in learns.itertuples()]

@@ -4,8 +4,9 @@ page-faulting their tensors afresh.
 A training step frees and allocates again the same few-megabyte tensors: gradients, the
 optimiser's temporaries, the stack's workspaces. By default glibc hands blocks of that size
 back to the kernel (mmap past a threshold that adapts up to 32 MiB, and a trim of the heap's
-top), so the next step touches fresh pages: measured 2026-12-01 at d = 64, L = 64 on the
-2-core machine, 12k-65k minor page faults per 4 training steps and 10-30% of the step time.
+top), so the next step touches fresh pages: tens of thousands of minor page faults per few
+training steps at d = 64, L = 64, a sizeable share of the step time (tests/test_memory.py
+reads glibc's accounting of where a freed block goes).
 A fixed mmap threshold at glibc's maximum (32 MiB) and no trimming keep those blocks; the
 cost is that the process's resident memory stays at its peak, which a training job
 reaches within its first steps anyway. Larger blocks (the stacks' pooled states) are

@@ -3,9 +3,9 @@ the arithmetic of torch.optim's single-tensor Adam and SGD and of MultiStepLR, b
 (tested), and their state_dict layout, so that checkpoints written with either resume.
 
 Why not torch.optim itself: its Optimizer methods are wrapped by torch._disable_dynamo,
-whose first call imports torch._dynamo (and sympy with it): 0.87 s per process, measured
-2026-12-01 on the 2-core machine, and every training job is a process of its own (133 in
-the quick replication, where a typical job trains for 1-2 s).
+whose first call imports torch._dynamo (and sympy with it), close to a second per process,
+and every training job is a process of its own (over a hundred in the quick replication,
+where a typical job trains for a second or two; bench/train_throughput.py warms both up).
 
 Adam, for a parameter p with gradient g at step t (no weight decay, no amsgrad):
 

@@ -132,68 +132,15 @@ def train(model: torch.nn.Module, data: dict, settings: TrainSettings, *, seeds:
         graphed = graphed_forward(model, x_tr[:graph_shape[1]].expand(graph_shape).contiguous())
     bar = progress(range(run.start_epoch, settings.epochs), enabled=settings.progress,
                    desc=label, unit="epoch", initial=run.start_epoch, total=settings.epochs)
+    loop = _Loop(model, opt, params, held, settings, gens, seeds, batches, x_tr, y_tr, graphed, graph_shape)
     for epoch in bar:
         if _finished(settings, run, s):
             break
-        model.train()
-        orders = batches.epoch()
-        if orders is not None:
-            orders = orders.to(device)
-        loss_sum = torch.zeros(s, device=device, dtype=torch.float64)
-        correct = torch.zeros(s, device=device, dtype=torch.float64)
-        seen = 0
-        for start in range(0, n, batch):
-            if orders is None:
-                xb = x_tr.expand(s, *x_tr.shape)
-                yb = y_tr.expand(s, *y_tr.shape)
-            else:
-                idx = orders[:, start:start + batch]
-                xb, yb = x_tr[idx], y_tr[idx]
-            if settings.augment:
-                xb = augment_images(xb, gens)
-            out = graphed(xb) if graphed is not None and xb.shape == graph_shape else model(xb)
-            losses = per_seed_loss(out, yb, settings.loss)
-            alive = _drop_diverged(losses, alive, seeds, epoch, run)
-            opt.zero_grad(set_to_none=True)
-            total = torch.where(alive, losses, torch.zeros_like(losses)).sum()
-            if bool(alive.any()):
-                total.backward()
-                opt.step()
-                if run.stops:
-                    _hold(params, held, alive)
-                if hasattr(model, "project_"):
-                    model.project_()
-            run.steps += 1
-            bsz = yb.shape[1]
-            loss_sum += losses.detach().double() * bsz
-            if settings.loss == "cross_entropy":
-                correct += (out.detach().argmax(-1) == yb).double().sum(1)
-            seen += bsz
+        train_loss, train_acc, alive = _train_epoch(loop, run, alive, epoch)
         sched.step()
-        train_loss = (loss_sum / seen).tolist()
-        train_acc = (correct / seen).tolist()
         test = _evaluate(model, x_te, y_te, settings, s) if _due(settings.eval_every, epoch, settings.epochs) else None
         base = {"epoch": epoch + 1, "step": run.steps, "lr": opt.param_groups[0]["lr"]}
-        training = [i for i in range(s) if i not in run.stops]
-        for i in training:
-            row = dict(base, seed=seeds[i], train_loss=train_loss[i], diverged=i in run.diverged)
-            if settings.loss_threshold is not None:
-                row["below_threshold"] = bool(train_loss[i] < settings.loss_threshold)
-            if settings.loss == "cross_entropy":
-                row["train_accuracy"] = train_acc[i]
-            if test is not None:
-                row["test_loss"] = test[0][i]
-                if test[1] is not None:
-                    row["test_accuracy"] = test[1][i]
-            run.metrics.append(row)
-            if i in run.diverged:  # recorded in `diverged`; its rows go on as before
-                continue
-            reason = rule.update(i, train_loss[i])
-            if reason is None and epoch + 1 == settings.epochs:
-                reason = "max_epochs"
-            if reason is not None:
-                run.stops[i] = {"seed": seeds[i], "epoch": epoch + 1, "reason": reason}
-                row["stop_reason"] = reason
+        _record_epoch(run, rule, settings, seeds, epoch, base, train_loss, train_acc, test)
         if run.stops:
             alive = alive & torch.tensor([i not in run.stops for i in range(s)], device=device)
             for p, h in zip(params, held):
@@ -212,6 +159,91 @@ def train(model: torch.nn.Module, data: dict, settings: TrainSettings, *, seeds:
     sitting = time.perf_counter() - t0
     wall = None if run.earlier_s is None else run.earlier_s + sitting
     return TrainResult(run.metrics, run.diverged, wall, run.steps, run.resumed_from, sitting, run.stops)
+
+
+@dataclass
+class _Loop:
+    """What one epoch's pass over the batches uses besides the run's state."""
+
+    model: torch.nn.Module
+    opt: object
+    params: list
+    held: list
+    settings: TrainSettings
+    gens: list
+    seeds: list[int]
+    batches: Batches
+    x_tr: torch.Tensor
+    y_tr: torch.Tensor
+    graphed: Callable | None
+    graph_shape: tuple
+
+
+def _train_epoch(loop: _Loop, run: _Run, alive: torch.Tensor, epoch: int):
+    """One pass over the training set, every seed at once: per seed the mean train loss and
+    accuracy of the epoch, and which seeds are still training."""
+    settings, (x_tr, y_tr), s = loop.settings, (loop.x_tr, loop.y_tr), len(loop.seeds)
+    n, device = x_tr.shape[0], x_tr.device
+    batch = settings.batch_size or n
+    loop.model.train()
+    orders = loop.batches.epoch()
+    if orders is not None:
+        orders = orders.to(device)
+    loss_sum = torch.zeros(s, device=device, dtype=torch.float64)
+    correct = torch.zeros(s, device=device, dtype=torch.float64)
+    seen = 0
+    for start in range(0, n, batch):
+        if orders is None:
+            xb = x_tr.expand(s, *x_tr.shape)
+            yb = y_tr.expand(s, *y_tr.shape)
+        else:
+            idx = orders[:, start:start + batch]
+            xb, yb = x_tr[idx], y_tr[idx]
+        if settings.augment:
+            xb = augment_images(xb, loop.gens)
+        out = loop.graphed(xb) if loop.graphed is not None and xb.shape == loop.graph_shape else loop.model(xb)
+        losses = per_seed_loss(out, yb, settings.loss)
+        alive = _drop_diverged(losses, alive, loop.seeds, epoch, run)
+        loop.opt.zero_grad(set_to_none=True)
+        total = torch.where(alive, losses, torch.zeros_like(losses)).sum()
+        if bool(alive.any()):
+            total.backward()
+            loop.opt.step()
+            if run.stops:
+                _hold(loop.params, loop.held, alive)
+            if hasattr(loop.model, "project_"):
+                loop.model.project_()
+        run.steps += 1
+        bsz = yb.shape[1]
+        loss_sum += losses.detach().double() * bsz
+        if settings.loss == "cross_entropy":
+            correct += (out.detach().argmax(-1) == yb).double().sum(1)
+        seen += bsz
+    return (loss_sum / seen).tolist(), (correct / seen).tolist(), alive
+
+
+def _record_epoch(run: _Run, rule: StopRule, settings: TrainSettings, seeds: list[int], epoch: int, base: dict,
+                  train_loss: list, train_acc: list, test) -> None:
+    """One metrics row per seed still training, and the seeds that stop at this epoch."""
+    for i in [i for i in range(len(seeds)) if i not in run.stops]:
+        row = dict(base, seed=seeds[i], train_loss=train_loss[i], diverged=i in run.diverged)
+        if settings.loss_threshold is not None:
+            row["below_threshold"] = bool(train_loss[i] < settings.loss_threshold)
+        if settings.loss == "cross_entropy":
+            row["train_accuracy"] = train_acc[i]
+        if test is not None:
+            row["test_loss"] = test[0][i]
+            if test[1] is not None:
+                row["test_accuracy"] = test[1][i]
+        run.metrics.append(row)
+        if i in run.diverged:  # recorded in `diverged`; its rows go on as before
+            continue
+        reason = rule.update(i, train_loss[i])
+        if reason is None and epoch + 1 == settings.epochs:
+            reason = "max_epochs"
+        if reason is not None:
+            run.stops[i] = {"seed": seeds[i], "epoch": epoch + 1, "reason": reason}
+            row["stop_reason"] = reason
 
 
 @dataclass

@@ -21,10 +21,9 @@ from ..profiles import random_sine_profile
 from .activations import ACTIVATIONS, DELTAS
 from .init import glorot_uniform
 
-# Where the fused numba stack beats the batched-matmul one. Measured by bench/cpu_crossover.py
-# (2026-12-01, 2 threads, 4 seeds, L = 64, step time; numba/bmm speed): d = 8 1.8-4.9 and
-# d = 16 1.0-2.8 at every batch up to 4096; d = 24 1.3-1.7 up to d x B = 6144, 0.92-1.18
-# past it; d = 32 0.8-1.45 up to 8192, 0.73-0.92 past it; d = 48 and 64 0.5-1.15 (four runs).
+# Where the fused numba stack beats the batched-matmul one: narrow layers always, wider ones
+# while width x batch is small. bench/cpu_crossover.py measures both stacks over widths and
+# batches and prints how often this rule picks the faster one (its output holds the numbers).
 FUSED_ALWAYS_WIDTH = 16
 FUSED_MAX_WIDTH = 32
 FUSED_MAX_WORK = 8192

@@ -12,8 +12,8 @@ Backward, from g = dLoss/dh_L down to dLoss/dh_0, with sigma' read from v_k
     dLoss/ddelta_k = <g, v_k>,   t = delta_k g sigma'(z)   (one numba pass, activation_grad_step)
     dLoss/dA_k = t^T h_k,   dLoss/db_k = sum over rows of t,   g <- g + t A_k  (in-place baddbmm)
 
-Why not autograd over the plain loop: at d = 64, B = 1024, 8 seeds on 2 threads (measured
-2026-12-01), one layer's torch.tanh took 580 us against 360 us for its matmul, and autograd
+Why not autograd over the plain loop: at d = 64, B = 1024, one layer's torch.tanh takes
+longer than its matmul (bench/cpu_crossover.py times both stacks), and autograd
 adds three elementwise passes each way and fresh 2 MB tensors per op. Here each direction
 has one elementwise pass (the float32 tanh of residual_fused, within 2 ulp, for float32);
 the states, activations and the per-layer gradient of A live in buffers reused from step

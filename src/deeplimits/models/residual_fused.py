@@ -96,8 +96,8 @@ def _tanh(x):
     return out if x == x else x
 
 
-# float32 tanh, computed in float32 (16 lanes, lower degrees; about 4x the float64 version's
-# speed, measured): the Cephes single-precision coefficients, odd polynomial near 0 and
+# float32 tanh, computed in float32 (16 lanes, lower degrees; faster than the float64
+# version, see bench/train_throughput.py): the Cephes single-precision coefficients, odd polynomial near 0 and
 # exp(-2|x|) elsewhere. Past |x| = 9, tanh(x) rounds to +-1 in float32.
 _F32 = np.float32
 _P32 = tuple(_F32(c) for c in (-5.70498872745e-3, 2.06390887954e-2, -5.37397155531e-2, 1.33314422036e-1,
@@ -227,7 +227,7 @@ def _backward_seed(s, g, states, act, a, delta, code, ga, gb, gd):
 
 # Seeds one after the other, or in parallel (prange). A job with one thread takes the
 # serial driver: the parallel one keeps its thread pool awake, and two such jobs on two
-# cores slowed each other down 30x (measured).
+# cores slow each other down many times over.
 @njit(cache=True)
 def _forward_each(h0t, a, b, delta, code, states, act):
     for s in range(a.shape[0]):
@@ -280,7 +280,7 @@ def _numpy(t: torch.Tensor) -> np.ndarray:
 
 
 # Per-seed work (d * B * L) below which waking the thread pool costs more than it saves
-# (measured at d = 10, B = 32, 3 seeds: L = 31 slower on 2 threads, L = 100 faster).
+# (bench/train_throughput.py times both sides of it).
 PARALLEL_MIN_WORK = 16_384
 
 

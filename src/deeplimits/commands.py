@@ -1,0 +1,117 @@
+"""What each CLI subcommand does (cli.COMMANDS), called with the subcommand's options as
+keywords. Each imports what it needs when it runs, so `--help` stays fast."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+log = logging.getLogger("deeplimits")
+
+
+def validate(configfile: str | None, overrides: list[str]) -> None:
+    import yaml
+
+    from .config import DEFAULT_CONFIG_PATH, load_config
+
+    tree: dict = {}
+    for item in overrides:
+        key, _, value = item.partition("=")
+        node, parts = tree, key.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = yaml.safe_load(value)
+    yaml.safe_dump(load_config(configfile or DEFAULT_CONFIG_PATH, tree), sys.stdout, sort_keys=False)
+
+
+def train(cell: str, settings: dict, data: str, out_dir: str, seed: int, device: str, no_cuda_graph: bool,
+          no_progress: bool) -> None:
+    from .cells import run_cell
+    from .plan import Cell
+
+    exp, ds, variant, depth = cell.split("/")
+    cuda_graph = not no_cuda_graph and os.environ.get("DEEPLIMITS_CUDA_GRAPH", "1") != "0"
+    run_cell(Cell(exp, ds, variant, int(depth.removeprefix("L"))), settings, data, out_dir, root_seed=seed,
+             device=device, show_progress=not no_progress, cuda_graph=cuda_graph)
+
+
+def analysis(analysis: str, settings: dict, inputs: dict, outputs: dict, **context) -> None:
+    """Run one registered analysis on the paths its rule passes (every output it declares)."""
+    from .registry import analysis_of
+
+    a = analysis_of(analysis)
+    missing = sorted(set(a.outputs) - set(outputs))
+    if missing:
+        raise KeyError(f"analysis {analysis}: --outputs lacks {', '.join(missing)} (the registry's outputs: "
+                       f"{', '.join(a.outputs)})")
+    a.run(settings, inputs, outputs, **context)
+
+
+def claims_table(left_out: list[str], missing_note: str | None, **options) -> None:
+    from .claims import build_table
+
+    parts = []
+    for item in left_out:
+        cid, sep, label = item.partition(":")
+        if not sep or not label:
+            raise ValueError(f"--left-out {item!r}: expected CLAIM:LABEL, e.g. CRX.4:mnist_features")
+        parts.append((cid, label))
+    build_table(left_out=parts, **({"missing_note": missing_note} if missing_note else {}), **options)
+
+
+def sensitivity(**options) -> None:
+    from .sensitivity import write_sensitivity_table
+
+    summary = write_sensitivity_table(**options)
+    log.info("%s [%s]: %s", summary["claim"], summary["label"], summary["sensitive_to"] or "no verdict flips")
+
+
+def notebook(parameters: list[str], **options) -> None:
+    from .notebooks import run_notebook
+
+    # Values are strings, as papermill's -p gives them; true/false become booleans.
+    params = dict(item.split("=", 1) for item in parameters)
+    run_notebook(parameters={k: v.lower() == "true" if v.lower() in ("true", "false") else v
+                             for k, v in params.items()}, **options)
+
+
+def bundle(scale_root: str, out: str) -> None:
+    from .bundle import make_bundle
+
+    log.info("bundled %d files into %s", len(make_bundle(scale_root, out)), out)
+
+
+def unbundle(archive: str, dest: str) -> None:
+    from .bundle import unpack_bundle
+
+    log.info("unpacked %d files", len(unpack_bundle(archive, dest)))
+
+
+def snapshot(**options) -> None:
+    from .snapshot import make_snapshot
+
+    manifest = make_snapshot(**options)
+    log.info("snapshot of %d files in %s", len(manifest["files"]), options["out_dir"])
+
+
+def verify_snapshot(snapshot: str) -> None:
+    from .snapshot import verify_snapshot as verify
+
+    log.info("snapshot %s: %d files match their manifest", snapshot, len(verify(snapshot)["files"]))
+
+
+def restore_snapshot(snapshot: str, dest: str) -> None:
+    from .snapshot import restore_snapshot as restore
+
+    log.info("restored %d files of %s into %s", len(restore(snapshot, dest)), snapshot, dest)
+
+
+def provenance(files: list[str], config: dict, logs: str | None, out: str) -> None:
+    from .io import read_json, write_json
+    from .provenance import provenance as record
+    from .provenance import stage_wall_times, training_summary
+
+    summary = training_summary([read_json(f) for f in files])
+    stages = stage_wall_times(logs) if logs else {}
+    write_json(out, record(config, **summary, wall_time_per_stage_s=stages))

@@ -1,0 +1,75 @@
+"""Judges: a claim's verdict as a pure function of its claim file's values (as torchdiffeq's
+SOLVERS, a table: name -> function). The registry names each claim's judge; this module
+imports no analysis, so analyses, the table builder and the tests all read verdicts from here.
+
+Every judge takes the stored values and the band verdict of each stored measure
+(uncertainty.band_verdict), and returns one of uncertainty.JUDGED.
+"""
+
+from __future__ import annotations
+
+from .registry import claim_of
+from .uncertainty import band_verdict, combine
+
+
+def judge_measures(values: dict, verdicts: list[str]) -> str:
+    """Every judged number's interval inside its band: reproduced; one wholly outside: not."""
+    return combine(verdicts)
+
+
+def judge_xz4(values: dict, verdicts: list[str]) -> str:
+    """XZ.4: each measure is one (init, depth) case's accuracy against the learning threshold
+    (inside the band: it learns; outside: it fails); see xz4_verdict."""
+    states = {"reproduced": "learns", "not reproduced": "fails", "inconclusive": "unsure"}
+    return xz4_verdict({(case["init"], case["depth"]): states[v] for case, v in zip(values["cases"], verdicts)})
+
+
+def xz4_verdict(states: dict) -> str:
+    """XZ.4's verdict from the state ("learns" / "fails" / "unsure") of each (init, depth):
+    reproduced when the convergent init surely learns at a depth where He surely fails and no
+    depth could be lost; not reproduced when a depth is surely lost or none can be rescued."""
+    depths = sorted({d for _, d in states})
+    he = {d: states.get(("he", d), "unsure") for d in depths}
+    conv = {d: states.get(("convergent", d), "unsure") for d in depths}
+    rescued = [d for d in depths if he[d] == "fails" and conv[d] == "learns"]
+    lost = [d for d in depths if he[d] == "learns" and conv[d] == "fails"]
+    could_rescue = [d for d in depths if he[d] != "learns" and conv[d] != "fails"]
+    could_lose = [d for d in depths if he[d] != "fails" and conv[d] != "learns"]
+    if lost or not could_rescue:
+        return "not reproduced"
+    if rescued and not could_lose:
+        return "reproduced"
+    return "inconclusive"
+
+
+# name (registry: Claim.judge) -> judge; "reported" claims give a trend and no verdict.
+JUDGES = {"measures": judge_measures, "xz4": judge_xz4}
+REPORTED = "reported"
+
+
+def judge(claim_id: str, values: dict, scale: str) -> str:
+    """A claim's verdict from its claim file's `values` and the scale.
+
+    Each stored measure is judged again from its interval and band and the claim's judge
+    combines them; a claim with no measures could not be judged at this scale, one whose
+    target does not apply here is "not at this scale", and a trend the claim only reports is
+    "reported". An analysis sets `values["judgeable"]` false where its target does not apply
+    to what ran (HZ.2 off CIFAR-10 at D = 75)."""
+    c = claim_of(claim_id)
+    if c.judge == REPORTED:
+        return REPORTED
+    measures = values.get("measures", [])
+    if scale not in c.applies_at or not measures or not values.get("judgeable", True):
+        return "not at this scale"
+    try:
+        decide = JUDGES[c.judge]
+    except KeyError:
+        raise KeyError(f"claim {claim_id}: unknown judge {c.judge!r}; known: {', '.join(JUDGES)}, {REPORTED}") from None
+    return decide(values, [band_verdict(m["lo"], m["hi"], m["band_lo"], m["band_hi"]) for m in measures])
+
+
+def judged(measures, scale: str, applies_at: tuple[str, ...] = ("smoke", "quick", "paper")) -> str:
+    """The verdict of judged numbers (uncertainty.Measure) at this scale, before a claim file exists."""
+    if scale not in applies_at:
+        return "not at this scale"
+    return combine(m.verdict for m in measures)
