@@ -10,7 +10,7 @@ import torch
 
 from deeplimits.cells import run_cell
 from deeplimits.data.prepare import prepare_dataset
-from deeplimits.engine import TrainSettings, train
+from deeplimits.engine import TrainSettings, train, trainer
 from deeplimits.models import ResidualMLP
 from deeplimits.plan import Cell
 from deeplimits.provenance import training_summary
@@ -132,6 +132,7 @@ def test_killed_job_resumes_to_the_same_weights(digits, tmp_path):
     assert prov["steps_per_s"] == pytest.approx(prov["steps"] / prov["wall_time_s"], rel=1e-3)
     run_cell(Cell("hz2", "digits", "a0.2", 3), settings, digits, tmp_path / "straight", root_seed=0,
              show_progress=False)
+    assert not ckpt.exists()  # the rerun finished the cell
     a, b = _weights(killed), _weights(tmp_path / "straight")
     for name in a:
         assert torch.equal(a[name], b[name]), name
@@ -140,29 +141,55 @@ def test_killed_job_resumes_to_the_same_weights(digits, tmp_path):
     assert ma.train_loss.tolist() == mb.train_loss.tolist()
 
 
-def test_checkpoint_of_another_configuration_is_ignored(digits, tmp_path):
+class Interrupted(Exception):
+    pass
+
+
+def interrupted_cell(monkeypatch, cell, settings, digits, out):
+    """Run a cell that stops right after its first checkpoint, as a killed job; its checkpoint."""
+    save = trainer.torch_save
+
+    def save_then_stop(path, obj):
+        save(path, obj)
+        raise Interrupted
+
+    with monkeypatch.context() as m:
+        m.setattr(trainer, "torch_save", save_then_stop)
+        with pytest.raises(Interrupted):
+            run_cell(cell, settings, digits, out, root_seed=0, show_progress=False)
+    assert (out / "checkpoint.pt").exists() and not (out / "weights.pt").exists()
+    return out / "checkpoint.pt"
+
+
+def test_a_finished_cell_leaves_no_checkpoint(digits, tmp_path):
+    run_cell(Cell("hz2", "digits", "a0.2", 3), dict(HZ_SETTINGS, epochs=2), digits, tmp_path, root_seed=0,
+             show_progress=False)
+    assert (tmp_path / "weights.pt").exists() and not (tmp_path / "checkpoint.pt").exists()
+
+
+def test_checkpoint_of_another_configuration_is_ignored(digits, tmp_path, monkeypatch):
     cell = Cell("hz2", "digits", "a0.2", 3)
-    run_cell(cell, dict(HZ_SETTINGS, epochs=1), digits, tmp_path, root_seed=0, show_progress=False)
-    record = run_cell(cell, dict(HZ_SETTINGS, epochs=1, lr=5e-3), digits, tmp_path, root_seed=0,
+    interrupted_cell(monkeypatch, cell, dict(HZ_SETTINGS, epochs=2), digits, tmp_path)
+    record = run_cell(cell, dict(HZ_SETTINGS, epochs=2, lr=5e-3), digits, tmp_path, root_seed=0,
                       show_progress=False)
     assert record["resumed_from_epoch"] is None
 
 
-def test_a_grown_grid_keeps_the_checkpoints_of_its_cells(digits, tmp_path):
+def test_a_grown_grid_keeps_the_checkpoints_of_its_cells(digits, tmp_path, monkeypatch):
     cell = Cell("hz2", "digits", "a0.2", 3)
-    run_cell(cell, dict(HZ_SETTINGS, epochs=1), digits, tmp_path, root_seed=0, show_progress=False)
-    grown = dict(HZ_SETTINGS, epochs=1, depths=[3, 5], alphas=[0.2, 0.5], scale="paper", tolerance=1.0)
+    interrupted_cell(monkeypatch, cell, dict(HZ_SETTINGS, epochs=2), digits, tmp_path)
+    grown = dict(HZ_SETTINGS, epochs=2, depths=[3, 5], alphas=[0.2, 0.5], scale="paper", tolerance=1.0)
     record = run_cell(cell, grown, digits, tmp_path, root_seed=0, show_progress=False)
     assert record["resumed_from_epoch"] == 1
 
 
-def test_a_checkpoint_without_its_time_leaves_the_total_time_unknown(digits, tmp_path):
+def test_a_checkpoint_without_its_time_leaves_the_total_time_unknown(digits, tmp_path, monkeypatch):
     cell = Cell("hz2", "digits", "a0.2", 3)
-    run_cell(cell, dict(HZ_SETTINGS, epochs=1), digits, tmp_path, root_seed=0, show_progress=False)
-    state = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
+    ckpt = interrupted_cell(monkeypatch, cell, dict(HZ_SETTINGS, epochs=2), digits, tmp_path)
+    state = torch.load(ckpt, weights_only=True)
     del state["wall_time_s"]  # as checkpoints were written before the time was kept
-    torch.save(state, tmp_path / "checkpoint.pt")
-    record = run_cell(cell, dict(HZ_SETTINGS, epochs=1), digits, tmp_path, root_seed=0, show_progress=False)
+    torch.save(state, ckpt)
+    record = run_cell(cell, dict(HZ_SETTINGS, epochs=2), digits, tmp_path, root_seed=0, show_progress=False)
     assert record["resumed_from_epoch"] == 1
     assert "wall_time_s" not in record and record["steps_per_s"] is None
     known = run_cell(Cell("hz2", "digits", "a0.2", 2), dict(HZ_SETTINGS, epochs=1), digits, tmp_path / "other",
@@ -170,6 +197,29 @@ def test_a_checkpoint_without_its_time_leaves_the_total_time_unknown(digits, tmp
     summary = training_summary([record, known])
     assert summary["cells_with_unknown_time"] == ["hz2/digits/a0.2/L3"]
     assert summary["training_wall_time_s"] == pytest.approx(known["wall_time_s"])
+
+
+def test_a_checkpoint_written_on_one_device_resumes_on_another(digits):
+    """A checkpoint written on the CPU resumes with another device argument (`meta` stands in
+    for a GPU): the generators' states stay CPU byte tensors, the rest follows the model."""
+    import tempfile
+
+    from deeplimits.cells import build
+    from deeplimits.data import load_prepared
+
+    data = load_prepared(digits)
+    cell = Cell("hz2", "digits", "a0.2", 3)
+    settings = dict(HZ_SETTINGS, epochs=1)
+    with tempfile.TemporaryDirectory() as tmp:
+        ckpt = f"{tmp}/checkpoint.pt"
+        model, ts, seeds = build(cell, settings, data, 0)
+        train(model, data, ts, seeds=seeds, root_seed=0, label="cell", checkpoint=ckpt, fingerprint="f")
+        saved = torch.load(ckpt, weights_only=True)
+        model, ts, seeds = build(cell, settings, data, 0)
+        result = train(model.to("meta"), data, ts, seeds=seeds, root_seed=0, label="cell", checkpoint=ckpt,
+                       device=torch.device("meta"), fingerprint="f")
+    assert result.resumed_from == 1 and result.steps == saved["steps"]
+    assert next(model.parameters()).device.type == "meta"
 
 
 def test_augmentation_is_per_seed_deterministic_and_flip_only_mirrors():

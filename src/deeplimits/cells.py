@@ -2,7 +2,7 @@
 
 Outputs in the cell folder: weights.pt (stacked per-seed tensors, loadable with
 torch.load(weights_only=True)), metrics.csv (one row per seed and epoch),
-provenance.json; checkpoint.pt stays beside them while training runs.
+provenance.json; checkpoint.pt stays beside them while training runs and goes when it ends.
 """
 
 from __future__ import annotations
@@ -159,6 +159,9 @@ def run_cell(cell: Cell, settings: dict, data_path: str | Path, out_dir: str | P
         train_settings=settings_dict(ts),
     )
     write_json(out_dir / CELL_FILES["provenance"], record)
+    # Finished: its outputs are written, so the checkpoint has done its work. Left behind, it
+    # would be resumed (and trusted) by the next run of this cell.
+    (out_dir / CHECKPOINT).unlink(missing_ok=True)
     log.info("trained %s: %d steps, %.1f s in this sitting (%s in all)", cell.path, result.steps,
              result.sitting_wall_time_s, "unknown" if result.wall_time_s is None else f"{result.wall_time_s:.1f} s")
     return record

@@ -50,8 +50,8 @@ def random_increments(x0: torch.Tensor, depth: int, alpha: float, gen: torch.Gen
     At every block: fresh filters U[-1,1], clipped to l2 norm <= 1 per output channel,
     divided by n^((1+alpha)/k); biases U[-1,1] / n^(1+alpha). x0: (N, C, H, W).
     With `checkpoint`, y(n), the diffs and the generator's state are saved every
-    `checkpoint_every` blocks and a rerun resumes there (at the authors' size one alpha is
-    82 minutes on 2 CPU cores, measured); a checkpoint whose `checkpoint_key` differs is ignored.
+    `checkpoint_every` blocks and a rerun resumes there (at the authors' size one alpha takes
+    hours on a CPU); a checkpoint whose `checkpoint_key` differs is ignored.
     """
     c = x0.shape[1]
     y, start, diffs = x0, 1, np.empty(depth)

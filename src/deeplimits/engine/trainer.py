@@ -305,7 +305,9 @@ def _save(ckpt, fingerprint, model, opt, sched, gens, batches, rule, run: _Run, 
 
 
 def _resume(ckpt, fingerprint, label, device, model, opt, sched, gens, batches, rule, run: _Run) -> None:
-    state = torch.load(ckpt, weights_only=True, map_location=device)
+    # Loaded on the CPU whatever the device: the generators' states must stay CPU byte tensors
+    # (set_state refuses any other), and load_state_dict moves the rest to the parameters' device.
+    state = torch.load(ckpt, weights_only=True, map_location="cpu")
     if state.get("fingerprint") != fingerprint:
         log.warning("ignoring checkpoint %s: it belongs to another configuration", ckpt)
         return
