@@ -300,3 +300,27 @@ def test_cuda_graph_training_equals_eager_training():
     assert not torch.equal(weights[False], ResidualMLP([torch_generator(0, "graph", s) for s in range(2)], dim=16,
                                                        depth=32, init_std=1.0).A.detach())
     assert torch.allclose(weights[True], weights[False], atol=1e-6)
+
+
+@pytest.mark.parametrize("warning, cuda, expected", [
+    ("CUDA initialization: The NVIDIA driver on your system is too old (found version 12020).", "13.0",
+     "NVIDIA driver is too old for this torch build (CUDA 13.0)"),
+    (None, "13.0", "no CUDA device is visible"),
+    (None, None, "this torch build has no CUDA support"),
+])
+def test_asking_for_cuda_without_a_usable_one_stops_and_names_the_cause(monkeypatch, warning, cuda, expected):
+    import warnings
+
+    def unavailable():
+        if warning:
+            warnings.warn(warning, UserWarning, stacklevel=1)
+        return False
+
+    monkeypatch.setattr(torch.cuda, "is_available", unavailable)
+    monkeypatch.setattr(torch.version, "cuda", cuda)
+    with pytest.raises(RuntimeError) as err:
+        trainer.resolve_device("cuda")
+    message = str(err.value)
+    assert expected in message and "device=cpu" in message and "cpu_only=true" in message
+    # `auto` outside paper scale goes on quietly on the CPU.
+    assert trainer.resolve_device("auto").type == "cpu"

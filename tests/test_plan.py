@@ -125,3 +125,10 @@ def test_the_cpu_table_holds_the_cpu_claims_and_names_what_it_leaves_out(repo):
     # Without figures_only nothing is pending; every claim part is a file of the full table.
     assert plan.pending_claims() == [] and len(_plan(repo, "paper").claim_files()) == sum(
         len(plan.claim_parts(c)) for c in CLAIMS.values())
+
+
+def test_paper_scale_asks_for_a_gpu_unless_the_run_is_the_cpu_one(repo):
+    assert _plan(repo, "paper").device == "cuda"
+    assert _plan(repo, "paper", cpu_only=True).device == "auto"
+    assert _plan(repo, "paper", device="cpu").device == "cpu"
+    assert _plan(repo, "quick").device == "auto"

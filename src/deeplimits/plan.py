@@ -185,6 +185,11 @@ class Plan:
         # The replication table of this run: every claim, or (cpu_only) the CPU table.
         self.table = f"{self.root}/replication/claims_cpu" if self.cpu_only else f"{self.root}/replication/claims"
         self.cpu_part_analyses = {part for c in CLAIMS.values() for part in c.cpu_parts}
+        # Paper scale is meant for a GPU: there `auto` asks for CUDA, so a machine without a
+        # usable one stops at its first job with the reason (engine.resolve_device) instead of
+        # training on the CPU for days; cpu_only runs keep `auto`.
+        auto_gpu = cfg["scale"] == "paper" and not self.cpu_only and cfg["device"] == "auto"
+        self.device = "cuda" if auto_gpu else cfg["device"]
 
     # -------------------------------------------------------------- one analysis job
     def cell_paths(self, experiment: str, dataset: str | None = None, run: str | None = None) -> list[str]:

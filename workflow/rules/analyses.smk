@@ -44,7 +44,7 @@ for _a in ANALYSES.values():
                 torch_threads=_a.torch_threads,
                 scale=SCALE,
                 seed=CFG["seed"],
-                device=CFG["device"],
+                device=PLAN.device,
             threads: max(1, _a.torch_threads)
             log:
                 analysis_log(_a, _run),

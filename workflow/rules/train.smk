@@ -13,7 +13,7 @@ rule train:
     params:
         settings=lambda w: one_job_settings(w.experiment, w.variant),
         seed=CFG["seed"],
-        device=CFG["device"],
+        device=PLAN.device,
         out_dir=lambda w, output: str(Path(output.weights).parent),
     threads: 1
     resources:

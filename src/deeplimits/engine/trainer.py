@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -75,11 +76,35 @@ class TrainResult:
 LOG_EVERY_S = 60.0
 
 
+WAYS_ON = ("train on the CPU instead (--config device=cpu; days at paper scale), or run only the claims "
+           "a CPU can (--config cpu_only=true, as make paper-cpu does)")
+
+
+def cuda_unusable_reason() -> str:
+    """Why CUDA cannot be used here ("" when it can): no CUDA in this torch build, a driver
+    too old for it (torch's own warning, quoted), or no device visible."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        usable = torch.cuda.is_available()
+    if usable:
+        return ""
+    if torch.version.cuda is None:
+        return "this torch build has no CUDA support"
+    said = " ".join(str(w.message) for w in caught)
+    if "driver" in said.lower():
+        return f"the NVIDIA driver is too old for this torch build (CUDA {torch.version.cuda}): {said}"
+    return "no CUDA device is visible (no GPU, or CUDA_VISIBLE_DEVICES hides it)"
+
+
 def resolve_device(name: str = "auto") -> torch.device:
+    """`auto`: CUDA when usable, else the CPU. `cuda` or `cuda:N` (what `auto` means at paper
+    scale, plan.Plan.device): CUDA, or stop before any work, saying why and the ways on."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError(f"device {name!r} requested but CUDA is not available")
+    if name.startswith("cuda"):
+        reason = cuda_unusable_reason()
+        if reason:
+            raise RuntimeError(f"device {name!r}: {reason}. Ways on: {WAYS_ON}")
     return torch.device(name)
 
 
