@@ -125,12 +125,15 @@ def test_judge_hz1_needs_every_alpha():
 
 
 def test_judge_hz2():
-    ok = hz2_measures([92.1, 92.5], [1.0, 1.05], [0.95, 1.0], 92.3, 1.5, 0.15)
+    sums = [1.0, 1.05, 0.98, 1.02, 1.0]
+    ok = hz2_measures([92.1, 92.5, 92.3, 92.2, 92.4], sums, sums, 92.3, 1.5, 0.15)
     assert judged(ok, "paper", applies_at=("paper",)) == "reproduced"
     assert judged(ok, "quick", applies_at=("paper",)) == "not at this scale"
-    low = hz2_measures([85.0, 86.0], [1.0, 1.0], [1.0, 1.0], 92.3, 1.5, 0.15)
+    low = hz2_measures([85.0, 86.0, 85.5, 85.2, 85.8], sums, sums, 92.3, 1.5, 0.15)
     assert judged(low, "paper") == "not reproduced"
-    edge = hz2_measures([90.0, 91.5], [1.0, 1.0], [1.0, 1.0], 92.3, 1.5, 0.15)  # straddles 90.8
+    # Two seeds close together still give a wide Student-t interval (t(0.975, 1) = 12.7).
+    assert hz2_measures([92.1, 92.5], sums[:2], sums[:2], 92.3, 1.5, 0.15)[0].verdict == "inconclusive"
+    edge = hz2_measures([90.0, 91.5, 90.5, 91.0, 90.8], sums, sums, 92.3, 1.5, 0.15)  # straddles 90.8
     assert edge[0].verdict == "inconclusive" and judged(edge, "paper") == "inconclusive"
 
 

@@ -8,15 +8,17 @@ from scipy import stats
 
 from deeplimits.judges import judged
 from deeplimits.uncertainty import (
-    BOOT_SEEDS,
+    DETERMINISTIC,
     OLS,
     band_verdict,
     combine,
     exact,
-    loglog_slope_interval,
     mean_interval,
     measure,
+    non_degenerate,
     ols_slope_interval,
+    over_draws,
+    per_draw_loglog_slopes,
 )
 
 
@@ -52,10 +54,29 @@ def test_combine_and_scale():
     assert judged([m], "quick", applies_at=("paper",)) == "not at this scale"
 
 
-def test_measure_interval_holds_its_value():
-    m = measure("beta", 0.5, (0.52, 0.6, "m"), 0.4, 0.6)  # a percentile interval may miss the point estimate
-    assert (m.lo, m.hi) == (0.5, 0.6) and m.verdict == "reproduced"
-    assert "beta 0.5 [0.5, 0.6]" == m.text()
+def test_a_value_outside_its_own_interval_is_refused_never_widened():
+    with pytest.raises(ValueError, match="outside its own interval"):
+        measure("beta", 0.5, (0.52, 0.6, "m"), 0.4, 0.6)
+    m = measure("beta", 0.55, (0.52, 0.6, "m"), 0.4, 0.6)
+    assert (m.lo, m.hi) == (0.52, 0.6) and m.text() == "beta 0.55 [0.52, 0.6]"
+    d = measure("error", 1e-14, exact(1e-14), None, 1e-10)
+    assert d.method == DETERMINISTIC and d.text() == "error 1e-14 (deterministic)" and d.verdict == "reproduced"
+
+
+def test_a_control_names_the_treated_band_and_keeps_its_ratios():
+    with pytest.raises(ValueError, match="treated band"):
+        measure("slope", 0.0, (-0.05, 0.05, "m"), -0.1, None, role="control")
+    c = measure("slope", 0.0, (-0.05, 0.05, "m"), -0.1, None, role="control", treated_band=(None, -0.5),
+                ratios=[2, 3])
+    assert c.ratios == (2.0, 3.0) and c.treated_band == (None, -0.5) and c.text().startswith("control: ")
+    with pytest.raises(ValueError, match="role"):
+        measure("x", 0.0, exact(0.0), None, None, role="arm")
+
+
+@pytest.mark.parametrize("ratios, expected", [([1.0, 2.0], True), ([1e-3, 1e3], True), ([3e-11, 1.0], False),
+                                              ([1.0, 1418.0], False), ([], False), ([1.0, math.nan], False)])
+def test_non_degenerate_control(ratios, expected):
+    assert non_degenerate(ratios) is expected
 
 
 def test_ols_interval_is_the_textbook_one():
@@ -71,30 +92,22 @@ def test_ols_interval_is_the_textbook_one():
     assert ols_slope_interval([1.0, 2.0], [1.0, 2.0])[:2] == (-math.inf, math.inf)
 
 
-def test_loglog_interval_over_seeds_covers_the_exponent():
-    rng = np.random.default_rng(1)
-    points = {L: list(L**-0.5 * np.exp(rng.normal(0, 0.05, 3))) for L in (4, 16, 64, 256, 1024)}
-    lo, hi, method = loglog_slope_interval(points, "test")
-    assert method == BOOT_SEEDS
-    means = [np.mean(v) for v in points.values()]
-    slope = stats.linregress(np.log(list(points)), np.log(means)).slope
-    assert lo < slope < hi and hi - lo < 0.1
-    assert abs(lo + 0.5) < 0.05 and abs(hi + 0.5) < 0.05
-    # A wider seed spread gives a wider interval.
-    noisy = {L: list(L**-0.5 * np.exp(rng.normal(0, 0.3, 3))) for L in points}
-    wide = loglog_slope_interval(noisy, "test")
-    assert wide[1] - wide[0] > hi - lo
-    # Deterministic for a given name.
-    assert loglog_slope_interval(points, "test") == (lo, hi, method)
-    # One seed everywhere: the OLS interval of the fit.
-    single = {L: v[:1] for L, v in points.items()}
-    assert loglog_slope_interval(single, "test")[2] == OLS
-    # Noise-free seeds: the interval closes on the exact slope.
-    clean = {L: [L**-0.5, L**-0.5] for L in (4, 16, 64)}
-    assert loglog_slope_interval(clean, "x")[:2] == pytest.approx((-0.5, -0.5))
+def test_mean_interval_is_the_student_t_one():
+    v = [0.8, 0.9, 1.0]
+    lo, hi, method = mean_interval(v, "acc")
+    half = stats.t.ppf(0.975, 2) * np.std(v, ddof=1) / math.sqrt(3)
+    assert (lo, hi) == pytest.approx((0.9 - half, 0.9 + half)) and method.startswith("Student-t") and "n = 3" in method
+    # One draw has no interval (it is never given a zero-width one).
+    assert all(math.isnan(x) for x in mean_interval([0.7], "acc")[:2])
+    m = over_draws("acc", [0.7], 0.5, None)
+    assert m.verdict == "inconclusive"
 
 
-def test_mean_interval():
-    lo, hi, method = mean_interval([0.8, 0.9, 1.0], "acc")
-    assert 0.8 <= lo < 0.9 < hi <= 1.0 and method == BOOT_SEEDS
-    assert mean_interval([0.7], "acc")[:2] == (0.7, 0.7)
+def test_per_draw_slopes_recover_each_draws_exponent():
+    import pandas as pd
+
+    rows = [{"seed": s, "depth": L, "v": (1 + s) * L ** (-0.5 - 0.1 * s)} for s in range(3) for L in (4, 16, 64)]
+    slopes = per_draw_loglog_slopes(pd.DataFrame(rows), "depth", "v")
+    assert slopes == pytest.approx([-0.5, -0.6, -0.7])
+    m = over_draws("slope", slopes, -1.0, 0.0, what="per-seed slopes")
+    assert m.value == pytest.approx(-0.6) and m.lo < -0.6 < m.hi and "per-seed slopes" in m.method

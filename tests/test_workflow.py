@@ -13,6 +13,7 @@ import yaml
 from deeplimits.experiments import crx4_depths
 from deeplimits.judges import judge
 from deeplimits.registry import CLAIMS, PAPERS
+from deeplimits.uncertainty import METHODS
 
 pytestmark = pytest.mark.workflow
 
@@ -212,6 +213,9 @@ def test_every_written_verdict_is_the_pure_judge_of_its_values(smoke_run):
     assert {json.loads(f.read_text())["claim"] for f in files} == {*CLAIMS, THROWAWAY}
     for f in files:
         rec = json.loads(f.read_text())
+        # Every interval a claim file holds comes from a method whose coverage is simulated.
+        for m in rec["values"]["measures"]:
+            assert m["method"].startswith(METHODS), (f, m["method"])
         if rec["claim"] == THROWAWAY:  # registered in the copy only
             continue
         assert rec["verdict"] == judge(rec["claim"], rec["values"], "smoke"), f

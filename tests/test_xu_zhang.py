@@ -98,30 +98,34 @@ def _finals(acc):
 
 
 def test_xz4_verdict_needs_a_rescued_depth_and_no_depth_lost():
-    rescued = _finals({("he", 4): [0.9, 0.8], ("he", 16): [0.1, 0.3], ("he", 64): [0.05, 0.15],
-                       ("convergent", 4): [0.9, 0.9], ("convergent", 16): [0.9, 0.9],
-                       ("convergent", 64): [0.7, 0.5]})
+    learn, fail = [0.9, 0.85, 0.9, 0.88, 0.92], [0.1, 0.12, 0.08, 0.1, 0.11]
+    rescued = _finals({("he", 4): learn, ("he", 16): [0.1, 0.3, 0.2, 0.15, 0.25], ("he", 64): [0.05, 0.15, 0.1, 0.08, 0.12],
+                       ("convergent", 4): [0.9] * 5, ("convergent", 16): [0.9] * 5,
+                       ("convergent", 64): [0.7, 0.5, 0.6, 0.65, 0.55]})
     learns, he_fails, conv_fails, verdict = xz4_states(rescued, 0.1, 0.1)
     assert (he_fails, conv_fails, verdict) == ([64], [], "reproduced")
-    # He at depth 16: seeds 0.1 and 0.3 around the threshold 0.2, so unsure (not a failure).
+    # He at depth 16: seeds from 0.1 to 0.3 around the threshold 0.2, so unsure (not a failure).
     row = learns[(learns.init == "he") & (learns.depth == 16)].iloc[0]
     assert (row["min"], row["max"], row.state) == (0.1, 0.3, "unsure")
-    assert row.lo <= 0.2 <= row.hi
-    lost = _finals({("he", 4): [0.9], ("he", 64): [0.1], ("convergent", 4): [0.1], ("convergent", 64): [0.9]})
+    assert row.lo <= 0.2 <= row.hi and row.method.startswith("Student-t")
+    lost = _finals({("he", 4): learn, ("he", 64): fail, ("convergent", 4): fail, ("convergent", 64): learn})
     assert xz4_states(lost, 0.1, 0.1)[1:] == ([64], [4], "not reproduced")
-    nothing_rescued = _finals({("he", 4): [0.9], ("convergent", 4): [0.9]})
+    nothing_rescued = _finals({("he", 4): learn, ("convergent", 4): learn})
     assert xz4_states(nothing_rescued, 0.1, 0.1)[1:] == ([], [], "not reproduced")
+    # One seed has no interval: every state is unsure.
+    single = _finals({("he", 4): [0.9], ("he", 64): [0.1], ("convergent", 4): [0.9], ("convergent", 64): [0.9]})
+    assert set(xz4_states(single, 0.1, 0.1)[0].state) == {"unsure"}
 
 
 def test_xz4_verdict_at_the_threshold_is_inconclusive():
     # He fails at 64 for sure, but the convergent init's seeds straddle the threshold there.
-    edge = _finals({("he", 4): [0.9, 0.9], ("he", 64): [0.1, 0.1],
-                    ("convergent", 4): [0.9, 0.9], ("convergent", 64): [0.15, 0.3]})
+    edge = _finals({("he", 4): [0.9] * 5, ("he", 64): [0.1] * 5,
+                    ("convergent", 4): [0.9] * 5, ("convergent", 64): [0.15, 0.3, 0.2, 0.25, 0.18]})
     learns, he_fails, conv_fails, verdict = xz4_states(edge, 0.1, 0.1)
     assert (he_fails, conv_fails, verdict) == ([64], [], "inconclusive")
     # A depth that could be lost keeps it inconclusive even when another is rescued.
-    maybe_lost = _finals({("he", 4): [0.9, 0.9], ("he", 64): [0.1, 0.1],
-                          ("convergent", 4): [0.9, 0.1], ("convergent", 64): [0.9, 0.9]})
+    maybe_lost = _finals({("he", 4): [0.9] * 5, ("he", 64): [0.1] * 5,
+                          ("convergent", 4): [0.9, 0.1, 0.9, 0.1, 0.5], ("convergent", 64): [0.9] * 5})
     assert xz4_states(maybe_lost, 0.1, 0.1)[3] == "inconclusive"
 
 

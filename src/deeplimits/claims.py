@@ -1,4 +1,4 @@
-"""The claims of REPLICATION.md, their verdicts, and the replication table.
+"""The claims of the registry (their cards: docs/claim-cards.md), their verdicts, and the replication table.
 
 Each analysis writes one claim file (JSON) per claim; `build_table` gathers them,
 adds a row for every registered claim without a result ("not run", with the
@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from .io import write_csv, write_json, write_text
-from .judges import judge
+from .judges import judge, judge_reason
 from .registry import CLAIMS, claim_of, figure_files
 
 PROVENANCE_WORDS = ("published", "reconstructed", "ours")
@@ -42,6 +42,9 @@ def write_claim(outputs: dict, key: str, claim_id: str, *, scale: str, measured:
     path = Path(outputs[key])
     values = dict(values or {}, measures=[m.as_dict() for m in measures])
     verdict = judge(claim_id, values, scale)
+    reason = judge_reason(claim_id, values, scale)
+    if reason:
+        note = f"{note}; {reason}" if note else reason
     record = {
         "paper": c.paper, "claim": claim_id, "statement": c.statement, "scale": scale,
         "measured": measured, "target": target, "tolerance": tolerance, "verdict": verdict,

@@ -85,6 +85,10 @@ COMMANDS = {
         arg("snapshot")]),
     "restore-snapshot": ("copy a verified snapshot into a scale's results folder", "commands:restore_snapshot", [
         arg("snapshot"), arg("--dest", required=True, help="e.g. results/paper")]),
+    "cards": ("write the claim cards (docs/claim-cards.md) from the registry and the config", "commands:cards", [
+        arg("--out", default="docs/claim-cards.md")]),
+    "coverage": ("simulate each interval method's coverage and write its docs page", "commands:coverage", [
+        arg("--out", default="docs/interval-coverage.md")]),
     "provenance": ("summarise a run's provenance", "commands:provenance", [
         arg("files", nargs="*"), arg("--config", **JSON),
         arg("--logs", help="the run's log folder: wall time per stage is read from it"), OUT]),

@@ -115,3 +115,17 @@ def provenance(files: list[str], config: dict, logs: str | None, out: str) -> No
     summary = training_summary([read_json(f) for f in files])
     stages = stage_wall_times(logs) if logs else {}
     write_json(out, record(config, **summary, wall_time_per_stage_s=stages))
+
+
+def coverage(out: str) -> None:
+    from .coverage import write_coverage_page
+
+    table = write_coverage_page(out)
+    log.info("coverage of %d (method, distribution, n) cases written to %s", len(table), out)
+
+
+def cards(out: str) -> None:
+    from .docs import write_claim_cards
+
+    write_claim_cards(out)
+    log.info("claim cards written to %s", out)

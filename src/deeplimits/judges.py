@@ -9,12 +9,37 @@ Every judge takes the stored values and the band verdict of each stored measure
 from __future__ import annotations
 
 from .registry import claim_of
-from .uncertainty import band_verdict, combine
+from .uncertainty import band_verdict, combine, non_degenerate
 
 
 def judge_measures(values: dict, verdicts: list[str]) -> str:
-    """Every judged number's interval inside its band: reproduced; one wholly outside: not."""
-    return combine(verdicts)
+    """Every treated number inside its band and every control failing as it must (R2):
+    reproduced; a treated number wholly outside its band: not reproduced; else inconclusive."""
+    return decide_measures(values["measures"], verdicts)[0]
+
+
+def decide_measures(measures: list[dict], verdicts: list[str]) -> tuple[str, str]:
+    """The verdict and its reason from the measures (as stored) and their band verdicts,
+    by R2's table: treated interval inside its band, then each control must lie inside its
+    own band (where the conclusion fails) and be non-degenerate (from its ratios)."""
+    treated = [v for m, v in zip(measures, verdicts) if m.get("role", "treated") == "treated"]
+    if not treated:
+        raise ValueError("a judged claim needs at least one treated number")
+    verdict = combine(treated)
+    if verdict != "reproduced":
+        return verdict, ""
+    for m, v in zip(measures, verdicts):
+        if m.get("role") != "control":
+            continue
+        lo, hi = m["lo"], m["hi"]
+        if not non_degenerate(m.get("ratios", ())):
+            return "inconclusive", f"control degenerate ({m['name']}: output-norm ratios outside 1e-3..1e3)"
+        if v == "reproduced":
+            continue
+        if band_verdict(lo, hi, *m["treated_band"]) == "reproduced":
+            return "inconclusive", f"the test does not discriminate ({m['name']} behaves like the treated arm)"
+        return "inconclusive", f"control {m['name']} neither fails nor holds clearly (its interval is not inside its band)"
+    return "reproduced", ""
 
 
 def judge_xz4(values: dict, verdicts: list[str]) -> str:
@@ -65,7 +90,24 @@ def judge(claim_id: str, values: dict, scale: str) -> str:
         decide = JUDGES[c.judge]
     except KeyError:
         raise KeyError(f"claim {claim_id}: unknown judge {c.judge!r}; known: {', '.join(JUDGES)}, {REPORTED}") from None
+    if values.get("unconverged"):  # R5: a number read from a solve that did not converge
+        return "inconclusive"
     return decide(values, [band_verdict(m["lo"], m["hi"], m["band_lo"], m["band_hi"]) for m in measures])
+
+
+def judge_reason(claim_id: str, values: dict, scale: str) -> str:
+    """Why a judged claim is inconclusive for a reason its intervals do not show: it reads a
+    solve that did not converge (R5), or its treated numbers pass but a control does not fail
+    or is degenerate (R2); "" otherwise."""
+    c = claim_of(claim_id)
+    measures = values.get("measures", [])
+    if judge(claim_id, values, scale) != "inconclusive":
+        return ""
+    if values.get("unconverged"):
+        return "reads solves that did not converge: " + "; ".join(values["unconverged"])
+    if c.judge != "measures":
+        return ""
+    return decide_measures(measures, [band_verdict(m["lo"], m["hi"], m["band_lo"], m["band_hi"]) for m in measures])[1]
 
 
 def judged(measures, scale: str, applies_at: tuple[str, ...] = ("smoke", "quick", "paper")) -> str:

@@ -1,45 +1,60 @@
-"""Intervals on judged numbers, and verdicts decided from them (REPLICATION.md, "Verdicts and
-uncertainty").
+"""Intervals on judged numbers, and the verdict of one interval against its band (the claim
+cards in docs/claim-cards.md say which method each claim uses; docs/interval-coverage.md
+shows how often each method covers the truth, simulated by tests/test_coverage.py).
 
 A judged number is a `Measure`: its value, a 95% interval and the method that made it,
-the target band it is judged against, and the verdict that follows:
+its role, the band it is judged against, and the verdict of its interval against that band:
 - `reproduced`: the whole interval lies inside the band;
 - `not reproduced`: it lies wholly outside;
 - `inconclusive`: it straddles a band edge.
+How a claim's measures combine (a control must fail, R2) is the judges' business (judges.py).
+
+Roles: `treated` (the arm where the theorem's condition holds), `control` (an arm where it
+fails: its band is where the conclusion fails, disjoint from the treated band, and it carries
+the output-norm ratios of its draws, from which the judge checks that it is not degenerate),
+`reported` (shown, not judged).
 
 Methods, chosen by what the data has:
-- several seeds per point: a bootstrap over seeds (seeds resampled with replacement within
-  each point, the statistic recomputed, the 2.5% and 97.5% percentiles);
-- one seed per point of a fit: the OLS slope's 95% interval (t quantile, n - 2 degrees of
-  freedom, from its standard error);
-- a deterministic computation (a float64 identity check, a counted violation): the value
-  itself, method `exact`.
-Bootstraps draw from a generator seeded by the measure's name, so reruns agree to the digit.
+- independent draws (seeds, random networks, random segments) of a number: the Student-t
+  interval of their mean (`mean_interval`); a statistic fitted per draw (a slope per seed)
+  is such a number, its interval taken over the draws' fitted values;
+- one fit of a curve with independent errors: the OLS slope's t interval (`ols_slope_interval`);
+- a deterministic computation (an identity check, a converged deterministic solve): no
+  interval at all, method `deterministic`, judged against a numerical tolerance.
+No interval is ever widened to hold its point: a value outside its own interval is an error.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 from scipy import stats
 
-from .seeding import derive_seed
-
 LEVEL = 0.95
-N_BOOT = 2000
 JUDGED = ("reproduced", "not reproduced", "inconclusive")
+ROLES = ("treated", "control", "reported")
 
-EXACT = "exact (deterministic computation)"
+DETERMINISTIC = "deterministic"
 OLS = "OLS slope +- t(0.975, n-2) x standard error"
-BOOT_SEEDS = f"bootstrap over seeds ({N_BOOT} resamples, percentile 95%)"
-SEED_RANGE = "range over seeds"
+STUDENT_T = "Student-t over independent draws"
+# Every method a claim file may name; each is simulated for coverage (coverage.py).
+METHODS = (STUDENT_T, OLS, DETERMINISTIC)
+# A control's outputs must stay within this factor of its inputs (R2): beyond, it collapsed
+# or blew up, and its failure says nothing about the condition.
+NON_DEGENERATE = (1e-3, 1e3)
+
+
+def student_t_method(n: int, what: str = "") -> str:
+    return f"{STUDENT_T} (n = {n}{', ' + what if what else ''})"
 
 
 @dataclass(frozen=True)
 class Measure:
-    """One judged number of a claim and its verdict; `lo`/`hi` bound the band (None: open)."""
+    """One number of a claim and the verdict of its interval against its band [band_lo,
+    band_hi] (None: open). A control also names the treated band (`treated_band`) and holds
+    the output-norm ratios of its draws (`ratios`)."""
 
     name: str
     value: float
@@ -49,12 +64,18 @@ class Measure:
     band_lo: float | None
     band_hi: float | None
     verdict: str
+    role: str = "treated"
+    treated_band: tuple | None = None
+    ratios: tuple = field(default=())
 
     def as_dict(self) -> dict:
         return asdict(self)
 
     def text(self, digits: int = 3) -> str:
-        return f"{self.name} {_fmt(self.value, digits)} [{_fmt(self.lo, digits)}, {_fmt(self.hi, digits)}]"
+        prefix = "" if self.role == "treated" else f"{self.role}: "
+        if self.method == DETERMINISTIC:
+            return f"{prefix}{self.name} {_fmt(self.value, digits)} (deterministic)"
+        return f"{prefix}{self.name} {_fmt(self.value, digits)} [{_fmt(self.lo, digits)}, {_fmt(self.hi, digits)}]"
 
 
 def _fmt(x: float, digits: int) -> str:
@@ -76,19 +97,35 @@ def band_verdict(lo: float, hi: float, band_lo: float | None, band_hi: float | N
 
 
 def measure(name: str, value: float, interval: tuple[float, float, str], band_lo: float | None,
-            band_hi: float | None) -> Measure:
+            band_hi: float | None, *, role: str = "treated", treated_band: tuple | None = None,
+            ratios=()) -> Measure:
+    """A judged number. Its value must lie in its own interval (never widened to hold it)."""
     lo, hi, method = interval
-    lo, hi = float(min(lo, value)), float(max(hi, value))
-    return Measure(name, float(value), lo, hi, method, band_lo, band_hi, band_verdict(lo, hi, band_lo, band_hi))
+    value, lo, hi = float(value), float(lo), float(hi)
+    if role not in ROLES:
+        raise ValueError(f"measure {name!r}: role {role!r} is not one of {', '.join(ROLES)}")
+    rounding = 1e-9 * max(1.0, abs(value)) if math.isfinite(value) else 0.0  # two ways of computing one fit
+    if math.isfinite(lo) and math.isfinite(hi) and math.isfinite(value) and not lo - rounding <= value <= hi + rounding:
+        raise ValueError(f"measure {name!r}: value {value:g} lies outside its own interval [{lo:g}, {hi:g}] "
+                         f"({method})")
+    if role == "control":
+        if treated_band is None:
+            raise ValueError(f"control {name!r} needs the treated band it must stay out of")
+        if not bands_disjoint((band_lo, band_hi), treated_band):
+            raise ValueError(f"control {name!r}: its band [{band_lo}, {band_hi}] overlaps the treated band "
+                             f"{list(treated_band)}")
+    return Measure(name, value, lo, hi, method, band_lo, band_hi, band_verdict(lo, hi, band_lo, band_hi), role,
+                   None if treated_band is None else tuple(treated_band), tuple(float(r) for r in ratios))
 
 
 def exact(value: float) -> tuple[float, float, str]:
-    return float(value), float(value), EXACT
+    """A deterministic number: no interval (its bounds are the value itself)."""
+    return float(value), float(value), DETERMINISTIC
 
 
 def combine(verdicts) -> str:
-    """A claim judged on several numbers: reproduced when all are, not reproduced when any
-    is, else inconclusive."""
+    """Several judged numbers: reproduced when all are, not reproduced when any is, else
+    inconclusive."""
     verdicts = list(verdicts)
     if not verdicts:
         raise ValueError("a claim needs at least one judged number")
@@ -102,7 +139,42 @@ def combine(verdicts) -> str:
     return "inconclusive"
 
 
+def bands_disjoint(a: tuple, b: tuple) -> bool:
+    """Whether two bands (lo, hi; None: open) share no point."""
+    (alo, ahi), (blo, bhi) = ((-math.inf if lo is None else lo, math.inf if hi is None else hi) for lo, hi in (a, b))
+    return ahi < blo or bhi < alo
+
+
+def non_degenerate(ratios) -> bool:
+    """Whether every output-norm ratio of a control's draws lies within NON_DEGENERATE."""
+    ratios = np.asarray(ratios, dtype=float)
+    lo, hi = NON_DEGENERATE
+    return ratios.size > 0 and bool(np.all(np.isfinite(ratios) & (ratios >= lo) & (ratios <= hi)))
+
+
 # ------------------------------------------------------------------ intervals
+def mean_interval(values, name: str = "", level: float = LEVEL, what: str = "") -> tuple[float, float, str]:
+    """The Student-t interval of the mean of independent draws (`what` says what a draw's
+    value is, e.g. "per-seed slopes"). One draw has no interval: (nan, nan)."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return math.nan, math.nan, student_t_method(0, what)
+    if v.size == 1:
+        return math.nan, math.nan, student_t_method(1, what)
+    half = float(stats.t.ppf(0.5 + level / 2, v.size - 1)) * float(v.std(ddof=1)) / math.sqrt(v.size)
+    m = float(v.mean())
+    return m - half, m + half, student_t_method(v.size, what)
+
+
+def over_draws(name: str, draws, band_lo: float | None, band_hi: float | None, what: str = "", **kw) -> Measure:
+    """A measure whose value is the mean of independent draws and whose interval is theirs."""
+    v = np.asarray(draws, dtype=float)
+    v = v[np.isfinite(v)]
+    return measure(name, float(v.mean()) if v.size else math.nan, mean_interval(v, name, what=what), band_lo,
+                   band_hi, **kw)
+
+
 def ols_slope_interval(x, y, level: float = LEVEL) -> tuple[float, float, str]:
     """The OLS slope's two-sided `level` interval; infinite with fewer than 3 points."""
     x, y = _finite(x, y)
@@ -126,85 +198,13 @@ def _finite(x, y):
     return x[keep], y[keep]
 
 
-def _slopes(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Least-squares slopes of rows y (B, J) against x (J,), ignoring NaN entries of y."""
-    w = np.isfinite(y)
-    n = w.sum(1)
-    xw = np.where(w, x, 0.0)
-    yw = np.where(w, y, 0.0)
-    mx, my = xw.sum(1) / n, yw.sum(1) / n
-    sxy = (w * (x - mx[:, None]) * (yw - my[:, None])).sum(1)
-    sxx = (w * (x - mx[:, None]) ** 2).sum(1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(n >= 2, sxy / sxx, np.nan)
-
-
-def loglog_slope_interval(points: dict, name: str, level: float = LEVEL, n_boot: int = N_BOOT):
-    """Interval on the slope of log(mean over seeds) against log(x).
-
-    `points` maps x -> the per-seed values at x. With >= 2 seeds at every x: a bootstrap
-    over seeds; otherwise the OLS interval of the fit to the seed means."""
-    xs = np.array(sorted(points), dtype=float)
-    rows = [np.asarray(points[x], dtype=float) for x in sorted(points)]
-    means = np.array([np.mean(r) if len(r) else np.nan for r in rows])
-    keep = (xs > 0) & (means > 0)
-    if min((len(r) for r in rows), default=0) < 2:
-        return ols_slope_interval(np.log(xs[keep]), np.log(means[keep]), level)
-    seeds = max(len(r) for r in rows)
-    grid = np.full((len(rows), seeds), np.nan)
-    for j, r in enumerate(rows):
-        grid[j, :len(r)] = r
-    rng = np.random.default_rng(derive_seed(0, "bootstrap", name))
-    counts = np.array([len(r) for r in rows])
-    pick = (rng.random((n_boot, len(rows), seeds)) * counts[None, :, None]).astype(int)
-    draws = np.take_along_axis(np.broadcast_to(grid, (n_boot, *grid.shape)), pick, axis=2)
-    draws = np.where(np.arange(seeds)[None, None, :] < counts[None, :, None], draws, np.nan)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        logm = np.log(np.nanmean(draws, axis=2))
-    logm = np.where(np.isfinite(logm), logm, np.nan)[:, keep]
-    slopes = _slopes(np.log(xs[keep]), logm)
-    lo, hi = np.nanpercentile(slopes, [50 * (1 - level), 50 * (1 + level)])
-    return float(lo), float(hi), BOOT_SEEDS
-
-
-def mean_interval(values, name: str, level: float = LEVEL, n_boot: int = N_BOOT):
-    """Interval on the mean of per-seed values: a bootstrap over seeds (one seed: exact)."""
-    v = np.asarray(values, dtype=float)
-    v = v[np.isfinite(v)]
-    if v.size == 0:
-        return math.nan, math.nan, BOOT_SEEDS
-    if v.size == 1:
-        return float(v[0]), float(v[0]), "one seed (no spread)"
-    rng = np.random.default_rng(derive_seed(0, "bootstrap", name))
-    means = v[rng.integers(0, v.size, (n_boot, v.size))].mean(1)
-    lo, hi = np.percentile(means, [50 * (1 - level), 50 * (1 + level)])
-    return float(lo), float(hi), BOOT_SEEDS
-
-
-def bootstrap_interval(points: dict, statistic, name: str, level: float = LEVEL, n_boot: int = N_BOOT):
-    """Interval on any statistic of per-point seed means: `statistic(means)` where `means`
-    is the array of seed means in the order of sorted(points). Seeds are resampled within
-    each point; with one seed everywhere the value has no seed spread and is returned as is."""
-    keys = sorted(points)
-    rows = [np.asarray(points[k], dtype=float) for k in keys]
-    value = float(statistic(np.array([r.mean() for r in rows])))
-    if min(len(r) for r in rows) < 2:
-        return value, value, "one seed (no spread)"
-    rng = np.random.default_rng(derive_seed(0, "bootstrap", name))
-    draws = np.array([statistic(np.array([r[rng.integers(0, len(r), len(r))].mean() for r in rows]))
-                      for _ in range(n_boot)])
-    lo, hi = np.nanpercentile(draws, [50 * (1 - level), 50 * (1 + level)])
-    return float(lo), float(hi), BOOT_SEEDS
-
-
-def paired_bootstrap(rows, statistic, name: str, level: float = LEVEL, n_boot: int = N_BOOT):
-    """Interval on `statistic(rows)` where each row of `rows` (n, k) is one independent draw
-    (a seed, a random segment) whose k values belong together: rows are resampled whole."""
-    rows = np.asarray(rows, dtype=float)
-    if rows.shape[0] < 2:
-        value = float(statistic(rows))
-        return value, value, "one draw (no spread)"
-    rng = np.random.default_rng(derive_seed(0, "bootstrap", name))
-    draws = np.array([statistic(rows[rng.integers(0, rows.shape[0], rows.shape[0])]) for _ in range(n_boot)])
-    lo, hi = np.nanpercentile(draws, [50 * (1 - level), 50 * (1 + level)])
-    return float(lo), float(hi), f"bootstrap over draws ({n_boot} resamples, percentile 95%)"
+def per_draw_loglog_slopes(frame, x: str, y: str, draw: str = "seed") -> np.ndarray:
+    """The log-log slope of `y` against `x` for each draw (a column `draw`, e.g. the seed
+    index shared across depths), over the points where y > 0."""
+    slopes = []
+    for _, grp in frame.groupby(draw):
+        grp = grp[(grp[x] > 0) & (grp[y] > 0)]
+        if grp[x].nunique() >= 2:
+            lx, ly = np.log(grp[x].to_numpy(float)), np.log(grp[y].to_numpy(float))
+            slopes.append(float(np.polyfit(lx, ly, 1)[0]))
+    return np.array(slopes)

@@ -3,7 +3,6 @@ the L^-beta scaling of the trained weights. Norm of A(k): Frobenius."""
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import torch
 
@@ -13,7 +12,7 @@ from ..data import load_prepared
 from ..io import write_csv
 from ..judges import judged
 from ..plan import base_variant
-from ..uncertainty import bootstrap_interval, loglog_slope_interval, measure
+from ..uncertainty import over_draws, per_draw_loglog_slopes
 from .fit import log_linear_rate, loglog_slope, relative_spread
 
 
@@ -67,40 +66,39 @@ def crx2(settings: dict, inputs: dict, outputs: dict, *, scale: str, seed: int =
     write_csv(outputs["norms"], weights)
     mean_max = weights.groupby("depth")["max_norm_A"].mean()
     fit = loglog_slope(mean_max.index.values, mean_max.values)
-    beta = -fit.slope
+    measures = crx2_measures(weights, settings["beta_target"], settings["beta_tolerance"])
+    beta = measures[0].value
     record = write_claim(
         outputs, "claim", "CRX.2", scale=scale,
-        measured=f"beta = {beta:.3f} (r2 {fit.r2:.3f}) from max_k ||A(k)||_F over L = "
-                 + ", ".join(str(d) for d in mean_max.index),
+        measured=f"beta = {beta:.3f} (mean of per-seed fits; r2 of the mean curve {fit.r2:.3f}) from "
+                 "max_k ||A(k)||_F over L = " + ", ".join(str(d) for d in mean_max.index),
         target=f"beta = {settings['beta_target']}", tolerance=f"+-{settings['beta_tolerance']}",
         note="Frobenius norm; weights after the CRX.1 training",
-        values={"beta": beta, "r2": fit.r2},
-        measures=crx2_measures(weights, settings["beta_target"], settings["beta_tolerance"]),
+        values={"beta": beta, "r2": fit.r2}, measures=measures,
     )
     return {"verdict": record["verdict"], "beta": beta}
 
 
 def crx1_measures(rates: pd.DataFrame, tol: float) -> list:
-    """CRX.1's judged numbers from the per-(depth, seed) rates, with a bootstrap over seeds of
-    the per-depth means: their relative spread (< tol) and the slowest rate (< 0: every depth
-    converges)."""
-    points = rates.groupby("depth").rate.apply(list).to_dict()
-    means = np.array([np.mean(points[d]) for d in sorted(points)])
-    return [measure("rate spread", relative_spread(means), bootstrap_interval(points, relative_spread, "crx1/spread"),
-                    None, tol),
-            measure("slowest rate", float(means.max()), bootstrap_interval(points, np.max, "crx1/max"), None, 0.0)]
+    """CRX.1's judged numbers, one value per seed (the seed index shared across depths is one
+    draw) with a Student-t interval over seeds: the relative spread of the seed's rates over
+    depth (< tol) and its slowest rate (< 0: every depth converges)."""
+    per_seed = rates.groupby("seed").rate
+    spreads = per_seed.apply(lambda r: relative_spread(r.to_numpy())).to_numpy()
+    slowest = per_seed.max().to_numpy()
+    return [over_draws("rate spread", spreads, None, tol, what="per-seed spread over depth"),
+            over_draws("slowest rate", slowest, None, 0.0, what="per-seed slowest rate")]
 
 
 def crx2_measures(weights: pd.DataFrame, target: float, tol: float) -> list:
-    """CRX.2: beta = -slope of log mean_seeds max_k ||A(k)||_F against log L, with its interval."""
-    mean = weights.groupby("depth")["max_norm_A"].mean()
-    beta = -loglog_slope(mean.index.values, mean.values).slope
-    lo, hi, method = loglog_slope_interval(weights.groupby("depth").max_norm_A.apply(list).to_dict(), "crx2")
-    return [measure("beta", beta, (-hi, -lo, method), target - tol, target + tol)]
+    """CRX.2: beta = -slope of log max_k ||A(k)||_F against log L, fitted per seed, with a
+    Student-t interval over the seeds' betas."""
+    betas = -per_draw_loglog_slopes(weights, "depth", "max_norm_A")
+    return [over_draws("beta", betas, target - tol, target + tol, what="per-seed betas")]
 
 
 # ----------------------------------------------------------------------------- CRX.3
-# Expected growth exponents in L (from the initialisation's noise; see REPLICATION.md):
+# Expected growth exponents in L (from the initialisation's noise; see the CRX.3 card, docs/claim-cards.md):
 # zero init: V_1 bounded; iid N(0, 1/(d L^2)): V_2 bounded and V_1 ~ L^(1/2);
 # iid N(0, 1/(d L)): QV ~ L. iid N(0, 1/d) (QV ~ L^2) is reported without a target.
 CRX3_EXPECTED = {
@@ -111,19 +109,16 @@ CRX3_EXPECTED = {
 
 
 def crx3_measures(variations: pd.DataFrame, tol: float) -> list:
-    """The growth exponent in L of each expected (init, variation), a log-log fit of the seed
-    means with its interval (bootstrap over seeds), judged against CRX3_EXPECTED +- tol."""
+    """The growth exponent in L of each expected (init, variation), a log-log slope per seed
+    with a Student-t interval over seeds, judged against CRX3_EXPECTED +- tol."""
     measures = []
     for init, wanted in CRX3_EXPECTED.items():
         grp = variations[variations.init == init]
         if grp.empty:
             continue
         for col, target in wanted.items():
-            points = grp.groupby("depth")[col].apply(list).to_dict()
-            mean = grp.groupby("depth")[col].mean()
-            slope = loglog_slope(mean.index.values, mean.values).slope
-            measures.append(measure(f"{init}: {col}", slope, loglog_slope_interval(points, f"crx3/{init}/{col}"),
-                                    target - tol, target + tol))
+            slopes = per_draw_loglog_slopes(grp, "depth", col)
+            measures.append(over_draws(f"{init}: {col}", slopes, target - tol, target + tol, what="per-seed slopes"))
     return measures
 
 
@@ -230,18 +225,19 @@ def crx4_fits(table: pd.DataFrame, tol: float) -> tuple[pd.DataFrame, list]:
     for (ds, model), grp in table.groupby(["dataset", "model"]):
         mean = grp.groupby("depth")[["max_norm", "max_increment", "root_ssq"]].mean()
         fit = loglog_slope(mean.index.values, mean.max_norm.values)
-        beta = -fit.slope
-        lo, hi, method = loglog_slope_interval(grp.groupby("depth").max_norm.apply(list).to_dict(),
-                                               f"crx4/{ds}/{model}")
         target = CRX4_TARGETS.get((ds, model))
-        fits.append({"dataset": ds, "model": model, "beta": beta, "beta_lo": min(-hi, beta), "beta_hi": max(-lo, beta),
-                     "interval_method": method, "r2": fit.r2, "target": target, "n_depths": len(mean),
+        band = (None, None) if target is None else (target - tol, target + tol)
+        m = over_draws(f"beta {model}", -per_draw_loglog_slopes(grp, "depth", "max_norm"), *band,
+                       what="per-seed betas")
+        beta = m.value
+        fits.append({"dataset": ds, "model": model, "beta": beta, "beta_lo": m.lo, "beta_hi": m.hi,
+                     "interval_method": m.method, "r2": fit.r2, "target": target, "n_depths": len(mean),
                      "seeds": int(grp.groupby("depth").seed.nunique().min()),
                      "rootssq_slope": loglog_slope(mean.index.values, mean.root_ssq.values).slope,
                      "increment_slope": loglog_slope(mean.index.values, mean.max_increment.values).slope + beta,
                      "median_stop_epoch": float(grp.stop_epoch.median())})
         if target is not None:
-            measures.append(measure(f"beta {model}", beta, (-hi, -lo, method), target - tol, target + tol))
+            measures.append(m)
     return pd.DataFrame(fits), measures
 
 

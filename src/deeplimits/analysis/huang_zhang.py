@@ -27,7 +27,7 @@ from ..logs import progress
 from ..models.hz import hz_block, max_norm_
 from ..plan import CHECKPOINT, base_variant, parse_alpha
 from ..seeding import torch_generator
-from ..uncertainty import bootstrap_interval, exact, mean_interval, measure, ols_slope_interval
+from ..uncertainty import exact, mean_interval, measure, ols_slope_interval, over_draws
 from . import hz_theory as T
 from .fit import line_fit, loglog_slope
 
@@ -446,23 +446,15 @@ def _log_fits(means: np.ndarray, keys: list) -> dict:
 
 
 def hz4_measures(finals: pd.DataFrame) -> list:
-    """HZ.4's judged numbers, each with a bootstrap over seeds of the per-(alpha, depth) means:
-    the r2 of A(D) = a + b log D at alpha = 0 (>= 0.9: log growth), and the drop of b from
-    each alpha to the next (> 0: the growth shrinks as alpha grows, bounded for alpha > 0)."""
-    points = finals.groupby(["alpha", "depth"]).A.apply(list).to_dict()
-    keys = sorted(points)
-    alphas = sorted({a for a, _ in keys})
-    means = np.array([np.mean(points[k]) for k in keys])
-
-    def r2(m):
-        return _log_fits(m, keys)[0.0][1]
-
-    measures = [measure("r2 at alpha=0", r2(means), bootstrap_interval(points, r2, "hz4/r2"), 0.9, None)]
+    """HZ.4's judged numbers, one value per seed (the seed index shared across the grid is one
+    draw) with a Student-t interval over seeds: the r2 of A(D) = a + b log D at alpha = 0
+    (>= 0.9: log growth), and the drop of b from each alpha to the next (> 0: the growth
+    shrinks as alpha grows, bounded for alpha > 0)."""
+    per_seed = {s: _log_fits(grp.A.to_numpy(float), list(zip(grp.alpha, grp.depth)))
+                for s, grp in finals.sort_values(["alpha", "depth"]).groupby("seed")}
+    alphas = sorted(finals.alpha.unique())
+    measures = [over_draws("r2 at alpha=0", [f[0.0][1] for f in per_seed.values()], 0.9, None, what="per-seed r2")]
     for lo, hi in zip(alphas, alphas[1:]):
-        def drop(m, lo=lo, hi=hi):
-            fits = _log_fits(m, keys)
-            return fits[lo][0] - fits[hi][0]
-
-        measures.append(measure(f"b(alpha={lo:g}) - b(alpha={hi:g})", drop(means),
-                                bootstrap_interval(points, drop, f"hz4/drop{lo:g}"), 0.0, None))
+        measures.append(over_draws(f"b(alpha={lo:g}) - b(alpha={hi:g})", [f[lo][0] - f[hi][0] for f in per_seed.values()],
+                                   0.0, None, what="per-seed drops"))
     return measures

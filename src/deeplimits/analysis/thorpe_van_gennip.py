@@ -16,6 +16,7 @@ import torch
 
 from ..claims import write_claim
 from ..config import config_hash
+from ..convergence import best_minima, converged
 from ..data import load_prepared
 from ..data.download import md5sum
 from ..engine.lbfgs import minimise
@@ -26,7 +27,7 @@ from ..models.tvg import TvGParams
 from ..models.tvg_fused import FusedObjective
 from ..profiles import closed_on_grid, on_grid, resample, sine_profile
 from ..seeding import torch_generator
-from ..uncertainty import exact, measure, ols_slope_interval
+from ..uncertainty import exact, measure
 from .fit import loglog_slope
 
 log = logging.getLogger(__name__)
@@ -99,8 +100,11 @@ def solve(start: TvGParams, x, y, a1, a2, a3, activation: str, max_iter: int) ->
                       options={"maxiter": max_iter, "maxcor": 50, "ftol": 1e-15, "gtol": 1e-10})
     solution = TvGParams(*(torch.from_numpy(a) for a in fused.unflatten(result.x)))
     info = fused.parts(result.x)
+    # Whether a solve converged is decided later from its max-abs gradient against the
+    # config's gtol (convergence.converged); the optimiser's own success flag is kept beside it.
     return solution, {**info, "evaluations": fused.evaluations, "iterations": int(result.nit),
-                      "grad_norm": float(np.abs(result.jac).max()), "converged": bool(result.success)}
+                      "grad_norm": float(np.abs(result.jac).max()), "stop_reason": str(result.message),
+                      "optimiser_success": bool(result.success)}
 
 
 def _pack(p: TvGParams) -> dict:
@@ -288,12 +292,15 @@ def tvg3(settings: dict, inputs: dict, outputs: dict, *, scale: str, seed: int =
 
 # ----------------------------------------------------------------------------- TvG.4 continuum
 def best_deepest(solutions_path, objectives_path, settings) -> dict:
-    """The lowest-objective solution at the largest N among the chains with a1 > 0."""
+    """The lowest-objective solution at the largest N among the chains with a1 > 0, among the
+    converged ones when any converged (R5; else the lowest, which its claim then names)."""
     sols = torch.load(solutions_path, weights_only=True)
     n = str(max(settings["depths"]))
     candidates = {k: v[n] for k, v in sols.items() if "a1=0" not in k}
     objectives = pd.read_csv(objectives_path)
     deep = objectives[(objectives.N == int(n)) & objectives.chain.isin(list(candidates))]
+    if converged(deep, settings["gtol"]).any():
+        deep = deep[converged(deep, settings["gtol"])]
     best_chain = deep.sort_values("total").chain.iloc[0]
     return {**candidates[best_chain], "chain": best_chain}
 
@@ -342,31 +349,27 @@ def tvg_continuum(settings: dict, inputs: dict, outputs: dict, *, scale: str, se
 
 
 # ----------------------------------------------------------------------------- TvG.1, 2, 4, 5
-def tvg1_measures(minima, order: float, order_tolerance: float, last: int) -> list:
-    """TvG.1's judged numbers from the minima m_N over the doubling depths: the observed order
-    (Richardson, from the last three depths) with the range of the observed orders of the last
-    `last` triples as its interval (deterministic solves: the spread is how much the order
-    still moves with depth), and whether |m_N - m_2N| still shrinks over the last three
-    differences (largest ratio of successive differences < 1, exact)."""
+def tvg1_measures(ns, minima, order_tolerance: float, last: int) -> list:
+    """TvG.1's judged numbers from the minima m_N over the doubling depths N (deterministic
+    solves, so each number is deterministic): each of the last `last` observed orders
+    log2(|m_N - m_2N| / |m_2N - m_4N|) within 1 +- tol, and whether |m_N - m_2N| still shrinks
+    over the last three differences (largest ratio of successive differences < 1)."""
     diffs = np.abs(np.diff(np.asarray(minima, dtype=float)))
     with np.errstate(divide="ignore", invalid="ignore"):
         orders = np.log2(diffs[:-1] / diffs[1:])
-    tail = orders[-last:]
     ratio = float(np.max(diffs[-2:] / diffs[-3:-1]))
-    return [measure("observed order", order, (float(tail.min()), float(tail.max()), RANGE_OF_ORDERS),
-                    1 - order_tolerance, 1 + order_tolerance),
+    starts = list(ns)[: len(orders)]
+    return [*(measure(f"order from N={n}", float(r), exact(r), 1 - order_tolerance, 1 + order_tolerance)
+              for n, r in list(zip(starts, orders))[-last:]),
             measure("max |dm| ratio (last 3)", ratio, exact(ratio), None, 1.0)]
 
 
-RANGE_OF_ORDERS = "range of the observed orders over the last doublings"
-
-
 def _tail_slope(dist: pd.DataFrame, chain: str, norm: str, last: int, name: str, band):
-    """The log-log slope of a chain's distance(N, 2N) over its last `last` doublings, with the
-    OLS 95% interval (deterministic solves: the fit's own uncertainty)."""
+    """The log-log slope of a chain's distance(N, 2N) over its last `last` doublings
+    (deterministic solves: a deterministic number)."""
     tail = dist[dist.chain == chain].sort_values("N").tail(last)
-    x, y = np.log(tail.N.to_numpy(float)), np.log(tail[norm].to_numpy(float))
-    return measure(name, loglog_slope(tail.N, tail[norm]).slope, ols_slope_interval(x, y), *band)
+    slope = loglog_slope(tail.N, tail[norm]).slope
+    return measure(name, slope, exact(slope), *band)
 
 
 def tvg2_measures(dist: pd.DataFrame, last: int, tol: float) -> list:
@@ -380,10 +383,10 @@ def tvg5_measures(dist: pd.DataFrame, last: int, no_decay_slope: float) -> list:
 
 
 def tvg3_measures(table: pd.DataFrame, tol: float) -> list:
-    """TvG.3: the Euler error's order in N (OLS over the Euler depths) within 1 +- tol."""
-    lo, hi, method = ols_slope_interval(np.log(table.N.to_numpy(float)), np.log(table.error.to_numpy(float)))
+    """TvG.3: the Euler error's order in N (a log-log fit over the Euler depths, deterministic)
+    within 1 +- tol."""
     order = -loglog_slope(table.N, table.error).slope
-    return [measure("Euler order", order, (-hi, -lo, method), 1 - tol, 1 + tol)]
+    return [measure("Euler order", order, exact(order), 1 - tol, 1 + tol)]
 
 
 def tvg4_measures(rel_value: float, rel_profile: float, tol: float) -> list:
@@ -416,9 +419,11 @@ class _TvGRun:
         self.obj = pd.read_csv(inputs["objectives"])
         self.sols = torch.load(inputs["solutions"], weights_only=True)
         self.ns = ns = sorted(settings["depths"])
-        # m_N is the lowest objective any start reached at N.
+        # m_N is the lowest objective among the converged solves at N, over every chain (R5).
+        self.gtol = settings["gtol"]
         self.with_h1 = self.obj[self.obj.a1 == settings["a1"]]
-        self.best = self.with_h1.groupby("N").total.min().reindex(ns)
+        self.minima = best_minima(self.with_h1, self.gtol).set_index("N").reindex(ns)
+        self.best = self.minima["minimum"]
         self.rich = richardson(ns, self.best.values)
         self.judgeable = len(ns) >= 4
         drows = []
@@ -436,27 +441,39 @@ class _TvGRun:
                 self.slopes[chain_name] = {norm: loglog_slope(tail.N, tail[norm]).slope for norm in ("L2", "sup", "H1")}
                 self.slopes[chain_name]["from_N"] = int(tail.N.min())
 
-    def write_claim(self, key: str, claim_id: str, **fields) -> None:
-        write_claim(self.outputs, key, claim_id, **self.context, **fields)
+    def unconverged(self, chains, depth: int | None = None) -> list[str]:
+        """The solves of these chains (at one depth) that did not converge: what a claim
+        reading them names."""
+        solves = self.obj[self.obj.chain.isin(list(chains)) & ((self.obj.N == depth) if depth else True)]
+        return [f"{r.chain} N={r.N} (max|grad| {r.grad_norm:.2g} > gtol {self.gtol:g})"
+                for r in solves[~converged(solves, self.gtol)].itertuples()]
+
+    def write_claim(self, key: str, claim_id: str, values: dict, **fields) -> None:
+        write_claim(self.outputs, key, claim_id, **self.context, values=values, **fields)
 
 
 def _tvg1(run: _TvGRun) -> None:
     """TvG.1: minimum values, their observed order and Richardson limit."""
     s, ns, best, rich = run.settings, run.ns, run.best, run.rich
     warm = run.with_h1[run.with_h1.chain == "warm"].set_index("N").reindex(ns)
-    run.minima = pd.DataFrame({"N": ns, "m_N": best.values, "warm_total": warm.total.values,
-                               "data": warm.data.values, "h1": warm.h1.values, "l2": warm.l2.values,
-                               "head": warm["head"].values})
-    write_csv(run.outputs["minima"], run.minima)
-    m1 = tvg1_measures(best.values, rich["order"], s["order_tolerance"], s["fit_last"]) if run.judgeable else []
+    table = pd.DataFrame({"N": ns, "m_N": best.values, "m_N_chain": run.minima["chain"].values,
+                          "not_converged": run.minima["not_converged"].values, "warm_total": warm.total.values,
+                          "data": warm.data.values, "h1": warm.h1.values, "l2": warm.l2.values,
+                          "head": warm["head"].values})
+    write_csv(run.outputs["minima"], table)
+    # m_N uses converged solves only: a depth without any is what TvG.1 cannot use.
+    missing = [f"N={n}: no converged solve ({why})" for n, why in zip(ns, run.minima["not_converged"])
+               if not np.isfinite(run.minima.loc[n, "minimum"])]
+    m1 = tvg1_measures(ns, best.values, s["order_tolerance"], s["fit_last"]) if run.judgeable else []
     run.write_claim(
         "claim_tvg1", "TvG.1",
         measured=", ".join(f"m_{n}={m:.6f}" for n, m in zip(ns, best.values))
                  + f"; observed order r = {rich['order']:.3f}, Richardson m_inf = {rich['m_inf']:.6f}",
         target="|m_N - m_2N| decreasing, observed order about 1",
         tolerance=f"order 1 +-{s['order_tolerance']}",
-        note=f"m_N = min over the warm, best-so-far (greedy) and {s['cold_starts']} cold-start chains",
-        values={"order": rich["order"], "m_inf": rich["m_inf"]}, measures=m1,
+        note=f"m_N = best converged solve (max|grad| <= {s['gtol']:g}) over the warm, best-so-far (greedy) and "
+             f"{s['cold_starts']} cold-start chains",
+        values={"order": rich["order"], "m_inf": rich["m_inf"], "unconverged": missing}, measures=m1,
     )
 
 
@@ -491,7 +508,7 @@ def _tvg2(run: _TvGRun) -> None:
         target="distances at least about halve per doubling (slope <= -1 in L2 and sup)",
         tolerance=f"slope <= -{1 - tol:g}, fitted over the last {s['fit_last']} doublings",
         note="exact L2 / sup / H1-seminorm distances of the piecewise-linear (K, b) profiles",
-        values={"slopes": slopes, "judgeable": run.judgeable}, measures=m2,
+        values={"slopes": slopes, "judgeable": run.judgeable, "unconverged": run.unconverged(["warm"])}, measures=m2,
     )
 
 
@@ -508,7 +525,8 @@ def _tvg5(run: _TvGRun) -> None:
                f"-{s['no_decay_slope']})",
         tolerance="qualitative",
         note="warm starts with a1 = 0 inherit smoothness from the interpolation; the cold chain decides",
-        values={"slopes_a1_0": {k: slopes.get(k) for k in ("cold0_a1=0", "warm_a1=0")}, "judgeable": run.judgeable},
+        values={"slopes_a1_0": {k: slopes.get(k) for k in ("cold0_a1=0", "warm_a1=0")}, "judgeable": run.judgeable,
+                "unconverged": run.unconverged(["cold0_a1=0"])},
         measures=m5,
     )
 
@@ -536,7 +554,10 @@ def _tvg4(run: _TvGRun) -> None:
         target="continuum minimum = extrapolated m_inf; K(t) = deepest discrete profile",
         tolerance=f"relative {s['continuum_tolerance']:g} (value), {10 * s['continuum_tolerance']:g} (profile)",
         note="warm start from the deepest discrete solution",
-        values={"continuum": cont["total"], "m_inf": target, "profile_rel": rel_profile, "judgeable": run.judgeable},
+        values={"continuum": cont["total"], "m_inf": target, "profile_rel": rel_profile, "judgeable": run.judgeable,
+                "unconverged": run.unconverged([deepest_best["chain"]], ns[-1])
+                + ([] if cont["grad_norm"] <= run.gtol else
+                   [f"continuum ({m_c} nodes, max|grad| {cont['grad_norm']:.2g} > gtol {run.gtol:g})"])},
         measures=m4,
     )
 

@@ -1,4 +1,4 @@
-"""Offline datasets: scikit-learn's digits and the synthetic sets of REPLICATION.md.
+"""Offline datasets: scikit-learn's digits and the synthetic sets the claims use (docs/claim-cards.md).
 
 Each builder returns (x_train, y_train, x_test, y_test, meta) and is deterministic
 in (seed, settings).
