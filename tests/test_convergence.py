@@ -88,3 +88,19 @@ def test_best_minimum_uses_converged_solves_only_and_names_the_chain():
     assert best.loc[16, "minimum"] == 0.0334 and best.loc[16, "chain"] == "cold0"
     assert best.loc[16, "not_converged"] == "cold1 (max|grad| 2.1e-09)"
     assert math.isnan(best.loc[32, "minimum"]) and best.loc[32, "not_converged"].startswith("warm")
+
+
+def test_a_deterministic_solve_records_why_it_stopped_and_its_gradient():
+    import torch
+
+    from deeplimits.engine.lbfgs import minimise
+
+    x = torch.zeros(3, dtype=torch.float64, requires_grad=True)
+    target = torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64)
+    done = minimise([x], lambda: ((x - target) ** 2).sum(), max_iter=100)
+    assert done["stop_reason"] in ("gradient below tolerance_grad", "no progress (tolerance_change)")
+    assert done["grad_norm"] <= 1e-9 and 0 < done["iterations"] < 100
+    y = torch.zeros(2, dtype=torch.float64, requires_grad=True)
+    # Rosenbrock from far away: 3 iterations are not enough.
+    cut = minimise([y], lambda: (1 - y[0]) ** 2 + 100 * (y[1] - y[0] ** 2) ** 2, max_iter=3)
+    assert cut["stop_reason"] in ("max_iter reached", "max_eval reached") and cut["grad_norm"] > 1e-9

@@ -25,7 +25,8 @@ sns.set_theme(style="whitegrid", context="paper")
 def _save(fig, path) -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    # A tight bounding box keeps titles and labels placed outside the axes on the canvas.
+    fig.savefig(path, dpi=120, bbox_inches="tight")
 
 
 def plot_hz1_increments(increments: pd.DataFrame, reference: pd.DataFrame, ref_alpha: float, path):
@@ -263,7 +264,9 @@ def plot_crx4_entry(decomposition: pd.DataFrame, path):
     data = decomposition.assign(series=decomposition.dataset + " / " + decomposition.model)
     grid = sns.relplot(data=data, x="s", y="entry", col="series", kind="line", height=3, aspect=1.2, lw=0.6,
                        facet_kws={"sharey": False})
-    for ax, (_, grp) in zip(grid.axes.flat, data.groupby("series")):
+    # Each panel's trend from its own series (the facets are in order of appearance, not sorted).
+    for series, ax in grid.axes_dict.items():
+        grp = data[data.series == series]
         ax.plot(grp.s, grp.trend, "r-", lw=1.5, label="trend (moving average)")
         ax.legend(fontsize=7)
     grid.set_axis_labels("s = k / L", "A(k)[0, 0]")

@@ -344,8 +344,8 @@ def tvg_continuum(settings: dict, inputs: dict, outputs: dict, *, scale: str, se
         parts = {k: float(v) for k, v in continuum_objective(*params, *args).items()}
     torch_save(outputs["model"], {"K": params[0].detach(), "b": params[1].detach(),
                                   "W": params[2].detach(), "c": params[3].detach()})
-    write_json(outputs["summary"], {**parts, "evaluations": info["evaluations"],
-                                    "grad_norm": info["grad_norm"], "nodes": m})
+    write_json(outputs["summary"], {**parts, **{k: info[k] for k in ("evaluations", "iterations", "grad_norm",
+                                                                     "stop_reason")}, "nodes": m})
 
 
 # ----------------------------------------------------------------------------- TvG.1, 2, 4, 5
