@@ -405,7 +405,8 @@ def tvg_claims(settings: dict, inputs: dict, outputs: dict, *, scale: str, seed:
     _tvg4(run)
     # The profiles figure's table (K(t) of the warm and greedy chains and the continuum), so
     # the notebook reads a CSV and a results snapshot (text only) can redraw it.
-    write_csv(outputs["profiles"], profile_table(inputs["solutions"], inputs["continuum_model"], inputs["objectives"]))
+    write_csv(outputs["profiles"], profile_table(inputs["solutions"], inputs["continuum_model"], inputs["objectives"],
+                                                 settings["gtol"]))
     return {"minima": run.minima, "distances": run.dist, "richardson": run.rich}
 
 
@@ -562,7 +563,7 @@ def _tvg4(run: _TvGRun) -> None:
     )
 
 
-def profile_table(solutions, continuum=None, objectives=None, entries: int = 3, points: int = 400,
+def profile_table(solutions, continuum=None, objectives=None, gtol: float = 0.0, entries: int = 3, points: int = 400,
                   chains=("warm", "greedy")) -> pd.DataFrame:
     """The first `entries` entries of K(t) of every solution of the given chains on a common
     grid, with the continuum solution (warm-started from the best deepest solution; files of
@@ -573,7 +574,7 @@ def profile_table(solutions, continuum=None, objectives=None, entries: int = 3, 
     curves = {(chain, n): on_grid(p["K"], grid)
               for chain in chains if chain in sols for n, p in sols[chain].items()}
     if continuum and objectives and Path(continuum).exists() and Path(objectives).exists():
-        settings = {"depths": [int(n) for n in next(iter(sols.values()))]}
+        settings = {"depths": [int(n) for n in next(iter(sols.values()))], "gtol": gtol}
         origin = best_deepest(solutions, objectives, settings)["chain"]
         curves[(origin, "inf")] = closed_on_grid(torch.load(continuum, weights_only=True)["K"], grid)
     rows = []
