@@ -366,19 +366,34 @@ def _hz3_identity_and_bound(nets: dict, starts: dict) -> tuple[pd.DataFrame, lis
     return pd.DataFrame(rows), bound_rows
 
 
-def _hz3_truncation(model, data: dict) -> pd.DataFrame:
-    """Truncated networks: the head on every prefix, against the full network, per seed."""
+# Test images per chunk of HZ.3's truncation: its memory is one chunk's state (chunk x 1 MiB
+# at CIFAR-10's 128 x 32 x 32 in float64) and every prefix's logits, whatever the test set's size.
+TRUNCATION_CHUNK = 256
+
+
+def truncation_curves(model, x_test: torch.Tensor, chunk: int = TRUNCATION_CHUNK):
+    """Per prefix n = 0..D and seed: the mean distance of the truncated network's logits to
+    the full network's, and their top-1 agreement, over the test set taken in chunks (so the
+    memory is one chunk's, whatever the test set's size)."""
+    n_test, steps = x_test.shape[0], model.depth + 1
+    dist = torch.zeros(steps, model.seeds, dtype=torch.float64, device=x_test.device)
+    agree = torch.zeros_like(dist)
     with torch.no_grad():
-        xt = data["x_test"].double()
-        logits = model.truncated_logits(xt.unsqueeze(0).expand(model.seeds, *xt.shape))
-    full = logits[-1]
-    trunc = []
-    for n, f in enumerate(logits):
-        dist = torch.linalg.vector_norm(f - full, dim=-1).mean(dim=1)  # per seed
-        agree = (f.argmax(-1) == full.argmax(-1)).double().mean(dim=1)
-        for s in range(model.seeds):
-            trunc.append({"n": n, "seed": s, "distance": float(dist[s]), "agreement": float(agree[s])})
-    return pd.DataFrame(trunc)
+        for start in range(0, n_test, chunk):
+            xt = x_test[start:start + chunk].double()
+            logits = model.truncated_logits(xt.unsqueeze(0).expand(model.seeds, *xt.shape))
+            full = logits[-1]
+            for n, f in enumerate(logits):
+                dist[n] += torch.linalg.vector_norm(f - full, dim=-1).sum(dim=1)
+                agree[n] += (f.argmax(-1) == full.argmax(-1)).double().sum(dim=1)
+    return dist / n_test, agree / n_test
+
+
+def _hz3_truncation(model, data: dict) -> pd.DataFrame:
+    """Truncated networks: the head on every prefix against the full network, per seed."""
+    dist, agree = (c.cpu() for c in truncation_curves(model, data["x_test"]))
+    return pd.DataFrame([{"n": n, "seed": s, "distance": float(dist[n, s]), "agreement": float(agree[n, s])}
+                         for n in range(model.depth + 1) for s in range(model.seeds)])
 
 
 def hz3_measures(max_err: float, violations: int, spearman: float, rel_tolerance: float) -> list:

@@ -155,6 +155,15 @@ class HZResNet(nn.Module):
         return self.head(self.blocks(self.stem(x)))
 
     def truncated_logits(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """Head applied to every depth-n prefix, n = 0..D (HZ.3's truncated networks)."""
-        _, states = self.blocks(self.stem(x), keep=True)
-        return [self.head(y) for y in states]
+        """Head applied to every depth-n prefix, n = 0..D (HZ.3's truncated networks). The
+        head is applied as each state is made, so only one state is kept at a time (a state
+        of a CIFAR-10 batch at width 128 is B x 1 MiB in float64)."""
+        all_ws, all_bs = self.all_effective()
+        ws_by_block = list(zip(*[w.unbind(1) for w in all_ws]))
+        bs_by_block = list(zip(*[b.unbind(1) for b in all_bs]))
+        y = self.stem(x)
+        logits = [self.head(y)]
+        for n in range(self.depth):
+            y = hz_block(y, list(ws_by_block[n]), list(bs_by_block[n]), self.conv)
+            logits.append(self.head(y))
+        return logits
