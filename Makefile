@@ -9,12 +9,12 @@ SNAKEMAKE := $(BIN)/snakemake
 SCALE ?= quick
 
 NOTEBOOK_RULES := notebook
-FIGURE_RULES := $(NOTEBOOK_RULES) claims_table claims_table_cpu figures
+FIGURE_RULES := $(NOTEBOOK_RULES) claims_table claims_table_cpu compare_snapshot figures
 # At paper scale, figures are rebuilt from the snapshot of the claims a CPU runs.
 SNAPSHOT := artifacts/paper-cpu
 FIGURES_CONFIG := figures_only=true $(if $(filter paper,$(SCALE)),cpu_only=true,)
 
-.PHONY: replicate test env lint figures bundle unbundle smoke paper paper-cpu lock envs bench
+.PHONY: replicate test env lint figures bundle unbundle smoke paper paper-cpu lock envs bench smoke-reference
 
 env: $(STAMP)
 
@@ -58,10 +58,34 @@ figures: env
 	PATH=$(CURDIR)/$(BIN):$$PATH $(SNAKEMAKE) figures --config scale=$(SCALE) $(FIGURES_CONFIG) \
 		--allowed-rules $(FIGURE_RULES) --report results/$(SCALE)/report.html
 
+# The smoke run's claim files, committed as the reference the test suite's smoke run must
+# reproduce (tests/test_workflow.py): run after an intended change of the science, and commit
+# the new reference with the table of what moved (printed here).
+SMOKE_REFERENCE := artifacts/smoke-reference
+smoke-reference: env
+	rm -rf results/smoke
+	PATH=$(CURDIR)/$(BIN):$$PATH $(SNAKEMAKE) --config scale=smoke progress=false
+	-$(BIN)/python -m deeplimits compare $(SMOKE_REFERENCE) results/smoke --exact
+	rm -rf $(SMOKE_REFERENCE)
+	$(BIN)/python -m deeplimits snapshot results/smoke huang_zhang xu_zhang cont_rossier_xu thorpe_van_gennip \
+		--claims-only --out $(SMOKE_REFERENCE) --note "make smoke-reference"
+
 bundle: env
 	$(BIN)/python -m deeplimits bundle results/$(SCALE) --out results/bundle-$(SCALE).tar.gz
 
-unbundle: env
+un# The smoke run's claim files, committed as the reference the test suite's smoke run must
+# reproduce (tests/test_workflow.py): run after an intended change of the science, and commit
+# the new reference with the table of what moved (printed here).
+SMOKE_REFERENCE := artifacts/smoke-reference
+smoke-reference: env
+	rm -rf results/smoke
+	PATH=$(CURDIR)/$(BIN):$$PATH $(SNAKEMAKE) --config scale=smoke progress=false
+	-$(BIN)/python -m deeplimits compare $(SMOKE_REFERENCE) results/smoke --exact
+	rm -rf $(SMOKE_REFERENCE)
+	$(BIN)/python -m deeplimits snapshot results/smoke huang_zhang xu_zhang cont_rossier_xu thorpe_van_gennip \
+		--claims-only --out $(SMOKE_REFERENCE) --note "make smoke-reference"
+
+bundle: env
 	test -n "$(BUNDLE)" || (echo "usage: make unbundle BUNDLE=path/to/bundle.tar.gz"; exit 2)
 	$(BIN)/python -m deeplimits unbundle $(BUNDLE) --dest .
 

@@ -155,6 +155,32 @@ def smoke_run(tmp_path_factory, request):
     return repo, workdir
 
 
+# The scientific regression gate: the smoke run equals the committed reference (make
+# smoke-reference) to GATE_RTOL, verdict for verdict. On the processor that made the reference
+# the comparison is exact (same seeds, same code: two runs here agree to the last digit);
+# elsewhere vectorised sums may round differently, so it is the judged one (verdicts equal,
+# intervals overlapping), and says so.
+GATE_RTOL = 1e-6
+
+
+def test_the_smoke_run_reproduces_the_committed_reference(smoke_run, request):
+    from deeplimits.compare import compare, failed, load_replication, to_markdown
+    from deeplimits.snapshot import cpu_model
+
+    repo, workdir = smoke_run
+    reference_dir = request.config.rootpath / "artifacts" / "smoke-reference"
+    reference = load_replication(reference_dir)
+    run = load_replication(workdir / "results" / "smoke")
+    same_processor = json.loads((reference_dir / "MANIFEST.json").read_text())["cpu_model"] == cpu_model()
+    table = compare(reference, run, rtol=GATE_RTOL, exact=same_processor)
+    table = table[table.claim != THROWAWAY]
+    assert set(reference.parts) == {k for k in run.parts if k[0] != THROWAWAY}
+    if failed(table, "moved"):
+        pytest.fail(f"the smoke run moved from artifacts/smoke-reference ({'exact' if same_processor else 'judged'} "
+                    f"comparison; after an intended change: make smoke-reference):\n"
+                    + to_markdown(table, reference, run))
+
+
 def test_a_claim_added_to_the_registry_alone_runs_and_is_in_the_table(smoke_run):
     repo, workdir = smoke_run
     table = pd.read_csv(workdir / "results" / "smoke" / "replication" / "claims.csv").set_index("claim")

@@ -6,6 +6,7 @@
     python -m deeplimits analysis NAME --settings JSON --inputs JSON --outputs JSON --scale S
     python -m deeplimits claims_table --scale S --out-csv F --out-md F CLAIM_FILES...
     python -m deeplimits provenance --config JSON --out F CELL_PROVENANCE_FILES...
+    python -m deeplimits compare A B [--format md|csv|json] [--fail-on verdict|moved]
 
 Each subcommand is a row of COMMANDS: its help, its options (each spelled once, here), and
 the function that runs it with the options as keywords.
@@ -80,11 +81,18 @@ COMMANDS = {
     "unbundle": ("unpack a results bundle", "commands:unbundle", [arg("archive"), arg("--dest", default=".")]),
     "snapshot": ("copy analysis results (text) into a checksummed snapshot", "commands:snapshot", [
         arg("scale_root", help="e.g. results/paper"), arg("paths", nargs="+", help="files or folders under scale_root"),
-        arg("--out", dest="out_dir", required=True, help="e.g. artifacts/paper-cpu"), arg("--note", default="")]),
+        arg("--out", dest="out_dir", required=True, help="e.g. artifacts/paper-cpu"), arg("--note", default=""),
+        arg("--claims-only", action="store_true", help="the claim files alone (the smoke reference)")]),
     "verify-snapshot": ("check a snapshot's files against its manifest", "commands:verify_snapshot", [
         arg("snapshot")]),
     "restore-snapshot": ("copy a verified snapshot into a scale's results folder", "commands:restore_snapshot", [
         arg("snapshot"), arg("--dest", required=True, help="e.g. results/paper")]),
+    "compare": ("what moved between two replications (results folder, bundle or snapshot)", "commands:compare", [
+        arg("a"), arg("b"), arg("--all", dest="everything", action="store_true", help="every row, not only changes"),
+        arg("--format", dest="fmt", choices=["md", "csv", "json"], default="md"), arg("--out"),
+        arg("--fail-on", choices=["verdict", "moved"], help="exit non-zero on a changed verdict / anything moved"),
+        arg("--rtol", type=float, default=1e-6, help="relative tolerance of deterministic numbers"),
+        arg("--exact", action="store_true", help="compare every number by --rtol (same seeds, same code)")]),
     "cards": ("write the claim cards (docs/claim-cards.md) from the registry and the config", "commands:cards", [
         arg("--out", default="docs/claim-cards.md")]),
     "coverage": ("simulate each interval method's coverage and write its docs page", "commands:coverage", [

@@ -129,3 +129,17 @@ def cards(out: str) -> None:
 
     write_claim_cards(out)
     log.info("claim cards written to %s", out)
+
+
+def compare(a: str, b: str, everything: bool, fmt: str, out: str | None, fail_on: str | None, rtol: float,
+            exact: bool) -> None:
+    from .compare import compare as judged_diff
+    from .compare import failed, load_replication, write_comparison
+
+    ra, rb = load_replication(a), load_replication(b)
+    table = judged_diff(ra, rb, rtol=rtol, exact=exact)
+    text = write_comparison(table, ra, rb, fmt, out, everything)
+    if not out:
+        sys.stdout.write(text)
+    if failed(table, fail_on):
+        raise RuntimeError(f"compare: {int((table.flag != '').sum())} rows flagged (--fail-on {fail_on})")

@@ -28,9 +28,22 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def make_snapshot(scale_root, paths: list[str], out_dir, *, note: str = "") -> dict:
+def cpu_model() -> str:
+    """The processor's model name (Linux), else what platform says: numbers computed with
+    vectorised sums can differ in their last digits from one processor to another."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def make_snapshot(scale_root, paths: list[str], out_dir, *, note: str = "", claims_only: bool = False) -> dict:
     """Copy the text files of `paths` (relative to `scale_root`; a folder is taken whole) into
-    `out_dir` and write its manifest."""
+    `out_dir` and write its manifest; with `claims_only`, the claim files alone (claim*.json,
+    sensitivity runs left out)."""
     scale_root, out_dir = Path(scale_root), Path(out_dir)
     files = []
     for rel in paths:
@@ -38,7 +51,8 @@ def make_snapshot(scale_root, paths: list[str], out_dir, *, note: str = "") -> d
         if not src.exists():
             raise FileNotFoundError(f"snapshot: {src} does not exist")
         found = [src] if src.is_file() else sorted(p for p in src.rglob("*") if p.is_file())
-        files += [p for p in found if p.suffix in SUFFIXES]
+        files += [p for p in found if p.suffix in SUFFIXES and (not claims_only or (
+            p.name.startswith("claim") and p.suffix == ".json" and "sensitivity" not in p.relative_to(scale_root).parts))]
     size = sum(p.stat().st_size for p in files)
     if size > MAX_BYTES:
         raise ValueError(f"snapshot: {size / 2**20:.1f} MB of files, more than the {MAX_BYTES / 2**20:.0f} MB allowed")
@@ -52,7 +66,8 @@ def make_snapshot(scale_root, paths: list[str], out_dir, *, note: str = "") -> d
     train = [json.loads(p.read_text()) for p in sorted((scale_root / "train").rglob("provenance.json"))]
     manifest = {
         "source": str(scale_root), "commit": git_commit(), "machine": platform.platform(),
-        "processor": platform.processor() or platform.machine(), "versions": package_versions(),
+        "processor": platform.processor() or platform.machine(), "cpu_model": cpu_model(),
+        "versions": package_versions(),
         "training_cells": len(train),
         "training_wall_time_s": round(sum(r.get("wall_time_s") or 0.0 for r in train), 1),
         "note": note, "files": entries,

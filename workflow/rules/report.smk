@@ -125,3 +125,26 @@ rule provenance:
     shell:
         "python -m deeplimits --log {log} provenance {input.cells} --config {params.config} "
         "--logs {params.logs} --out {output}"
+
+
+# At paper scale, a CPU-table run against the committed snapshot: what moved, claim by claim
+# (`python -m deeplimits compare`), as a section of the report.
+SNAPSHOT = REPO / "artifacts" / "paper-cpu"
+COMPARED = f"{ROOT}/replication/compared_with_snapshot.md"
+
+
+rule compare_snapshot:
+    input:
+        table=f"{ROOT}/replication/claims_cpu.csv",
+        snapshot=str(SNAPSHOT / "MANIFEST.json"),
+    output:
+        report(COMPARED, caption="../report/compared.rst", category="Replication table"),
+    params:
+        results=ROOT,
+        snapshot=str(SNAPSHOT),
+    log:
+        f"{LOGS}/replication/compare_snapshot.log",
+    conda:
+        ENV
+    shell:
+        "python -m deeplimits --log {log} compare {params.snapshot} {params.results} --out {output}"
