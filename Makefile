@@ -73,19 +73,7 @@ smoke-reference: env
 bundle: env
 	$(BIN)/python -m deeplimits bundle results/$(SCALE) --out results/bundle-$(SCALE).tar.gz
 
-un# The smoke run's claim files, committed as the reference the test suite's smoke run must
-# reproduce (tests/test_workflow.py): run after an intended change of the science, and commit
-# the new reference with the table of what moved (printed here).
-SMOKE_REFERENCE := artifacts/smoke-reference
-smoke-reference: env
-	rm -rf results/smoke
-	PATH=$(CURDIR)/$(BIN):$$PATH $(SNAKEMAKE) --config scale=smoke progress=false
-	-$(BIN)/python -m deeplimits compare $(SMOKE_REFERENCE) results/smoke --exact
-	rm -rf $(SMOKE_REFERENCE)
-	$(BIN)/python -m deeplimits snapshot results/smoke huang_zhang xu_zhang cont_rossier_xu thorpe_van_gennip \
-		--claims-only --out $(SMOKE_REFERENCE) --note "make smoke-reference"
-
-bundle: env
+unbundle: env
 	test -n "$(BUNDLE)" || (echo "usage: make unbundle BUNDLE=path/to/bundle.tar.gz"; exit 2)
 	$(BIN)/python -m deeplimits unbundle $(BUNDLE) --dest .
 

@@ -165,10 +165,11 @@ GATE_RTOL = 1e-6
 
 def test_the_smoke_run_reproduces_the_committed_reference(smoke_run, request):
     from deeplimits.compare import compare, failed, load_replication, to_markdown
-    from deeplimits.snapshot import cpu_model
+    from deeplimits.snapshot import cpu_model, verify_snapshot
 
     repo, workdir = smoke_run
     reference_dir = request.config.rootpath / "artifacts" / "smoke-reference"
+    verify_snapshot(reference_dir)  # checksummed: a hand edit of the reference is refused
     reference = load_replication(reference_dir)
     run = load_replication(workdir / "results" / "smoke")
     same_processor = json.loads((reference_dir / "MANIFEST.json").read_text())["cpu_model"] == cpu_model()

@@ -29,15 +29,19 @@ def _sha256(path: Path) -> str:
 
 
 def cpu_model() -> str:
-    """The processor's model name (Linux), else what platform says: numbers computed with
-    vectorised sums can differ in their last digits from one processor to another."""
+    """The processor as the numbers see it: its model name (Linux; else what platform says),
+    the CPU numba compiles for and torch's vector capability. Numbers made with vectorised
+    sums can differ in their last digits from one such processor to another."""
+    name = platform.processor() or platform.machine()
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+        name = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                     if line.startswith("model name")), name)
     except OSError:
         pass
-    return platform.processor() or platform.machine()
+    import llvmlite.binding
+    import torch
+
+    return f"{name}; llvm {llvmlite.binding.get_host_cpu_name()}; torch {torch.backends.cpu.get_cpu_capability()}"
 
 
 def make_snapshot(scale_root, paths: list[str], out_dir, *, note: str = "", claims_only: bool = False) -> dict:
