@@ -152,3 +152,27 @@ def test_the_gate_fails_on_a_smoke_number_moved_by_one_standard_deviation(repo, 
     table = compare(load_replication(reference), load_replication(moved), exact=True)
     assert _flags(table) == {(record["claim"], m["name"]): "moved"} and failed(table, "moved")
     assert not failed(compare(load_replication(reference), load_replication(reference), exact=True), "moved")
+
+
+def test_the_docs_example_is_what_the_command_writes(repo):
+    """docs/compare-example.md: the quick run before and after the judging machinery
+    (artifacts/compare-example, checksummed claim files), as `compare` writes it."""
+    from deeplimits.compare import write_comparison
+    from deeplimits.snapshot import verify_snapshot
+
+    before, after = (f"artifacts/compare-example/{side}" for side in ("before", "after"))
+    for side in (before, after):
+        verify_snapshot(repo / side)
+    import os
+
+    here = os.getcwd()
+    os.chdir(repo)
+    try:
+        a, b = load_replication(before), load_replication(after)
+        text = write_comparison(compare(a, b), a, b, "md", None)
+    finally:
+        os.chdir(here)
+    assert (repo / "docs" / "compare-example.md").read_text() == text, (
+        "stale: python -m deeplimits compare artifacts/compare-example/before artifacts/compare-example/after "
+        "--out docs/compare-example.md")
+    assert "verdicts changed" in text

@@ -58,7 +58,7 @@ def test_the_committed_paper_snapshot_matches_its_manifest(repo):
 def test_the_committed_paper_snapshot_renders_with_no_data_or_training_job_planned(repo, tmp_path):
     """`make figures SCALE=paper` from a fresh clone: the snapshot restored into an empty
     results folder plans only the figure rules; every verdict in it is the judge of its values."""
-    from deeplimits.claims import judge
+    from deeplimits.judges import judge
     from deeplimits.snapshot import restore_snapshot
 
     from .test_workflow import FIGURE_RULES, dry
@@ -69,5 +69,7 @@ def test_the_committed_paper_snapshot_renders_with_no_data_or_training_job_plann
         rec = json.loads(f.read_text())
         assert rec["verdict"] == judge(rec["claim"], rec["values"], "paper"), f
     jobs = dry(repo, tmp_path, "--config", "scale=paper", "cpu_only=true", "figures_only=true",
-               "--allowed-rules", *FIGURE_RULES, "--forcerun", "notebook", "claims_table_cpu", "--", "figures")
-    assert set(jobs) == {"notebook", "claims_table_cpu", "figures"}, jobs
+               "--allowed-rules", *FIGURE_RULES, "compare_snapshot", "--forcerun", "notebook", "claims_table_cpu",
+               "--", "figures")
+    # The figures of a paper-scale CPU run include its comparison with the snapshot.
+    assert set(jobs) == {"notebook", "claims_table_cpu", "compare_snapshot", "figures"}, jobs

@@ -92,7 +92,8 @@ COMMANDS = {
         arg("--format", dest="fmt", choices=["md", "csv", "json"], default="md"), arg("--out"),
         arg("--fail-on", choices=["verdict", "moved"], help="exit non-zero on a changed verdict / anything moved"),
         arg("--rtol", type=float, default=1e-6, help="relative tolerance of deterministic numbers"),
-        arg("--exact", action="store_true", help="compare every number by --rtol (same seeds, same code)")]),
+        arg("--exact", action="store_true", help="compare every number by --rtol (same seeds, same code)"),
+        arg("--names", nargs=2, metavar=("A", "B"), help="how A and B are named in the output (default: their paths)")]),
     "cards": ("write the claim cards (docs/claim-cards.md) from the registry and the config", "commands:cards", [
         arg("--out", default="docs/claim-cards.md")]),
     "coverage": ("simulate each interval method's coverage and write its docs page", "commands:coverage", [

@@ -132,11 +132,15 @@ def cards(out: str) -> None:
 
 
 def compare(a: str, b: str, everything: bool, fmt: str, out: str | None, fail_on: str | None, rtol: float,
-            exact: bool) -> None:
+            exact: bool, names: list[str] | None) -> None:
+    import dataclasses
+
     from .compare import compare as judged_diff
     from .compare import failed, load_replication, write_comparison
 
     ra, rb = load_replication(a), load_replication(b)
+    if names:
+        ra, rb = (dataclasses.replace(r, source=n) for r, n in zip((ra, rb), names))
     table = judged_diff(ra, rb, rtol=rtol, exact=exact)
     text = write_comparison(table, ra, rb, fmt, out, everything)
     if not out:

@@ -138,13 +138,14 @@ rule compare_snapshot:
         table=f"{ROOT}/replication/claims_cpu.csv",
         snapshot=str(SNAPSHOT / "MANIFEST.json"),
     output:
-        report(COMPARED, caption="../report/compared.rst", category="Replication table"),
+        compared=report(COMPARED, caption="../report/compared.rst", category="Replication table"),
     params:
-        results=ROOT,
-        snapshot=str(SNAPSHOT),
+        results=scale_root_of("compared"),
+        snapshot=lambda w, input: str(Path(input.snapshot).parent),
     log:
         f"{LOGS}/replication/compare_snapshot.log",
     conda:
         ENV
     shell:
-        "python -m deeplimits --log {log} compare {params.snapshot} {params.results} --out {output}"
+        "python -m deeplimits --log {log} compare {params.snapshot} {params.results} --out {output} "
+        "--names artifacts/paper-cpu {params.results}"
