@@ -210,7 +210,7 @@ def test_smoke_run_produces_the_table_notebooks_and_report(smoke_run):
     sens = pd.read_csv(root / "cont_rossier_xu" / "crx4" / "ode" / "sensitivity.csv")
     assert list(sens.choice.unique()) == ["main setting", "s0"]
     assert "sensitive to" in table.set_index("claim").loc["CRX.4", "note"]
-    assert (root / "xu_zhang" / "xz2" / "sensitivity" / "fit_from=50" / "claim.json").exists()
+    assert (root / "xu_zhang" / "xz2" / "sensitivity" / "min_depth=64" / "claim.json").exists()
     executed = (root / "notebooks" / "huang_zhang.ipynb").read_text()
     assert "injected-parameters" in executed and "results/smoke" in executed
     # The injected parameters name no absolute path of this machine, so the notebook can be shared,

@@ -6,8 +6,14 @@ import torch
 from deeplimits.analysis import hz_theory as T
 from deeplimits.analysis import relu_theory as R
 from deeplimits.analysis.huang_zhang import random_conv_blocks
-from deeplimits.analysis.xu_zhang import xz1_measures, xz2_measures, xz4_states
-from deeplimits.judges import judged
+from deeplimits.analysis.xu_zhang import (
+    xz1_measures,
+    xz2_measures,
+    xz2_sequence_oscillation,
+    xz2_slopes,
+    xz4_states,
+)
+from deeplimits.judges import decide_measures, judged
 from deeplimits.models.plain import convergent_layers
 from deeplimits.seeding import torch_generator
 
@@ -146,16 +152,60 @@ def test_judge_xz1(ratios, err, expected):
     assert judged(xz1_measures(_pieces(ratios), 16, err, 1e-10, 1.1), "quick") == expected
 
 
-def _increments(slopes, noise=0.0):
+def test_xz2_oscillation_of_sequences_with_known_answers():
+    """A network that converges at a known rate and one that cycles, through XZ.2's measurement."""
+    width, depth = 3, 1024
+    grid = [64, 128, 256, 512, 1024]
+    x = torch.rand(4, width, dtype=torch.float64, generator=torch.Generator().manual_seed(0)) + 0.5
+    eye = torch.eye(width, dtype=torch.float64)
+    # W(n) = I, b(n) = n^-2 e: N(n) = x + (sum_{i<=n} i^-2) e, so osc(D) ~ 1/D (slope -1).
+    e1 = torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64)
+    osc, ratio, inc = xz2_sequence_oscillation([eye] * depth, [n**-2.0 * e1 for n in range(1, depth + 1)], x, grid)
+    slope = np.polyfit(np.log(grid), np.log([osc[d] for d in grid]), 1)[0]
+    assert slope == pytest.approx(-1.0, abs=0.03) and 1 < ratio < 2
+    assert inc[9] == pytest.approx(10.0**-2)  # the increment is the imposed n^-2
+    # W(n) = a 3-cycle, b = 0: the outputs cycle forever, osc(D) does not decay.
+    cycle = eye[[1, 2, 0]]
+    osc, ratio, _ = xz2_sequence_oscillation([cycle] * depth, [0 * e1] * depth, x, grid)
+    slope = np.polyfit(np.log(grid), np.log([osc[d] for d in grid]), 1)[0]
+    assert abs(slope) < 1e-9 and min(osc.values()) > 0.05 and ratio == pytest.approx(1.0)
+
+
+def _oscillation(slopes: dict, sequences=5, noise=0.05, ratio=3.0):
+    """osc(D) = D^slope per alpha, each sequence's slope perturbed by noise."""
     rng = np.random.default_rng(0)
-    n = np.arange(1, 401)
-    return pd.concat([pd.DataFrame({"alpha": a, "n": n, "increment": n**s * np.exp(noise * rng.standard_normal(n.size))})
-                      for a, s in slopes.items()])
+    rows = []
+    for alpha, slope in slopes.items():
+        for s in range(sequences):
+            k = slope + noise * rng.standard_normal()
+            rows += [{"alpha": alpha, "sequence": s, "D": d, "osc": d**k, "output_ratio": ratio}
+                     for d in (128, 256, 512, 1024, 2048, 4096)]
+    return pd.DataFrame(rows)
+
+
+def _judge_xz2(osc):
+    measures, laws = xz2_measures(xz2_slopes(osc), osc, 0.1, 0.25)
+    return judged(measures, "quick"), decide_measures([m.as_dict() for m in measures], [m.verdict for m in measures])
 
 
 def test_judge_xz2():
-    assert judged(xz2_measures(_increments({0.0: -0.99, 0.5: -1.5, 1.0: -2.0}), 10, 0.1), "quick") == "reproduced"
-    # A summable-looking alpha = 0 (slope -1.5 < -1.1) contradicts the claim.
-    assert judged(xz2_measures(_increments({0.0: -1.5, 0.5: -1.5}), 10, 0.1), "quick") == "not reproduced"
-    edge = xz2_measures(_increments({0.5: -1.6}, noise=0.5), 10, 0.1)  # on the edge -1.6, noisy
-    assert edge[0].lo < -1.6 < edge[0].hi and judged(edge, "quick") == "inconclusive"
+    ok = _oscillation({-0.5: 0.0, 0.0: -0.5, 0.5: -1.0, 1.0: -1.5})
+    verdict, (decided, why) = _judge_xz2(ok)
+    assert decided == "reproduced" and why == ""
+    # A treated alpha that decays slower than its bound: not reproduced.
+    assert _judge_xz2(_oscillation({-0.5: 0.0, 0.5: -0.2}))[1][0] == "not reproduced"
+    # The control converging like the treated arm: the test does not discriminate.
+    verdict, (decided, why) = _judge_xz2(_oscillation({-0.5: -1.0, 0.5: -1.0}))
+    assert decided == "inconclusive" and "does not discriminate" in why
+    # The control collapsing to 0: degenerate.
+    verdict, (decided, why) = _judge_xz2(pd.concat([_oscillation({0.5: -1.0}),
+                                                    _oscillation({-0.5: 0.0}, ratio=1e-9)]))
+    assert decided == "inconclusive" and "degenerate" in why
+    # A broken law on the treated arm (fast, then flat): R4 says not reproduced.
+    broken = _oscillation({-0.5: 0.0, 0.5: -1.0}, noise=0.0)
+    late = (broken.alpha == 0.5) & (broken.D > 512)
+    broken.loc[late, "osc"] = 512.0**-1.0 * (broken.loc[late, "D"] / 512) ** -0.05
+    measures, laws = xz2_measures(xz2_slopes(broken), broken, 0.1, 0.25)
+    assert laws[0.5].startswith("no single power law over 128..4096") and judged(measures, "quick") == "not reproduced"
+
+

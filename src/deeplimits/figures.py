@@ -29,6 +29,17 @@ def _save(fig, path) -> None:
     fig.savefig(path, dpi=120, bbox_inches="tight")
 
 
+def _depth_ticks(ax, depths) -> None:
+    """A log depth axis labelled at the depths used (when few), with no minor tick labels."""
+    from matplotlib.ticker import FixedLocator, NullFormatter, ScalarFormatter
+
+    depths = sorted({int(d) for d in depths})
+    if len(depths) <= 10:
+        ax.xaxis.set_major_locator(FixedLocator(depths))
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
 def plot_hz1_increments(increments: pd.DataFrame, reference: pd.DataFrame, ref_alpha: float, path):
     fig, ax = plt.subplots(figsize=(6, 4))
     data = increments.assign(alpha=increments.alpha.map(lambda a: f"{a:g}"))
@@ -131,14 +142,37 @@ def plot_xz1_pieces(pieces: pd.DataFrame, path):
     return fig
 
 
+def plot_xz2_oscillation(oscillation: pd.DataFrame, path):
+    """osc(D) against D per alpha: every random sequence thin, their mean thick, with the
+    bound's rate D^-alpha as a guide for each treated alpha."""
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    data = oscillation.assign(alpha=oscillation.alpha.map(lambda a: f"{a:g}"))
+    palette = dict(zip(data.alpha.unique(), sns.color_palette("viridis", data.alpha.nunique())))
+    sns.lineplot(data=data, x="D", y="osc", hue="alpha", units="sequence", estimator=None, ax=ax, lw=0.4,
+                 alpha=0.35, palette=palette, legend=False)
+    sns.lineplot(data=data, x="D", y="osc", hue="alpha", ax=ax, lw=2, errorbar=None, palette=palette,
+                 marker="o")
+    for a, grp in oscillation.groupby("alpha"):
+        if a > 0:
+            d0 = grp.D.min()
+            ref = grp[grp.D == d0].osc.mean()
+            ax.plot(grp.D.unique(), ref * (grp.D.unique() / d0) ** -a, ls=":", lw=1, color=palette[f"{a:g}"])
+    ax.set(xscale="log", yscale="log", xlabel="depth D (layers)", ylabel="osc(D)",
+           title="XZ.2: window oscillation of the outputs (dotted: D^-alpha)")
+    _depth_ticks(ax, oscillation.D)
+    ax.legend(title="alpha", fontsize=7, bbox_to_anchor=(1.02, 1), loc="upper left")
+    _save(fig, path)
+    return fig
+
+
 def plot_xz2_increments(increments: pd.DataFrame, he: pd.DataFrame, path):
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     data = increments.assign(alpha=increments.alpha.map(lambda a: f"{a:g}"))
     sns.lineplot(data=data, x="n", y="increment", hue="alpha", ax=axes[0], lw=1)
     axes[0].set(xscale="log", yscale="log", xlabel="layer n", ylabel="max_x ||N(n) - N(n-1)||_2",
-                title="W(n) = I + n^-(1+alpha) G(n)")
+                title="XZ.2: increments, the imposed rate n^-(1+alpha) (not judged)")
     sns.lineplot(data=he, x="n", y="output_norm", units="net", estimator=None, ax=axes[1], lw=0.8)
-    axes[1].set(yscale="log", xlabel="layer n", ylabel="mean ||N(n)||_2", title="He-initialised plain nets")
+    axes[1].set(yscale="log", xlabel="layer n", ylabel="mean ||N(n)||_2", title="He init: the outputs collapse (no control)")
     _save(fig, path)
     return fig
 
