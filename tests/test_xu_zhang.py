@@ -209,3 +209,63 @@ def test_judge_xz2():
     assert laws[0.5].startswith("no single power law over 128..4096") and judged(measures, "quick") == "not reproduced"
 
 
+
+
+def test_xz5_arms_break_a_necessary_condition_and_do_not_converge():
+    """Known answers: a 3-cycle limit of W(n) keeps the outputs cycling; a bias drift moves them
+    on at a constant rate (osc(D) rises to 1/2); the same sequence without either converges."""
+    from deeplimits.analysis.xu_zhang import xz5_sequence
+
+    gen = torch.Generator().manual_seed(3)
+    width, depth, grid = 8, 1024, [64, 128, 256, 512, 1024]
+    x = torch.rand(16, width, generator=gen, dtype=torch.float64)
+    scale = float(x.norm(dim=1).max())
+
+    def slope_and_ratio(ws, bs):
+        osc, ratio, _ = xz2_sequence_oscillation(ws, bs, x, grid)
+        return np.polyfit(np.log(grid), np.log([osc[d] for d in grid]), 1)[0], ratio, osc
+
+    cycle, ratio, _ = slope_and_ratio(*xz5_sequence("cycle", depth, width, gen, 1.0, 0.02, scale))
+    assert abs(cycle) < 0.1 and 0.1 < ratio < 10
+    drift, ratio, osc = slope_and_ratio(*xz5_sequence("drift", depth, width, gen, 1.0, 0.02, scale))
+    # y(n) ~ x + n b0: osc(D) = (D/2) ||b0|| / ||x + D b0|| rises towards 1/2, it never decays.
+    assert drift > -0.1 and 0.1 < osc[64] < osc[1024] <= 0.5 and ratio < 1e3
+    ws, bs = _sequence_pair(depth, width, gen)
+    converging, _, _ = slope_and_ratio(ws, bs)
+    assert converging < -0.5
+    with pytest.raises(ValueError, match="unknown XZ.5 arm"):
+        xz5_sequence("spiral", depth, width, gen, 1.0, 0.02, scale)
+
+
+def _sequence_pair(depth, width, gen):
+    w, b = convergent_layers(depth, width, 1.0, gen, dtype=torch.float64)
+    return list(w), list(b)
+
+
+def test_xz5_entry_at_smoke_size_judges_its_arms_against_xz2s(tmp_path, repo):
+    from deeplimits.analysis.xu_zhang import xz5
+    from deeplimits.config import load_config
+
+    settings = load_config(repo / "config.yaml", {"scale": "smoke"})["experiments"]["xz5"]
+    xz2_slopes = tmp_path / "xz2.csv"
+    pd.DataFrame([{"alpha": a, "sequence": s, "slope": k, "output_ratio": 2.0}
+                  for a, k in ((1.0, -1.5), (0.0, -0.5)) for s in range(5)]).to_csv(xz2_slopes, index=False)
+    outputs = {k: str(tmp_path / f"{k}.{ext}") for k, ext in (("claim", "json"), ("oscillation", "csv"),
+                                                              ("slopes", "csv"))}
+    result = xz5(settings, {"xz2_slopes": str(xz2_slopes)}, outputs, scale="smoke", seed=0)
+    slopes = result["slopes"].groupby("arm").slope.mean()
+    assert set(slopes.index) == {"cycle", "drift"} and (slopes > -0.1).all()
+    import json
+
+    claim = json.loads(open(outputs["claim"]).read())
+    assert claim["verdict"] in ("reproduced", "inconclusive")  # two sequences per arm at smoke
+    assert "control: osc slope XZ.2 alpha=1" in claim["interval"]
+
+
+def test_xz5_runs_on_xz2s_grid_and_width_at_every_scale(repo):
+    from deeplimits.config import load_config
+
+    for scale in ("smoke", "quick", "paper"):
+        exp = load_config(repo / "config.yaml", {"scale": scale})["experiments"]
+        assert {k: exp["xz5"][k] for k in ("depth", "min_depth", "width", "n_inputs")} == \
+            {k: exp["xz2"][k] for k in ("depth", "min_depth", "width", "n_inputs")}, scale

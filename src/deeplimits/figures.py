@@ -165,6 +165,22 @@ def plot_xz2_oscillation(oscillation: pd.DataFrame, path):
     return fig
 
 
+def plot_xz5_arms(arms: pd.DataFrame, xz2: pd.DataFrame, path):
+    """osc(D) of XZ.5's arms beside XZ.2's alpha = 1 and 0 (each sequence thin, the mean thick)."""
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    data = pd.concat([arms.assign(series=arms.arm.map({"cycle": "(i) W(n) -> 3-cycle", "drift": "(ii) b(n) -> b0"})),
+                      *(xz2[xz2.alpha == a].assign(series=f"XZ.2 alpha = {a:g}") for a in (1.0, 0.0))])
+    sns.lineplot(data=data, x="D", y="osc", hue="series", units="sequence", estimator=None, ax=ax, lw=0.4,
+                 alpha=0.35, legend=False)
+    sns.lineplot(data=data, x="D", y="osc", hue="series", ax=ax, lw=2, errorbar=None, marker="o")
+    ax.set(xscale="log", yscale="log", xlabel="depth D (layers)", ylabel="osc(D)",
+           title="XZ.5: breaking a necessary condition (window oscillation)")
+    _depth_ticks(ax, data.D)
+    ax.legend(fontsize=7, bbox_to_anchor=(1.02, 1), loc="upper left")
+    _save(fig, path)
+    return fig
+
+
 def plot_xz2_increments(increments: pd.DataFrame, he: pd.DataFrame, path):
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     data = increments.assign(alpha=increments.alpha.map(lambda a: f"{a:g}"))

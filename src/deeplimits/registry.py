@@ -176,6 +176,11 @@ ANALYSES = {a.name: a for a in [
        {"claim": f"{XZ}/xz2/claim.json", "oscillation": f"{XZ}/xz2/oscillation.csv",
         "slopes": f"{XZ}/xz2/oscillation_slopes.csv", "increments": f"{XZ}/xz2/increments.csv",
         "sums": f"{XZ}/xz2/partial_sums.csv", "he": f"{XZ}/xz2/he_output_norms.csv"}),
+    # XZ.5 reads XZ.2's per-sequence slopes: its converging contrast and its alpha = 0.
+    _a("xz5", XZ, "xz5", "xu_zhang:xz5",
+       {"claim": f"{XZ}/xz5/claim.json", "oscillation": f"{XZ}/xz5/oscillation.csv",
+        "slopes": f"{XZ}/xz5/oscillation_slopes.csv"},
+       inputs={"xz2_slopes": Output("xz2", "slopes")}),
     # XZ.3 and XZ.4 read the same trained plain nets (experiment xz34).
     _a("xz34", XZ, "xz34", "xu_zhang:xz34",
        {"claim_xz3": f"{XZ}/xz34/claim_xz3.json", "claim_xz4": f"{XZ}/xz34/claim_xz4.json",
@@ -255,6 +260,11 @@ CLAIMS = {c.id: c for c in [
     _c("XZ.4", XZ, "convergent init trains at depths where He init fails", "reconstructed", "xz34",
        output="claim_xz4", tables=("accuracy",), judge="xz4", figures={"accuracy": "xz4_accuracy.png"},
        caption="XZ.4: test accuracy by depth for He and convergent init, with the learning threshold."),
+    _c("XZ.5", XZ, "the necessary conditions: a sequence whose W(n) tends to a 3-cycle, or whose b(n) tends to a "
+       "drift, does not converge", "ours", "xz5", tables=("slopes",), figures={"arms": "xz5_arms.png"},
+       caption="XZ.5: the window oscillation osc(D) of the two arms that break a necessary condition (a 3-cycle "
+               "limit of W(n); a bias drift), beside XZ.2's alpha = 1 (converges) and alpha = 0 (meets the "
+               "necessary conditions only)."),
     _c("CRX.1", CRX, "full-batch GD converges linearly; rate varies < 10% across depth", "reconstructed", "crx1",
        tables=("rates",), figures={"loss": "crx1_loss.png"},
        caption="CRX.1: training loss of full-batch GD per depth on a log scale."),
@@ -398,6 +408,24 @@ CARDS = {
         tolerance_reason="learning_margin above chance separates learning from guessing",
         budget="epochs of Adam per cell, the same for both inits",
         values=("seeds", "depths", "epochs", "learning_margin")),
+    "XZ.5": Card(
+        statement="Xu & Zhang's necessary conditions: if W(n) does not tend to I, or b(n) does not tend to 0, the "
+                  "outputs do not converge; shown on sequences that break one condition each.",
+        judged="per random sequence of each arm, the slope of log osc(D) against log D (R1), and how far the "
+               "outputs' norm strays from the inputs'",
+        not_by_construction="the arms fix each layer (a limit P != I, or b0 != 0), not whether the composed "
+                            "outputs settle: relu can damp a cycle or absorb a drift, and the window oscillation sees "
+                            "a cycle of odd period that an endpoint gap would miss",
+        control="XZ.2's alpha = 1 sequences (both conditions met, summably) must converge: slope <= -converged_slope, "
+                "outputs within 1e-3..1e3 of the inputs (its stored ratios)",
+        draws="random sequences (G(n), g(n) and b0), `sequences` per arm", interval=_T,
+        target_source="ours: the necessary trends W(n) -> I, b(n) -> 0 (the paper's exact hypotheses are in its "
+                      "journal version, not available)",
+        tolerance_reason="no_decay_slope: a slope above it is no convergence; outputs within three orders of "
+                         "magnitude so that a collapse or blow-up is not read as a failure to converge",
+        budget="no training; depths to `depth`, the grid and width of XZ.2",
+        values=("min_depth", "depth", "width", "sequences", "perturbation_alpha", "drift", "no_decay_slope",
+                "converged_slope")),
     "CRX.1": Card(
         statement="Full-batch gradient descent on the scaled ResNet converges linearly, at a rate that does not "
                   "depend on depth.",

@@ -163,13 +163,13 @@ def xz2(settings: dict, inputs: dict, outputs: dict, *, scale: str, seed: int = 
     return {"verdict": record["verdict"], "slopes": slopes}
 
 
-def xz2_slopes(oscillation: pd.DataFrame) -> pd.DataFrame:
-    """One slope of log osc(D) against log D per (alpha, sequence), with its output ratio."""
+def xz2_slopes(oscillation: pd.DataFrame, by: str = "alpha") -> pd.DataFrame:
+    """One slope of log osc(D) against log D per (`by`, sequence), with its output ratio."""
     rows = []
-    for (alpha, s), grp in oscillation.groupby(["alpha", "sequence"]):
+    for (key, s), grp in oscillation.groupby([by, "sequence"]):
         keep = grp[grp.osc > 0]
         slope = float(np.polyfit(np.log(keep.D), np.log(keep.osc), 1)[0]) if len(keep) >= 2 else np.nan
-        rows.append({"alpha": alpha, "sequence": s, "slope": slope, "output_ratio": float(grp.output_ratio.iloc[0])})
+        rows.append({by: key, "sequence": s, "slope": slope, "output_ratio": float(grp.output_ratio.iloc[0])})
     return pd.DataFrame(rows)
 
 
@@ -198,6 +198,86 @@ def xz2_measures(slopes: pd.DataFrame, oscillation: pd.DataFrame, no_decay: floa
         else:
             measures.append(over_draws(name, grp.slope, None, None, what="per-sequence slopes", role="reported"))
     return measures, laws
+
+
+# ----------------------------------------------------------------------------- XZ.5
+# The necessary conditions W(n) -> I and b(n) -> 0 (XZ.5's card): sequences that break one
+# of them, through XZ.2's measurement, must not converge; XZ.2's treated arm (alpha = 1),
+# read from its outputs, is the contrast that does; XZ.2's alpha = 0 meets both necessary
+# conditions but not the sufficient one (reported).
+XZ5_ARMS = ("cycle", "drift")
+
+
+def xz5_sequence(arm: str, depth: int, width: int, gen, alpha: float, drift: float, x_scale: float):
+    """(i) `cycle`: W(n) = P + n^-(1+alpha) G(n) with P a 3-cycle of the first three
+    coordinates (odd order, so no doubling grid lands on its period), b(n) = n^-(1+alpha) g(n);
+    (ii) `drift`: W(n) = I + n^-(1+alpha) G(n), b(n) = b0 + n^-(1+alpha) g(n), b0 with
+    positive entries and ||b0|| = drift * x_scale."""
+    ws, bs = _sequence("convergent", depth, width, gen, alpha)
+    if arm == "cycle":
+        perm = torch.eye(width, dtype=torch.float64)
+        perm[:3] = perm[[1, 2, 0]]
+        eye = torch.eye(width, dtype=torch.float64)
+        return [w - eye + perm for w in ws], bs
+    if arm == "drift":
+        b0 = torch.rand(width, generator=gen, dtype=torch.float64) + 0.5
+        b0 = drift * x_scale * b0 / b0.norm()
+        return ws, [b + b0 for b in bs]
+    raise ValueError(f"unknown XZ.5 arm {arm!r}; use {', '.join(XZ5_ARMS)}")
+
+
+def xz5(settings: dict, inputs: dict, outputs: dict, *, scale: str, seed: int = 0, label: str = "", device: str = "cpu") -> dict:
+    gen = torch_generator(seed, "xz5")
+    depth, width = settings["depth"], settings["width"]
+    grid = doubling_grid(settings["min_depth"], depth)
+    x = torch.rand(settings["n_inputs"], width, generator=gen, dtype=torch.float64)
+    x_scale = float(x.norm(dim=1).max())
+    rows = []
+    for arm in XZ5_ARMS:
+        for s in progress(range(settings["sequences"]), desc=f"XZ.5 {arm}", unit="sequence"):
+            ws, bs = xz5_sequence(arm, depth, width, gen, settings["perturbation_alpha"], settings["drift"], x_scale)
+            osc, ratio, _ = xz2_sequence_oscillation(ws, bs, x, grid)
+            rows += [{"arm": arm, "sequence": s, "D": d, "osc": osc[d], "output_ratio": ratio} for d in grid]
+    oscillation = pd.DataFrame(rows)
+    slopes = xz2_slopes(oscillation, by="arm")
+    write_csv(outputs["oscillation"], oscillation)
+    write_csv(outputs["slopes"], slopes)
+    xz2_seq = pd.read_csv(inputs["xz2_slopes"])
+    measures = xz5_measures(slopes, xz2_seq, settings["no_decay_slope"], settings["converged_slope"])
+    per_arm = slopes.groupby("arm").slope.mean()
+    record = write_claim(
+        outputs, "claim", "XZ.5", scale=scale,
+        measured="slope of log osc(D) against log D (mean over sequences): "
+                 + "; ".join(f"{a}: {v:.3f}" for a, v in per_arm.items())
+                 + "; XZ.2 alpha=1: " + f"{xz2_seq[xz2_seq.alpha == 1.0].slope.mean():.3f}"
+                 + "; XZ.2 alpha=0: " + f"{xz2_seq[xz2_seq.alpha == 0.0].slope.mean():.3f}",
+        target=f"arms breaking W(n) -> I (a 3-cycle) or b(n) -> 0 (a drift): slope >= -{settings['no_decay_slope']:g}, "
+               f"outputs of order one; XZ.2's alpha = 1 converges (slope <= -{settings['converged_slope']:g})",
+        tolerance="one-sided bands; outputs within 1e-3..1e3 of the inputs",
+        note=f"width {width}, D = {grid[0]}..{grid[-1]}, {settings['sequences']} random sequences per arm, "
+             f"perturbations n^-(1+{settings['perturbation_alpha']:g}), ||b0|| = {settings['drift']:g} sup_x ||x||; "
+             "the paper's exact hypotheses for necessity are not available (journal version)",
+        values={"slopes": {a: float(v) for a, v in per_arm.items()}}, measures=measures,
+    )
+    return {"verdict": record["verdict"], "slopes": slopes}
+
+
+def xz5_measures(slopes: pd.DataFrame, xz2_seq: pd.DataFrame, no_decay: float, converged: float) -> list:
+    """Treated: each arm's osc slope (>= -no_decay) and its outputs' order (the largest
+    |log10| of the output ratios <= 3). Control: XZ.2's alpha = 1 sequences, which must converge
+    (slope <= -converged), non-degenerate. Reported: XZ.2's alpha = 0."""
+    measures = []
+    for arm, grp in slopes.groupby("arm"):
+        measures.append(over_draws(f"osc slope {arm}", grp.slope, -no_decay, None, what="per-sequence slopes"))
+        spread = float(np.abs(np.log10(grp.output_ratio)).max())
+        measures.append(measure(f"max |log10 output ratio| {arm}", spread, exact(spread), None, 3.0))
+    sufficient = xz2_seq[xz2_seq.alpha == 1.0]
+    measures.append(over_draws("osc slope XZ.2 alpha=1", sufficient.slope, None, -converged, what="per-sequence slopes",
+                               role="control", treated_band=(-no_decay, None), ratios=sufficient.output_ratio))
+    between = xz2_seq[xz2_seq.alpha == 0.0]
+    measures.append(over_draws("osc slope XZ.2 alpha=0", between.slope, None, None, what="per-sequence slopes",
+                               role="reported"))
+    return measures
 
 
 # ----------------------------------------------------------------------------- XZ.3 / XZ.4
