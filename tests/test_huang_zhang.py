@@ -237,3 +237,40 @@ def test_conv_matrix_matches_conv2d():
     direct = torch.nn.functional.conv2d(x.unsqueeze(0), w, padding=1)[0]
     assert torch.allclose(m @ x.flatten(), direct.flatten())
     assert math.isclose(m.shape[0], 3 * 16)
+
+
+def test_hz5_arms_at_known_extremes():
+    """Blocks scaled away (both exponents large) leave y(n) fixed after the first blocks: osc
+    decays fast; n^-0.5 blocks (neither series summable) keep the outputs moving."""
+    from deeplimits.analysis.huang_zhang import hz5_network_oscillation
+
+    gen = torch.Generator().manual_seed(5)
+    x = torch.rand(16, 8, generator=gen, dtype=torch.float64)
+    grid = [32, 64, 128, 256, 512]
+
+    def slope(w_exp, c_exp):
+        osc, ratio = hz5_network_oscillation(x, 512, 8, w_exp, c_exp, gen, grid)
+        return np.polyfit(np.log(grid), np.log([osc[d] for d in grid]), 1)[0], ratio
+
+    fast, ratio = slope(4.0, 4.0)
+    assert fast < -2.5 and 0.5 < ratio < 2          # the tail of n^-4 decays like D^-3
+    flat, ratio = slope(0.5, 0.5)
+    assert flat > -0.2 and 1e-3 < ratio < 1e3
+
+
+def test_hz5_entry_at_smoke_size(tmp_path, repo):
+    import json
+
+    from deeplimits.analysis.huang_zhang import hz5
+    from deeplimits.config import load_config
+
+    settings = load_config(repo / "config.yaml", {"scale": "smoke"})["experiments"]["hz5"]
+    outputs = {k: str(tmp_path / f"{k}.{e}") for k, e in (("claim", "json"), ("oscillation", "csv"), ("slopes", "csv"))}
+    slopes = hz5(settings, {}, outputs, scale="smoke", seed=0)["slopes"].groupby("arm", sort=False).slope.mean()
+    assert list(slopes.index) == ["both summable", "biases not summable", "weights not summable",
+                                  "neither (alpha = -0.5)"]
+    assert slopes["both summable"] < slopes["neither (alpha = -0.5)"]
+    claim = json.loads(open(outputs["claim"]).read())
+    roles = {m["name"]: m["role"] for m in claim["values"]["measures"]}
+    assert roles["osc slope both summable"] == "treated" and roles["osc slope neither (alpha = -0.5)"] == "control"
+    assert roles["osc slope biases not summable"] == "reported"

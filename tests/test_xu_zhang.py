@@ -10,9 +10,9 @@ from deeplimits.analysis.xu_zhang import (
     xz1_measures,
     xz2_measures,
     xz2_sequence_oscillation,
-    xz2_slopes,
     xz4_states,
 )
+from deeplimits.convergence import oscillation_slopes
 from deeplimits.judges import decide_measures, judged
 from deeplimits.models.plain import convergent_layers
 from deeplimits.seeding import torch_generator
@@ -184,7 +184,7 @@ def _oscillation(slopes: dict, sequences=5, noise=0.05, ratio=3.0):
 
 
 def _judge_xz2(osc):
-    measures, laws = xz2_measures(xz2_slopes(osc), osc, 0.1, 0.25)
+    measures, laws = xz2_measures(oscillation_slopes(osc, "alpha"), osc, 0.1, 0.25)
     return judged(measures, "quick"), decide_measures([m.as_dict() for m in measures], [m.verdict for m in measures])
 
 
@@ -205,7 +205,7 @@ def test_judge_xz2():
     broken = _oscillation({-0.5: 0.0, 0.5: -1.0}, noise=0.0)
     late = (broken.alpha == 0.5) & (broken.D > 512)
     broken.loc[late, "osc"] = 512.0**-1.0 * (broken.loc[late, "D"] / 512) ** -0.05
-    measures, laws = xz2_measures(xz2_slopes(broken), broken, 0.1, 0.25)
+    measures, laws = xz2_measures(oscillation_slopes(broken, "alpha"), broken, 0.1, 0.25)
     assert laws[0.5].startswith("no single power law over 128..4096") and judged(measures, "quick") == "not reproduced"
 
 

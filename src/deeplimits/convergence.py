@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .uncertainty import exact, measure, over_draws
+
 
 # ------------------------------------------------------------------ R1
 def doubling_grid(smallest: int, largest: int) -> list[int]:
@@ -64,6 +66,17 @@ def window_oscillation(states, grid: list[int]) -> dict[int, float]:
     for n, y in states:
         w.update(n, y)
     return w.osc
+
+
+def oscillation_slopes(oscillation: pd.DataFrame, by: str) -> pd.DataFrame:
+    """One slope of log osc(D) against log D per (`by`, sequence) of a table with columns
+    `by`, sequence, D, osc, output_ratio; with the sequence's output ratio."""
+    rows = []
+    for (key, s), grp in oscillation.groupby([by, "sequence"], sort=False):
+        keep = grp[grp.osc > 0]
+        slope = float(np.polyfit(np.log(keep.D), np.log(keep.osc), 1)[0]) if len(keep) >= 2 else math.nan
+        rows.append({by: key, "sequence": s, "slope": slope, "output_ratio": float(grp.output_ratio.iloc[0])})
+    return pd.DataFrame(rows)
 
 
 # ------------------------------------------------------------------ R4
@@ -138,3 +151,34 @@ def best_minima(solves: pd.DataFrame, gtol: float, depth: str = "N", objective: 
                      "not_converged": ", ".join(f"{r.chain} (max|grad| {r.grad_norm:.2g})"
                                                 for r in grp[~grp.converged].itertuples())})
     return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------ R1 + R2 + R4: one claim's numbers
+def oscillation_measures(slopes: pd.DataFrame, oscillation: pd.DataFrame, by: str, roles: dict, treated_bands: dict,
+                         no_decay: float, law_tolerance: float, name=str, what: str = "per-sequence slopes"):
+    """The numbers of a convergence claim judged by the window oscillation, per arm (`by`):
+    a treated arm's mean osc slope inside its band (`treated_bands`) with R4's check of its mean
+    curve (the local slopes' difference, and monotonicity when it fails); a control arm's slope
+    >= -no_decay, non-degenerate from its output ratios; reported arms shown. Returns the
+    measures and, per treated arm whose law does not hold, what the row says instead."""
+    weakest = (None, max(hi for _, hi in treated_bands.values()))
+    measures, laws = [], {}
+    for key, role in roles.items():
+        grp = slopes[slopes[by] == key]
+        label = f"osc slope {name(key)}"
+        if role == "treated":
+            measures.append(over_draws(label, grp.slope, *treated_bands[key], what=what))
+            mean = oscillation[oscillation[by] == key].groupby("D").osc.mean()
+            law = check_law(mean.index.to_numpy(float), mean.to_numpy(), law_tolerance)
+            gap = abs(law.first_half - law.second_half)
+            measures.append(measure(f"local slopes differ {name(key)}", gap, exact(gap), None, law_tolerance))
+            if not law.holds:
+                laws[key] = law.note()
+                if not law.monotone:
+                    measures.append(measure(f"monotone {name(key)}", 0.0, exact(0.0), 1.0, 1.0))
+        elif role == "control":
+            measures.append(over_draws(label, grp.slope, -no_decay, None, what=what, role="control",
+                                       treated_band=weakest, ratios=grp.output_ratio))
+        else:
+            measures.append(over_draws(label, grp.slope, None, None, what=what, role="reported"))
+    return measures, laws

@@ -142,25 +142,29 @@ def plot_xz1_pieces(pieces: pd.DataFrame, path):
     return fig
 
 
+def _oscillation_lines(ax, data: pd.DataFrame, hue: str, palette=None, title: str = "") -> None:
+    """osc(D) against D per `hue`: every random draw thin, their mean thick, log axes labelled
+    at the depths used, the legend beside the axes."""
+    sns.lineplot(data=data, x="D", y="osc", hue=hue, units="sequence", estimator=None, ax=ax, lw=0.4,
+                 alpha=0.35, palette=palette, legend=False)
+    sns.lineplot(data=data, x="D", y="osc", hue=hue, ax=ax, lw=2, errorbar=None, palette=palette, marker="o")
+    ax.set(xscale="log", yscale="log", xlabel="depth D", ylabel="osc(D)", title=title)
+    _depth_ticks(ax, data.D)
+    ax.legend(title=hue, fontsize=7, bbox_to_anchor=(1.02, 1), loc="upper left")
+
+
 def plot_xz2_oscillation(oscillation: pd.DataFrame, path):
-    """osc(D) against D per alpha: every random sequence thin, their mean thick, with the
-    bound's rate D^-alpha as a guide for each treated alpha."""
+    """osc(D) against D per alpha, with the bound's rate D^-alpha as a guide for each treated alpha."""
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     data = oscillation.assign(alpha=oscillation.alpha.map(lambda a: f"{a:g}"))
     palette = dict(zip(data.alpha.unique(), sns.color_palette("viridis", data.alpha.nunique())))
-    sns.lineplot(data=data, x="D", y="osc", hue="alpha", units="sequence", estimator=None, ax=ax, lw=0.4,
-                 alpha=0.35, palette=palette, legend=False)
-    sns.lineplot(data=data, x="D", y="osc", hue="alpha", ax=ax, lw=2, errorbar=None, palette=palette,
-                 marker="o")
+    _oscillation_lines(ax, data, "alpha", palette, "XZ.2: window oscillation of the outputs (dotted: D^-alpha)")
     for a, grp in oscillation.groupby("alpha"):
         if a > 0:
             d0 = grp.D.min()
             ref = grp[grp.D == d0].osc.mean()
             ax.plot(grp.D.unique(), ref * (grp.D.unique() / d0) ** -a, ls=":", lw=1, color=palette[f"{a:g}"])
-    ax.set(xscale="log", yscale="log", xlabel="depth D (layers)", ylabel="osc(D)",
-           title="XZ.2: window oscillation of the outputs (dotted: D^-alpha)")
-    _depth_ticks(ax, oscillation.D)
-    ax.legend(title="alpha", fontsize=7, bbox_to_anchor=(1.02, 1), loc="upper left")
+    ax.set(xlabel="depth D (layers)")
     _save(fig, path)
     return fig
 
@@ -168,15 +172,19 @@ def plot_xz2_oscillation(oscillation: pd.DataFrame, path):
 def plot_xz5_arms(arms: pd.DataFrame, xz2: pd.DataFrame, path):
     """osc(D) of XZ.5's arms beside XZ.2's alpha = 1 and 0 (each sequence thin, the mean thick)."""
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
-    data = pd.concat([arms.assign(series=arms.arm.map({"cycle": "(i) W(n) -> 3-cycle", "drift": "(ii) b(n) -> b0"})),
-                      *(xz2[xz2.alpha == a].assign(series=f"XZ.2 alpha = {a:g}") for a in (1.0, 0.0))])
-    sns.lineplot(data=data, x="D", y="osc", hue="series", units="sequence", estimator=None, ax=ax, lw=0.4,
-                 alpha=0.35, legend=False)
-    sns.lineplot(data=data, x="D", y="osc", hue="series", ax=ax, lw=2, errorbar=None, marker="o")
-    ax.set(xscale="log", yscale="log", xlabel="depth D (layers)", ylabel="osc(D)",
-           title="XZ.5: breaking a necessary condition (window oscillation)")
-    _depth_ticks(ax, data.D)
-    ax.legend(fontsize=7, bbox_to_anchor=(1.02, 1), loc="upper left")
+    data = pd.concat([arms.assign(arm=arms.arm.map({"cycle": "(i) W(n) -> 3-cycle", "drift": "(ii) b(n) -> b0"})),
+                      *(xz2[xz2.alpha == a].assign(arm=f"XZ.2 alpha = {a:g}") for a in (1.0, 0.0))])
+    _oscillation_lines(ax, data, "arm", title="XZ.5: breaking a necessary condition (window oscillation)")
+    ax.set(xlabel="depth D (layers)")
+    _save(fig, path)
+    return fig
+
+
+def plot_hz5_arms(oscillation: pd.DataFrame, path):
+    """osc(D) of HZ.5's four arms (which of the two series is summable)."""
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    _oscillation_lines(ax, oscillation, "arm", title="HZ.5: window oscillation per arm of the two series")
+    ax.set(xlabel="depth D (blocks)")
     _save(fig, path)
     return fig
 

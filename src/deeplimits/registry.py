@@ -169,6 +169,9 @@ ANALYSES = {a.name: a for a in [
        {"claim": f"{HZ}/hz4/claim.json", "grid": f"{HZ}/hz4/grid.csv",
         "curves": f"{HZ}/hz4/partial_sum_curves.csv", "fits": f"{HZ}/hz4/log_fits.csv"},
        inputs={"cells": Cells(), "data": Data()}, cpu=False),
+    _a("hz5", HZ, "hz5", "huang_zhang:hz5",
+       {"claim": f"{HZ}/hz5/claim.json", "oscillation": f"{HZ}/hz5/oscillation.csv",
+        "slopes": f"{HZ}/hz5/oscillation_slopes.csv"}),
     _a("xz1", XZ, "xz1", "xu_zhang:xz1",
        {"claim": f"{XZ}/xz1/claim.json", "summary": f"{XZ}/xz1/explicit_and_pieces.csv",
         "pieces": f"{XZ}/xz1/pieces.csv"}),
@@ -245,6 +248,11 @@ CLAIMS = {c.id: c for c in [
     _c("HZ.4", HZ, "partial sums bounded in depth for alpha > 0, growing like log D for alpha = 0", "ours", "hz4",
        tables=("grid",), sensitivity=True, figures={"grid": "hz4_grid.png"},
        caption="HZ.4: partial sums and accuracy over the depth x alpha grid."),
+    _c("HZ.5", HZ, "the sufficient condition: when the weight and the bias series are both summable, the outputs "
+       "of random scaled ResNets converge; when neither is, they do not", "ours", "hz5", tables=("slopes",),
+       figures={"arms": "hz5_arms.png"},
+       caption="HZ.5: the window oscillation osc(D) of random scaled ResNets per arm (both series summable, one "
+               "of them not, neither), each network thin and the mean thick."),
     _c("XZ.1", XZ, "explicit product form = forward pass; activation domains along segments stabilise with depth",
        "ours", "xz1", tables=("summary",), figures={"pieces": "xz1_pieces.png"},
        caption="XZ.1: linear pieces of the network along random segments, by depth."),
@@ -364,6 +372,21 @@ CARDS = {
         draws="seeds", interval=_T, target_source="ours",
         tolerance_reason="an r2 of at least 0.9 calls the growth logarithmic; a drop above zero calls it shrinking",
         budget="epochs of Adam per cell", values=("seeds", "depths", "alphas", "epochs")),
+    "HZ.5": Card(
+        statement="Huang & Zhang's sufficient condition: if the series of the blocks' weight norms and of their "
+                  "bias terms both converge, y(n)(x) converges for every x; probed with each series scaled apart.",
+        judged="per random network, the slope of log osc(D) against log D over the doubling grid of depths (R1)",
+        not_by_construction="the scaling fixes each block's size, not the composed outputs' movement: random "
+                            "blocks cancel or add up (a stand-in decayed like D^-(alpha + 1/2) for every arm with "
+                            "alpha > -1/2, so the norm condition is far from sharp for random blocks)",
+        control="neither series summable (control_alpha) must not converge: slope >= -no_decay_slope, outputs "
+                "within 1e-3..1e3 of the inputs on every network (recomputed from the stored ratios)",
+        draws="random networks (every block's kernels and biases), `networks` per arm", interval=_T,
+        target_source="ours: the theorem's conclusion; the one-series arms are reported",
+        tolerance_reason="converged_slope: clearly decaying at finite depth; R4's law_tolerance for the two halves",
+        budget="no training; blocks up to `depth`; a dense stand-in of the authors' conv shape",
+        values=("alpha", "control_alpha", "min_depth", "depth", "width", "networks", "converged_slope",
+                "no_decay_slope", "law_tolerance")),
     "XZ.1": Card(
         statement="The explicit product form equals the forward pass; the linear pieces along a segment stop "
                   "multiplying with depth for convergent sequences.",

@@ -18,6 +18,7 @@ import torch
 from ..cells import cell_dirs, load_cell_model, load_metrics
 from ..claims import write_claim
 from ..config import config_hash
+from ..convergence import WindowOscillation, doubling_grid, oscillation_measures, oscillation_slopes
 from ..data import load_prepared
 from ..data.download import md5sum
 from ..engine.trainer import resolve_device
@@ -448,6 +449,85 @@ def hz4(settings: dict, inputs: dict, outputs: dict, *, scale: str, seed: int = 
         values={"fits": fits.to_dict(orient="records")}, measures=measures,
     )
     return {"verdict": record["verdict"], "fits": fits}
+
+
+# ----------------------------------------------------------------------------- HZ.5
+# The sufficient condition probed arm by arm (HZ.5's card): random scaled ResNets whose weight
+# and bias series are scaled apart, y(n) = relu(y(n-1) + W2 relu(W1 y(n-1) + b1) + b2) with
+# each W of a block scaled by n^-(w/k) and each b by n^-(c): the weight series is summable
+# when w > 1, the bias series when c > 1. Judged by the window oscillation (R1).
+def hz5_arms(alpha: float, control_alpha: float) -> dict[str, tuple[float, float, str]]:
+    """arm -> (weight exponent w, bias exponent c, role)."""
+    return {"both summable": (1 + alpha, 1 + alpha, "treated"),
+            "biases not summable": (1 + alpha, 1.0, "reported"),
+            "weights not summable": (1.0, 1 + alpha, "reported"),
+            f"neither (alpha = {control_alpha:g})": (1 + control_alpha, 1 + control_alpha, "control")}
+
+
+def hz5_network_oscillation(x: torch.Tensor, depth: int, branch_width: int, w_exp: float, c_exp: float,
+                            gen: torch.Generator, grid: list[int], k: int = 2) -> tuple[dict, float]:
+    """One random network of the HZ.1 kind (dense; kernels U[-1, 1] with rows clipped to norm
+    1, biases U[-1, 1]) streamed block by block: osc(D) on `grid` and the output-norm ratio
+    sup_x ||y(D)|| / sup_x ||y(0)||."""
+    width = x.shape[1]
+    dims = [width] + [branch_width] * (k - 1) + [width]
+    osc, y = WindowOscillation(grid), x
+    for n in range(1, depth + 1):
+        ws, bs = [], []
+        for m in range(k):
+            v = torch.rand(dims[m + 1], dims[m], generator=gen, dtype=x.dtype) * 2 - 1
+            max_norm_(v.unsqueeze(0), 1.0, dims=(2,))
+            ws.append(v * n ** (-w_exp / k))
+            bs.append((torch.rand(dims[m + 1], generator=gen, dtype=x.dtype) * 2 - 1) * n ** (-c_exp))
+        h = y
+        for m, (w, b) in enumerate(zip(ws, bs)):
+            h = h @ w.T + b
+            h = torch.relu(h) if m < k - 1 else h
+        y = torch.relu(y + h)  # identity shortcut, relu after the add
+        osc.update(n, y.numpy())
+    return osc.osc, float(y.norm(dim=1).max() / x.norm(dim=1).max())
+
+
+def hz5(settings: dict, inputs: dict, outputs: dict, *, scale: str, seed: int = 0, label: str = "", device: str = "cpu") -> dict:
+    gen = torch_generator(seed, "hz5")
+    depth, width = settings["depth"], settings["width"]
+    grid = doubling_grid(settings["min_depth"], depth)
+    x = torch.rand(settings["n_inputs"], width, generator=gen, dtype=torch.float64)
+    arms = hz5_arms(settings["alpha"], settings["control_alpha"])
+    rows = []
+    for arm, (w_exp, c_exp, _) in arms.items():
+        for s in progress(range(settings["networks"]), desc=f"HZ.5 {arm}", unit="network"):
+            osc, ratio = hz5_network_oscillation(x, depth, settings["branch_width"], w_exp, c_exp, gen, grid)
+            rows += [{"arm": arm, "sequence": s, "D": d, "osc": osc[d], "output_ratio": ratio} for d in grid]
+    oscillation = pd.DataFrame(rows)
+    slopes = oscillation_slopes(oscillation, by="arm")
+    write_csv(outputs["oscillation"], oscillation)
+    write_csv(outputs["slopes"], slopes)
+    measures, laws = hz5_measures(slopes, oscillation, arms, settings)
+    per_arm = slopes.groupby("arm", sort=False).slope.mean()
+    record = write_claim(
+        outputs, "claim", "HZ.5", scale=scale,
+        measured="slope of log osc(D) against log D (mean over networks): "
+                 + "; ".join(f"{a}: {per_arm[a]:.3f}" for a in arms),
+        target=f"both series summable: slope <= -{settings['converged_slope']:g}; neither: slope >= "
+               f"-{settings['no_decay_slope']:g} with outputs of order one",
+        tolerance=f"one-sided bands; local slopes of the two halves of D = {grid[0]}..{grid[-1]} within "
+                  f"{settings['law_tolerance']:g}",
+        note=f"dense blocks (k = 2), width {width}, branch {settings['branch_width']}, {settings['networks']} random "
+             f"networks per arm, sup over {settings['n_inputs']} inputs in [0,1]^m, l2 norm; alpha = "
+             f"{settings['alpha']:g}" + "".join(f"; {a}: {why}" for a, why in laws.items()),
+        values={"slopes": {a: float(v) for a, v in per_arm.items()}}, measures=measures,
+    )
+    return {"verdict": record["verdict"], "slopes": slopes}
+
+
+def hz5_measures(slopes: pd.DataFrame, oscillation: pd.DataFrame, arms: dict, settings: dict):
+    """Treated (both series summable): slope <= -converged_slope with R4's check; control
+    (neither): slope >= -no_decay_slope, non-degenerate; the one-series arms reported."""
+    roles = {arm: role for arm, (_, _, role) in arms.items()}
+    bands = {arm: (None, -settings["converged_slope"]) for arm, role in roles.items() if role == "treated"}
+    return oscillation_measures(slopes, oscillation, "arm", roles, bands, settings["no_decay_slope"],
+                                settings["law_tolerance"], what="per-network slopes")
 
 
 def _log_fits(means: np.ndarray, keys: list) -> dict:

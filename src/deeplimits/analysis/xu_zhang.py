@@ -9,7 +9,7 @@ import torch
 
 from ..cells import cell_dirs, load_cell_model, load_metrics
 from ..claims import write_claim
-from ..convergence import WindowOscillation, check_law, doubling_grid
+from ..convergence import WindowOscillation, doubling_grid, oscillation_measures, oscillation_slopes
 from ..data import load_prepared
 from ..io import write_csv
 from ..judges import xz4_verdict
@@ -139,7 +139,7 @@ def xz2(settings: dict, inputs: dict, outputs: dict, *, scale: str, seed: int = 
         states = R.forward_states(ws, bs, x)
         he_rows += [{"net": s, "n": k, "output_norm": float(st.norm(dim=1).mean())} for k, st in enumerate(states)]
     oscillation = pd.DataFrame(oscillation)
-    slopes = xz2_slopes(oscillation)
+    slopes = oscillation_slopes(oscillation, by="alpha")
     write_csv(outputs["oscillation"], oscillation)
     write_csv(outputs["slopes"], slopes)
     write_csv(outputs["increments"], pd.concat(increments, ignore_index=True))
@@ -163,41 +163,16 @@ def xz2(settings: dict, inputs: dict, outputs: dict, *, scale: str, seed: int = 
     return {"verdict": record["verdict"], "slopes": slopes}
 
 
-def xz2_slopes(oscillation: pd.DataFrame, by: str = "alpha") -> pd.DataFrame:
-    """One slope of log osc(D) against log D per (`by`, sequence), with its output ratio."""
-    rows = []
-    for (key, s), grp in oscillation.groupby([by, "sequence"]):
-        keep = grp[grp.osc > 0]
-        slope = float(np.polyfit(np.log(keep.D), np.log(keep.osc), 1)[0]) if len(keep) >= 2 else np.nan
-        rows.append({by: key, "sequence": s, "slope": slope, "output_ratio": float(grp.output_ratio.iloc[0])})
-    return pd.DataFrame(rows)
-
-
 def xz2_measures(slopes: pd.DataFrame, oscillation: pd.DataFrame, no_decay: float, law_tolerance: float):
-    """XZ.2's numbers: per alpha > 0 (treated) the mean over sequences of the osc slope, <= -alpha,
-    with R4's check of the mean curve; alpha = -0.5 the control, >= -no_decay and
-    non-degenerate; the alphas between reported. Returns the measures and, per treated alpha
-    whose law does not hold, what the row says instead."""
-    treated = sorted(a for a in slopes.alpha.unique() if a > 0)
-    measures, laws = [], {}
-    for alpha, grp in slopes.groupby("alpha"):
-        name = f"osc slope alpha={alpha:g}"
-        if alpha > 0:
-            measures.append(over_draws(name, grp.slope, None, -alpha, what="per-sequence slopes"))
-            mean = oscillation[oscillation.alpha == alpha].groupby("D").osc.mean()
-            law = check_law(mean.index.to_numpy(float), mean.to_numpy(), law_tolerance)
-            measures.append(measure(f"local slopes differ alpha={alpha:g}", abs(law.first_half - law.second_half),
-                                    exact(abs(law.first_half - law.second_half)), None, law_tolerance))
-            if not law.holds:
-                laws[alpha] = law.note()
-                if not law.monotone:
-                    measures.append(measure(f"monotone alpha={alpha:g}", 0.0, exact(0.0), 1.0, 1.0))
-        elif alpha == XZ2_CONTROL_ALPHA and treated:
-            measures.append(over_draws(name, grp.slope, -no_decay, None, what="per-sequence slopes", role="control",
-                                       treated_band=(None, -min(treated)), ratios=grp.output_ratio))
-        else:
-            measures.append(over_draws(name, grp.slope, None, None, what="per-sequence slopes", role="reported"))
-    return measures, laws
+    """XZ.2's numbers: alpha > 0 treated (mean osc slope <= -alpha, the bound's rate, with R4's
+    check), alpha = -0.5 the control (>= -no_decay, non-degenerate), the alphas between
+    reported (convergence.oscillation_measures)."""
+    alphas = sorted(slopes.alpha.unique())
+    roles = {a: "treated" if a > 0 else "control" if a == XZ2_CONTROL_ALPHA else "reported" for a in alphas}
+    if "treated" not in roles.values():
+        roles = {a: "reported" for a in alphas}
+    return oscillation_measures(slopes, oscillation, "alpha", roles, {a: (None, -a) for a in alphas if a > 0},
+                                no_decay, law_tolerance, name=lambda a: f"alpha={a:g}")
 
 
 # ----------------------------------------------------------------------------- XZ.5
@@ -239,7 +214,7 @@ def xz5(settings: dict, inputs: dict, outputs: dict, *, scale: str, seed: int = 
             osc, ratio, _ = xz2_sequence_oscillation(ws, bs, x, grid)
             rows += [{"arm": arm, "sequence": s, "D": d, "osc": osc[d], "output_ratio": ratio} for d in grid]
     oscillation = pd.DataFrame(rows)
-    slopes = xz2_slopes(oscillation, by="arm")
+    slopes = oscillation_slopes(oscillation, by="arm")
     write_csv(outputs["oscillation"], oscillation)
     write_csv(outputs["slopes"], slopes)
     xz2_seq = pd.read_csv(inputs["xz2_slopes"])
