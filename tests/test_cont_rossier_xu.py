@@ -167,8 +167,12 @@ def _weights(beta, noise=0.0):
 @pytest.mark.parametrize("beta, noise, expected", [
     (0.5, 0.0, "reproduced"), (0.52, 0.01, "reproduced"), (0.3, 0.01, "not reproduced"), (0.55, 0.2, "inconclusive"),
 ])
-def test_judge_crx2(beta, noise, expected):
-    assert judged(crx2_measures(_weights(beta, noise), 0.5, 0.05), "quick") == expected
+def test_crx2_is_reported_beside_its_band(beta, noise, expected):
+    from deeplimits.judges import judge
+
+    (m,) = crx2_measures(_weights(beta, noise), 0.5, 0.05)
+    assert m.role == "reported" and m.verdict == expected  # where the number lies against the band, shown
+    assert judge("CRX.2", {"measures": [m.as_dict()]}, "quick") == "reported"  # but the row is not judged
 
 
 def _variations(exponents, noise=0.0):

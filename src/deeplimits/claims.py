@@ -51,7 +51,7 @@ def write_claim(outputs: dict, key: str, claim_id: str, *, scale: str, measured:
         "provenance": c.provenance,
         "figure": ", ".join(Path(f).name for f in figure_files(c, label).values()),
         "table": ", ".join(os.path.relpath(outputs[t], path.parent) for t in c.tables if t in outputs),
-        "note": note, "values": values, "label": label,
+        "note": note, "values": values, "label": label, "design": c.design,
         "interval": "; ".join(m.text() for m in measures),
         "interval_method": "; ".join(dict.fromkeys(m.method for m in measures)),
     }
@@ -60,6 +60,11 @@ def write_claim(outputs: dict, key: str, claim_id: str, *, scale: str, measured:
 
 
 NO_ANALYSIS = "no analysis for this claim in the pipeline yet"
+EARLIER = "2026-12-01"  # what a claim file written before designs were recorded ran
+
+
+def earlier_design_note(ran: str, current: str) -> str:
+    return f"ran the design of {ran}; its card (docs/claim-cards.md) describes the design of {current}: rerun it"
 PENDING_NOTE = "no result yet in the results this table was rendered from (its run is not finished)"
 
 
@@ -83,6 +88,9 @@ def build_table(claim_files: list[str | Path], scale: str, out_csv: str | Path, 
     parts: dict[str, list[dict]] = {}
     for f in claim_files:
         rec = json.loads(Path(f).read_text())
+        if rec["claim"] in CLAIMS and rec.get("design", EARLIER) != CLAIMS[rec["claim"]].design:
+            gap = earlier_design_note(rec.get("design", EARLIER), CLAIMS[rec["claim"]].design)
+            rec["note"] = f"{rec['note']}; {gap}" if rec.get("note") else gap
         extra = notes.get((rec["claim"], rec.get("label", "")))
         if extra:
             rec["note"] = f"{rec['note']}; {extra}" if rec.get("note") else extra

@@ -127,6 +127,9 @@ class Claim:
     sensitivity: bool = False
     # Parts of this claim measured by another analysis that stand in for it in the CPU table.
     cpu_parts: tuple[str, ...] = ()
+    # The design its card describes (the date it was set); a claim file records the design it
+    # ran, so a result of an earlier design (a snapshot not yet rerun) says so in the table.
+    design: str = "2026-12-01"
 
 
 def _a(name, paper, experiment, function, outputs, **kw):
@@ -258,6 +261,7 @@ CLAIMS = {c.id: c for c in [
        caption="XZ.1: linear pieces of the network along random segments, by depth."),
     _c("XZ.2", XZ, "W(n) = I + n^-(1+alpha) G, b(n) = n^-(1+alpha) g: the outputs converge for alpha > 0 "
        "(window oscillation), not for alpha = -0.5", "ours", "xz2", tables=("slopes",), sensitivity=True,
+       design="2026-12-05",
        figures={"oscillation": "xz2_oscillation.png", "increments": "xz2_increments.png"},
        caption="XZ.2: the window oscillation osc(D) of the outputs against D per alpha (each random sequence, and "
                "their mean), judged by its slope; the increments ||N(n) - N(n-1)|| at the rate the construction "
@@ -276,8 +280,9 @@ CLAIMS = {c.id: c for c in [
     _c("CRX.1", CRX, "full-batch GD converges linearly; rate varies < 10% across depth", "reconstructed", "crx1",
        tables=("rates",), figures={"loss": "crx1_loss.png"},
        caption="CRX.1: training loss of full-batch GD per depth on a log scale."),
-    _c("CRX.2", CRX, "max_k ||A(k)|| ~ L^-beta with beta = 0.5", "reconstructed", "crx2",
-       tables=("norms",), figures={"scaling": "crx2_scaling.png"},
+    _c("CRX.2", CRX, "max_k ||A(k)|| ~ L^-beta with beta = 0.5 (reported: the L^-1/2 scaling sets it)",
+       "reconstructed", "crx2", tables=("norms",), figures={"scaling": "crx2_scaling.png"}, judge="reported",
+       design="2026-12-05",
        caption="CRX.2: max_k ||A(k)|| against L on log-log axes with the fitted L^-beta."),
     _c("CRX.3", CRX, "weights along depth have finite 2-variation in the limit", "reconstructed", "crx3",
        tables=("exponents",), figures={"variation": "crx3_variation.png", "profiles": "crx3_profiles.png"},
@@ -460,14 +465,17 @@ CARDS = {
         tolerance_reason="`rate_spread_tolerance` (relative) allows finite-depth effects", budget="steps of GD",
         values=("seeds", "depths", "steps", "fit_from", "rate_spread_tolerance")),
     "CRX.2": Card(
-        statement="After training, max_k ||A(k)|| scales like L^-beta with beta = 1/2.",
-        judged="beta from a log-log fit per seed",
-        not_by_construction="it is fixed: beta = 1/2 is the L^-1/2 branch scaling; the redesign reports it",
-        control="none: a scaling exponent set by the construction has no failing arm; CRX.6 (planned) judges "
-                "the limit it stands for", draws="seeds", interval=_T,
-        target_source="reconstructed: `beta_target`, the L^-1/2 scaling",
-        tolerance_reason="+-`beta_tolerance` for finite-depth curvature", budget="CRX.1's GD steps",
-        values=("seeds", "depths", "beta_target", "beta_tolerance")),
+        statement="After training, max_k ||A(k)|| scales like L^-beta with beta = 1/2; reported, not judged.",
+        judged="nothing: beta from a log-log fit per seed is reported with its interval and the target beside it",
+        not_by_construction="it is fixed: beta = 1/2 is what the L^-1/2 branch scaling gives (R1), so the row "
+                            "moved from judged to reported; the limit it stands for (the trained paths converge) "
+                            "is a claim of its own (CRX.6, planned). Earlier design: judged against beta_target "
+                            "+- beta_tolerance",
+        control="none: a reported number has no failing arm", draws="seeds", interval=_T,
+        target_source="reconstructed: `beta_target`, the L^-1/2 scaling (shown, not judged)",
+        tolerance_reason="no tolerance: reported (beta_tolerance is kept to show how far the seeds are from the "
+                         "target)",
+        budget="CRX.1's GD steps", values=("seeds", "depths", "beta_target", "beta_tolerance")),
     "CRX.3": Card(
         statement="The weights along depth have a limit of finite 2-variation.",
         judged="growth exponents in L of the p-variations, per initialisation, fitted per seed",
