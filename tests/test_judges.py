@@ -89,3 +89,37 @@ def test_a_claim_reading_a_solve_that_did_not_converge_is_inconclusive_and_names
     assert judge("TvG.1", stalled, "quick") == "inconclusive"
     assert judge_reason("TvG.1", stalled, "quick") == (
         "reads solves that did not converge: warm N=128 (max|grad| 2.1e-09 > gtol 1e-10)")
+
+
+def _treated_for(judge_name, passing=True):
+    """Treated numbers that the judge passes (or fails), with the values it reads beside them."""
+    if judge_name == "measures":
+        return [_treated(-1.2, -0.8) if passing else _treated(-0.3, 0.1)], {}
+    # xz4: He fails at depth 64 and the convergent init learns there (threshold 0.5)
+    he, conv = (0.1, 0.2), (0.7, 0.9) if passing else (0.1, 0.2)
+    cases = [measure("he D=64", sum(he) / 2, (*he, "t"), 0.5, None).as_dict(),
+             measure("convergent D=64", sum(conv) / 2, (*conv, "t"), 0.5, None).as_dict()]
+    return cases, {"cases": [{"init": "he", "depth": 64}, {"init": "convergent", "depth": 64}]}
+
+
+@pytest.mark.parametrize("judge_name", sorted(JUDGES))
+@pytest.mark.parametrize("control, expected", [
+    ((-0.05, 0.1), "reproduced"),          # inside the control band, non-degenerate
+    ((-1.1, -0.7), "does not discriminate"),  # inside the treated band
+    ((-0.4, -0.2), "neither fails"),          # between the bands
+    ((-0.2, 0.0), "neither fails"),           # straddles the control band's edge
+])
+def test_every_judge_applies_r2_to_its_controls(judge_name, control, expected):
+    treated, values = _treated_for(judge_name)
+    measures = [*treated, _control(*control)]
+    verdicts = [band_verdict(m["lo"], m["hi"], m["band_lo"], m["band_hi"]) for m in measures]
+    verdict, why = decide_measures(measures, verdicts, judge_name, values)
+    assert verdict == ("reproduced" if expected == "reproduced" else "inconclusive")
+    assert expected == "reproduced" or expected in why
+    degenerate = [*treated, _control(*control, ratios=[1e-9])]
+    assert decide_measures(degenerate, [band_verdict(m["lo"], m["hi"], m["band_lo"], m["band_hi"])
+                                        for m in degenerate], judge_name, values)[0] == "inconclusive"
+    failing, values = _treated_for(judge_name, passing=False)
+    measures = [*failing, _control(*control)]
+    assert decide_measures(measures, [band_verdict(m["lo"], m["hi"], m["band_lo"], m["band_hi"]) for m in measures],
+                           judge_name, values)[0] == "not reproduced"

@@ -13,33 +13,39 @@ from .uncertainty import band_verdict, combine, non_degenerate
 
 
 def judge_measures(values: dict, verdicts: list[str]) -> str:
-    """Every treated number inside its band and every control failing as it must (R2):
-    reproduced; a treated number wholly outside its band: not reproduced; else inconclusive."""
-    return decide_measures(values["measures"], verdicts)[0]
+    """Every treated number's interval inside its band: reproduced; one wholly outside: not
+    reproduced; else inconclusive."""
+    return combine(verdicts)
 
 
-def decide_measures(measures: list[dict], verdicts: list[str]) -> tuple[str, str]:
-    """The verdict and its reason from the measures (as stored) and their band verdicts,
-    by R2's table: treated interval inside its band, then each control must lie inside its
-    own band (where the conclusion fails) and be non-degenerate (from its ratios)."""
-    treated = [v for m, v in zip(measures, verdicts) if m.get("role", "treated") == "treated"]
-    if not treated:
-        raise ValueError("a judged claim needs at least one treated number")
-    verdict = combine(treated)
+def apply_controls(verdict: str, measures: list[dict], verdicts: list[str]) -> tuple[str, str]:
+    """R2's table, after the treated verdict: a reproduced claim stays so only when each
+    control lies inside its own band (where the conclusion fails) and is non-degenerate
+    (recomputed from its output-norm ratios); the reason when it does not."""
     if verdict != "reproduced":
         return verdict, ""
     for m, v in zip(measures, verdicts):
         if m.get("role") != "control":
             continue
-        lo, hi = m["lo"], m["hi"]
         if not non_degenerate(m.get("ratios", ())):
             return "inconclusive", f"control degenerate ({m['name']}: output-norm ratios outside 1e-3..1e3)"
         if v == "reproduced":
             continue
-        if band_verdict(lo, hi, *m["treated_band"]) == "reproduced":
+        if band_verdict(m["lo"], m["hi"], *m["treated_band"]) == "reproduced":
             return "inconclusive", f"the test does not discriminate ({m['name']} behaves like the treated arm)"
         return "inconclusive", f"control {m['name']} neither fails nor holds clearly (its interval is not inside its band)"
     return "reproduced", ""
+
+
+def decide_measures(measures: list[dict], verdicts: list[str], judge_name: str = "measures",
+                    values: dict | None = None) -> tuple[str, str]:
+    """The verdict and its reason from the measures (as stored) and their band verdicts: the
+    judge decides from the treated numbers, then R2's controls (apply_controls)."""
+    treated = [v for m, v in zip(measures, verdicts) if m.get("role", "treated") == "treated"]
+    if not treated:
+        raise ValueError("a judged claim needs at least one treated number")
+    verdict = JUDGES[judge_name]({**(values or {}), "measures": measures}, treated)
+    return apply_controls(verdict, measures, verdicts)
 
 
 def judge_xz4(values: dict, verdicts: list[str]) -> str:
@@ -75,39 +81,35 @@ REPORTED = "reported"
 def judge(claim_id: str, values: dict, scale: str) -> str:
     """A claim's verdict from its claim file's `values` and the scale.
 
-    Each stored measure is judged again from its interval and band and the claim's judge
-    combines them; a claim with no measures could not be judged at this scale, one whose
-    target does not apply here is "not at this scale", and a trend the claim only reports is
-    "reported". An analysis sets `values["judgeable"]` false where its target does not apply
-    to what ran (HZ.2 off CIFAR-10 at D = 75)."""
-    c = claim_of(claim_id)
-    if c.judge == REPORTED:
-        return REPORTED
-    measures = values.get("measures", [])
-    if scale not in c.applies_at or not measures or not values.get("judgeable", True):
-        return "not at this scale"
-    try:
-        decide = JUDGES[c.judge]
-    except KeyError:
-        raise KeyError(f"claim {claim_id}: unknown judge {c.judge!r}; known: {', '.join(JUDGES)}, {REPORTED}") from None
-    if values.get("unconverged"):  # R5: a number read from a solve that did not converge
-        return "inconclusive"
-    return decide(values, [band_verdict(m["lo"], m["hi"], m["band_lo"], m["band_hi"]) for m in measures])
+    Each stored measure is judged again from its interval and band; the claim's judge decides
+    from the treated numbers and R2's controls must then fail (apply_controls). A claim with no
+    measures could not be judged at this scale, one whose target does not apply here is "not
+    at this scale", a trend the claim only reports is "reported", and one that reads a solve
+    that did not converge is "inconclusive" (R5). An analysis sets `values["judgeable"]` false
+    where its target does not apply to what ran (HZ.2 off CIFAR-10 at D = 75)."""
+    return _decide(claim_id, values, scale)[0]
 
 
 def judge_reason(claim_id: str, values: dict, scale: str) -> str:
     """Why a judged claim is inconclusive for a reason its intervals do not show: it reads a
     solve that did not converge (R5), or its treated numbers pass but a control does not fail
     or is degenerate (R2); "" otherwise."""
+    return _decide(claim_id, values, scale)[1]
+
+
+def _decide(claim_id: str, values: dict, scale: str) -> tuple[str, str]:
     c = claim_of(claim_id)
+    if c.judge == REPORTED:
+        return REPORTED, ""
     measures = values.get("measures", [])
-    if judge(claim_id, values, scale) != "inconclusive":
-        return ""
-    if values.get("unconverged"):
-        return "reads solves that did not converge: " + "; ".join(values["unconverged"])
-    if c.judge != "measures":
-        return ""
-    return decide_measures(measures, [band_verdict(m["lo"], m["hi"], m["band_lo"], m["band_hi"]) for m in measures])[1]
+    if scale not in c.applies_at or not measures or not values.get("judgeable", True):
+        return "not at this scale", ""
+    if c.judge not in JUDGES:
+        raise KeyError(f"claim {claim_id}: unknown judge {c.judge!r}; known: {', '.join(JUDGES)}, {REPORTED}")
+    if values.get("unconverged"):  # R5: a number read from a solve that did not converge
+        return "inconclusive", "reads solves that did not converge: " + "; ".join(values["unconverged"])
+    verdicts = [band_verdict(m["lo"], m["hi"], m["band_lo"], m["band_hi"]) for m in measures]
+    return decide_measures(measures, verdicts, c.judge, values)
 
 
 def judged(measures, scale: str, applies_at: tuple[str, ...] = ("smoke", "quick", "paper")) -> str:
