@@ -274,3 +274,48 @@ def test_hz5_entry_at_smoke_size(tmp_path, repo):
     roles = {m["name"]: m["role"] for m in claim["values"]["measures"]}
     assert roles["osc slope both summable"] == "treated" and roles["osc slope neither (alpha = -0.5)"] == "control"
     assert roles["osc slope biases not summable"] == "reported"
+
+
+def test_hz1_with_several_networks_takes_its_interval_over_their_slopes():
+    # Five networks whose slopes are -1.18, -1.19, ..., -1.22: the interval is over these five.
+    nets = pd.concat([_hand_curve(0.2, -1.2 + 0.01 * (k - 2)).assign(network=k) for k in range(5)])
+    (m,) = hz1_measures(nets, fit_from=10, tol=0.05)
+    assert m.method.startswith("Student-t") and "per-network slopes" in m.method and "n = 5" in m.method
+    assert m.value == pytest.approx(-1.2) and m.lo < -1.2 < m.hi and m.verdict == "reproduced"
+    spread = pd.concat([_hand_curve(0.2, -1.2 + 0.05 * (k - 2)).assign(network=k) for k in range(5)])
+    assert hz1_measures(spread, fit_from=10, tol=0.05)[0].verdict == "inconclusive"
+
+
+def test_hz1_increments_job_draws_independent_networks_and_resumes_finished_ones(tmp_path, monkeypatch, caplog):
+    """Two networks per alpha: different curves, the first equal to the one-network design's;
+    a rerun after the job stopped between networks does not compute the finished one again."""
+    from deeplimits.data.prepare import prepare_dataset
+
+    data = tmp_path / "random_images.pt"
+    prepare_dataset("random_images", {"random_images": {"n": 4, "channels": 2, "size": 4}}, 0, data)
+    settings = {"alpha": 0.2, "depth": 12, "dtype": "float64", "checkpoint_every": 4, "networks": 2}
+    out = {"increments": str(tmp_path / "a0.2" / "increments.csv")}
+    frame = hz.hz1_increments(settings, {"data": str(data)}, out, scale="smoke", seed=0)
+    one = hz.hz1_increments({**settings, "networks": 1}, {"data": str(data)},
+                            {"increments": str(tmp_path / "one" / "increments.csv")}, scale="smoke", seed=0)
+    first, second = (frame[frame.network == k]["diff"].to_numpy() for k in (0, 1))
+    assert np.array_equal(first, one["diff"].to_numpy()) and not np.allclose(first, second)
+    assert not list((tmp_path / "a0.2").glob("checkpoint*.pt"))  # a finished job leaves none
+    # Stopped while drawing the second network: the first one's result waits in its checkpoint.
+    real = hz.random_increments
+
+    def stop_at_second(*args, checkpoint, **kwargs):
+        if "network1" in str(checkpoint):
+            raise KeyboardInterrupt
+        return real(*args, checkpoint=checkpoint, **kwargs)
+
+    again = {"increments": str(tmp_path / "again" / "increments.csv")}
+    monkeypatch.setattr(hz, "random_increments", stop_at_second)
+    with pytest.raises(KeyboardInterrupt):
+        hz.hz1_increments(settings, {"data": str(data)}, again, scale="smoke", seed=0)
+    assert (tmp_path / "again" / "checkpoint.pt").exists()
+    monkeypatch.setattr(hz, "random_increments", real)
+    with caplog.at_level("INFO", logger="deeplimits.analysis.huang_zhang"):
+        resumed = hz.hz1_increments(settings, {"data": str(data)}, again, scale="smoke", seed=0)
+    assert "resuming HZ.1 alpha=0.2 at block 13 of 12" in caplog.text  # nothing left to compute
+    pd.testing.assert_frame_equal(resumed, frame)

@@ -269,3 +269,15 @@ def test_xz5_runs_on_xz2s_grid_and_width_at_every_scale(repo):
         exp = load_config(repo / "config.yaml", {"scale": scale})["experiments"]
         assert {k: exp["xz5"][k] for k in ("depth", "min_depth", "width", "n_inputs")} == \
             {k: exp["xz2"][k] for k in ("depth", "min_depth", "width", "n_inputs")}, scale
+
+
+@pytest.mark.parametrize("values, shape", [
+    (np.linspace(3.0, 1.0, 30), "decreasing"),
+    (np.linspace(1.0, 3.0, 30), "growing"),
+    (np.r_[np.full(10, 3.16), np.full(10, 0.87), np.full(10, 1.92)], "U-shaped"),  # the review's D = 256 profile
+    (np.full(30, 2.0) + 0.01 * np.sin(np.arange(30)), "flat"),
+])
+def test_xz3_profiles_are_worded_from_the_data(values, shape):
+    from deeplimits.analysis.xu_zhang import profile_shape
+
+    assert profile_shape(values) == shape

@@ -49,7 +49,7 @@ _GD_CELL = ("dtype", "init_std", "steps", "lr")
 EVERY_JOB = ("seeds", "checkpoint_every")
 
 EXPERIMENTS = {e.key: e for e in [
-    Experiment("hz1", ("depth", "dtype")),
+    Experiment("hz1", ("depth", "dtype", "networks")),
     Experiment("hz2", _HZ_CELL, lambda e: [(e["dataset"], alpha_variant(e["alpha"]), e["depth"])], "hz"),
     Experiment("hz4", _HZ_CELL, lambda e: [(e["dataset"], alpha_variant(a), d) for a in e["alphas"]
                                            for d in e["depths"]], "hz"),

@@ -43,7 +43,8 @@ def _depth_ticks(ax, depths) -> None:
 def plot_hz1_increments(increments: pd.DataFrame, reference: pd.DataFrame, ref_alpha: float, path):
     fig, ax = plt.subplots(figsize=(6, 4))
     data = increments.assign(alpha=increments.alpha.map(lambda a: f"{a:g}"))
-    sns.lineplot(data=data, x="n", y="diff", hue="alpha", ax=ax, lw=1)
+    # The mean over the random networks, shaded from the lowest to the highest of them.
+    sns.lineplot(data=data, x="n", y="diff", hue="alpha", ax=ax, lw=1, errorbar=("pi", 100))
     ax.plot(reference.layer, reference.difference_maxabs, "k--", lw=1.2,
             label=f"paper (authors' run), alpha={ref_alpha:g}")
     ax.set(xscale="log", yscale="log", xlabel="block n", ylabel="max |y(n) - y(n-1)|",

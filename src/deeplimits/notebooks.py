@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -23,7 +24,8 @@ def has_result(results, claim_id: str, dataset: str = "") -> bool:
     results rendered before it ran)."""
     from IPython.display import Markdown, display
 
-    from .registry import CLAIMS, analysis_of
+    from .claims import EARLIER
+    from .registry import CLAIMS, analysis_of, claim_output
 
     c, cpu_only = CLAIMS[claim_id], results.cpu_only
     analysis = c.cpu_parts[0] if cpu_only and c.cpu_parts and not analysis_of(c.analysis).cpu else c.analysis
@@ -31,8 +33,10 @@ def has_result(results, claim_id: str, dataset: str = "") -> bool:
     # Every text output the cell may read (a result of an earlier design lacks some).
     texts = [p for p in results.outputs(analysis, dataset=dataset).values()
              if p.suffix in (".csv", ".json") and "{alpha}" not in str(p)]
-    if (not cpu_only or on_cpu) and all(p.exists() for p in texts):
-        return True
+    claim_file = results.root / claim_output(c, analysis).format(dataset=dataset)
+    if (not cpu_only or on_cpu) and all(p.exists() for p in texts) and claim_file.exists():
+        if json.loads(claim_file.read_text()).get("design", EARLIER) == c.design:
+            return True
     part = f" [{dataset}]" if dataset else ""
     display(Markdown(f"*{claim_id}{part}: not in these results (its scale needs a GPU, it has not run yet, or "
                      "these results ran an earlier design of it).*"))
