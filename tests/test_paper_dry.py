@@ -47,13 +47,15 @@ def _tiny_paper(mirrors, checksums) -> dict:
         "data": {"mirrors": mirrors, "checksums": checksums, "random_images": {"n": 4},
                  "ode": {"n_train": 64, "n_test": 16}},
         "experiments": {
-            "hz1": {"depth": 8, "alphas": [0.1, 0.2], "fit_from": 2, "checkpoint_every": 4},
+            "hz1": {"depth": 8, "alphas": [0.1, 0.2], "fit_from": 2, "checkpoint_every": 4, "networks": 1},
             "hz2": {"depth": 3, "epochs": 1, "batch_size": 8, "milestones": []},
             "hz3": {"depth": 6, "n_inputs": 4},
             "hz4": {"depths": [2, 3, 4], "alphas": [0.0, 0.2], "epochs": 1, "batch_size": 8},
             "xz1": {"depth": 16, "n_segments": 1},
             "xz2": {"depth": 64, "min_depth": 16, "sequences": 2, "n_inputs": 8, "he_nets": 1,
-                    "sensitivity": {"min_depth": [32]}},
+                    "sensitivity": {"min_depth": [32]}},  # the run's grid, 32..64, is too short to judge
+            "xz5": {"depth": 64, "min_depth": 16, "sequences": 2, "n_inputs": 8},
+            "hz5": {"depth": 64, "min_depth": 16, "networks": 2, "n_inputs": 8, "width": 8, "branch_width": 8},
             "xz34": {"depths": [2, 4], "epochs": 1, "batch_size": 8, "seeds": 2},
             "crx1": {"depths": [4, 8, 16], "steps": 10, "fit_from": 2},
             "crx3": {"depths": [4, 8], "steps": 10},

@@ -537,7 +537,9 @@ def hz5(settings: dict, inputs: dict, outputs: dict, *, scale: str, seed: int = 
         note=f"dense blocks (k = 2), width {width}, branch {settings['branch_width']}, {settings['networks']} random "
              f"networks per arm, sup over {settings['n_inputs']} inputs in [0,1]^m, l2 norm; alpha = "
              f"{settings['alpha']:g}" + "".join(f"; {a}: {why}" for a, why in laws.items()),
-        values={"slopes": {a: float(v) for a, v in per_arm.items()}}, measures=measures,
+        # R4 needs two halves of >= 2 depths each: a shorter grid is not judged.
+        values={"slopes": {a: float(v) for a, v in per_arm.items()}, "judgeable": len(grid) >= 3},
+        measures=measures,
     )
     return {"verdict": record["verdict"], "slopes": slopes}
 
