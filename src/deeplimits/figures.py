@@ -48,8 +48,8 @@ def plot_hz1_increments(increments: pd.DataFrame, reference: pd.DataFrame, ref_a
     ax.plot(reference.layer, reference.difference_maxabs, "k--", lw=1.2,
             label=f"paper (authors' run), alpha={ref_alpha:g}")
     ax.set(xscale="log", yscale="log", xlabel="block n", ylabel="max |y(n) - y(n-1)|",
-           title="HZ.1 increments of a random scaled ResNet")
-    ax.legend(title="alpha", fontsize=7)
+           title="HZ.1: increments of random scaled ResNets\n(mean over the networks; band: their range)")
+    ax.legend(title="alpha", fontsize=7, loc="lower left")  # the curves start high at small n
     _save(fig, path)
     return fig
 
