@@ -97,3 +97,29 @@ def test_a_table_rendered_before_its_run_ends_names_what_is_pending(tmp_path):
                                                "(its run is not finished)")
     assert frame.loc["XZ.4", "verdict"] == "not run" and frame.loc["XZ.4", "note"].startswith("no result yet")
     assert frame.loc["HZ.2", "note"] == "no analysis for this claim in the pipeline yet"
+
+
+def test_the_notebooks_verdict_table_shows_every_cell_in_full():
+    import pandas as pd
+
+    from deeplimits.claims import verdict_table
+
+    long = "rate spread 0.0923 [0.084, 0.101]; slowest rate -0.0292 [-0.0292, -0.0292]; " * 4
+    frame = pd.DataFrame([{"claim": "CRX.1", "interval": long, "note": float("nan"), "target": "a < b & c"}],
+                         index=[7])
+    html = verdict_table(frame, ["claim", "interval", "note", "target"])
+    assert long.strip() in html and "..." not in html          # nothing cut
+    assert "nan" not in html.lower() and "<td></td>" in html   # a missing note is an empty cell
+    assert ">7<" not in html and "a &lt; b &amp; c" in html     # no index; text escaped
+    assert html.count("<th>") == 4
+
+
+def test_the_markdown_table_escapes_what_markdown_would_read_as_markup():
+    import pandas as pd
+
+    from deeplimits.claims import COLUMNS, to_markdown
+
+    row = {c: "" for c in COLUMNS} | {"claim": "HZ.2", "note": "every term / (k*k*width^3), claim_xz3 | x",
+                                     "verdict": "reported"}
+    md = to_markdown(pd.DataFrame([row], columns=COLUMNS))
+    assert r"(k\*k\*width^3), claim\_xz3 \| x" in md

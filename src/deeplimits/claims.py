@@ -149,7 +149,8 @@ def to_markdown(frame: pd.DataFrame) -> str:
             "statement", "note"]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for _, row in frame.iterrows():
-        cells = [str(row[c]).replace("|", "\\|").replace("\n", " ") for c in cols]
+        # Markdown would read * and _ as emphasis (k*k*width^3) and | as a column break.
+        cells = [re.sub(r"([\\*_|])", r"\\\1", str(row[c])).replace("\n", " ") for c in cols]
         lines.append("| " + " | ".join(cells) + " |")
     return "# Replication table\n\n" + verdict_counts(frame) + "\n\n" + "\n".join(lines) + "\n"
 
@@ -179,6 +180,19 @@ def to_rst(frame: pd.DataFrame, scale: str) -> str:
         lines += [f"   * - {row['claim']}", f"     - {cell(row['verdict'])}", f"     - {interval}",
                   f"     - {cell(row['provenance'])}", f"     - {links}"]
     return "\n".join(lines) + "\n"
+
+
+def verdict_table(frame: pd.DataFrame, columns: list[str]) -> str:
+    """The claims of a notebook as an HTML table a reader can read whole: every cell in full
+    (wrapped, never cut with "..."), no index, empty cells for missing values."""
+    import html
+
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    rows = "".join("<tr>" + "".join(f"<td>{html.escape('' if pd.isna(v) else str(v))}</td>" for v in row) + "</tr>"
+                   for row in frame[columns].itertuples(index=False))
+    style = ("<style>.deeplimits-verdicts td, .deeplimits-verdicts th {white-space: normal; text-align: left; "
+             "vertical-align: top; max-width: 28em; word-break: break-word}</style>")
+    return f'{style}<table class="deeplimits-verdicts"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
 
 
 def claim_frame(files) -> pd.DataFrame:
