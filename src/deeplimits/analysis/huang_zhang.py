@@ -257,18 +257,22 @@ def hz2(settings: dict, inputs: dict, outputs: dict, *, scale: str, seed: int = 
 
 
 # ----------------------------------------------------------------------------- HZ.3
+def random_dense_block(n: int, dims, w_exp: float, c_exp: float, gen, dtype=torch.float64):
+    """Block n of a random scaled ResNet (the HZ.1 kind, dense): each layer's kernel U[-1, 1]
+    with rows clipped to norm 1, times n^-(w_exp/k); each bias U[-1, 1] times n^-c_exp."""
+    k = len(dims) - 1
+    ws, bs = [], []
+    for m in range(k):
+        v = (torch.rand(dims[m + 1], dims[m], generator=gen, dtype=dtype) * 2 - 1)
+        max_norm_(v.unsqueeze(0), 1.0, dims=(2,))
+        ws.append(v * n ** (-w_exp / k))
+        bs.append((torch.rand(dims[m + 1], generator=gen, dtype=dtype) * 2 - 1) * n ** (-c_exp))
+    return ws, bs
+
+
 def random_dense_blocks(depth, width, branch_width, alpha, gen, k=2, dtype=torch.float64):
     dims = [width] + [branch_width] * (k - 1) + [width]
-    blocks = []
-    for n in range(1, depth + 1):
-        ws, bs = [], []
-        for m in range(k):
-            v = (torch.rand(dims[m + 1], dims[m], generator=gen, dtype=dtype) * 2 - 1)
-            max_norm_(v.unsqueeze(0), 1.0, dims=(2,))
-            ws.append(v * n ** (-(1 + alpha) / k))
-            bs.append((torch.rand(dims[m + 1], generator=gen, dtype=dtype) * 2 - 1) * n ** (-(1 + alpha)))
-        blocks.append((ws, bs))
-    return blocks
+    return [random_dense_block(n, dims, 1 + alpha, 1 + alpha, gen, dtype) for n in range(1, depth + 1)]
 
 
 def random_conv_blocks(depth, channels, size, alpha, gen, k=2, branch_channels=None, dtype=torch.float64):
@@ -494,17 +498,7 @@ def hz5_network_oscillation(x: torch.Tensor, depth: int, branch_width: int, w_ex
     dims = [width] + [branch_width] * (k - 1) + [width]
     osc, y = WindowOscillation(grid), x
     for n in range(1, depth + 1):
-        ws, bs = [], []
-        for m in range(k):
-            v = torch.rand(dims[m + 1], dims[m], generator=gen, dtype=x.dtype) * 2 - 1
-            max_norm_(v.unsqueeze(0), 1.0, dims=(2,))
-            ws.append(v * n ** (-w_exp / k))
-            bs.append((torch.rand(dims[m + 1], generator=gen, dtype=x.dtype) * 2 - 1) * n ** (-c_exp))
-        h = y
-        for m, (w, b) in enumerate(zip(ws, bs)):
-            h = h @ w.T + b
-            h = torch.relu(h) if m < k - 1 else h
-        y = torch.relu(y + h)  # identity shortcut, relu after the add
+        y = T.dense_block(y, *random_dense_block(n, dims, w_exp, c_exp, gen, x.dtype))
         osc.update(n, y.numpy())
     return osc.osc, float(y.norm(dim=1).max() / x.norm(dim=1).max())
 

@@ -27,18 +27,21 @@ def conv_bias_vector(b: torch.Tensor, size: int) -> torch.Tensor:
     return b.repeat_interleave(size * size)
 
 
+def dense_block(y: torch.Tensor, ws, bs) -> torch.Tensor:
+    """y(n) = relu(y(n-1) + W_k relu(... relu(W_1 y(n-1) + b_1) ...) + b_k), inputs y (N x d)."""
+    h = y
+    for m, (w, b) in enumerate(zip(ws, bs)):
+        h = h @ w.T + b
+        if m < len(ws) - 1:
+            h = torch.relu(h)
+    return torch.relu(y + h)
+
+
 def forward_states(blocks, y0: torch.Tensor) -> list[torch.Tensor]:
     """y(0..D) for inputs y0 (N x d) through blocks [(Ws, bs), ...] in matrix form."""
     states = [y0]
-    y = y0
     for ws, bs in blocks:
-        h = y
-        for m, (w, b) in enumerate(zip(ws, bs)):
-            h = h @ w.T + b
-            if m < len(ws) - 1:
-                h = torch.relu(h)
-        y = torch.relu(y + h)
-        states.append(y)
+        states.append(dense_block(states[-1], ws, bs))
     return states
 
 
