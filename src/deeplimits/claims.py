@@ -190,8 +190,10 @@ def verdict_table(frame: pd.DataFrame, columns: list[str]) -> str:
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
     rows = "".join("<tr>" + "".join(f"<td>{html.escape('' if pd.isna(v) else str(v))}</td>" for v in row) + "</tr>"
                    for row in frame[columns].itertuples(index=False))
-    style = ("<style>.deeplimits-verdicts td, .deeplimits-verdicts th {white-space: normal; text-align: left; "
-             "vertical-align: top; max-width: 28em; word-break: break-word}</style>")
+    # !important: the notebook HTML's own table style right-aligns cells; short columns stay on one line.
+    style = ("<style>.deeplimits-verdicts td, .deeplimits-verdicts th {white-space: normal; text-align: left "
+             "!important; vertical-align: top; max-width: 28em; word-break: break-word} .deeplimits-verdicts "
+             "td:nth-child(-n+3), .deeplimits-verdicts th {white-space: nowrap}</style>")
     return f'{style}<table class="deeplimits-verdicts"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
 
 
