@@ -14,7 +14,7 @@ FIGURE_RULES := $(NOTEBOOK_RULES) claims_table claims_table_cpu compare_snapshot
 SNAPSHOT := artifacts/paper-cpu
 FIGURES_CONFIG := figures_only=true $(if $(filter paper,$(SCALE)),cpu_only=true,)
 
-.PHONY: replicate test env lint figures bundle unbundle smoke paper paper-cpu lock envs bench smoke-reference
+.PHONY: replicate test env lint docs record-run figures bundle unbundle smoke paper paper-cpu lock envs bench smoke-reference
 
 env: $(STAMP)
 
@@ -48,6 +48,15 @@ lint: env
 	$(BIN)/ruff check src tests bench notebooks
 	PATH=$(CURDIR)/$(BIN):$$PATH $(SNAKEMAKE) --lint
 	$(BIN)/actionlint .github/workflows/*.yml
+	$(BIN)/mkdocs build --strict --quiet --site-dir $$(mktemp -d)
+
+# The generated docs pages (claim cards, status, benchmarks) from the result files behind them.
+docs: env
+	$(BIN)/python -m deeplimits docs
+
+# Record a finished run's span, jobs and times (artifacts/runs/<scale>.json), for docs/status.md.
+record-run: env
+	$(BIN)/python -m deeplimits record-run results/$(SCALE) --logs logs/$(SCALE) --out artifacts/runs/$(SCALE).json
 
 # Rebuild figures, tables, notebooks and the report from existing analysis results,
 # never training (see README: "Figures without retraining").

@@ -52,7 +52,7 @@ else
   scale=paper; device=cuda; cores=8
   overrides='{}'
   run tests 120 "$PY" -m pytest -q -p no:cacheprovider tests/test_triton_stack.py tests/test_engine.py -k "triton or graph or backend"
-  run bench 150 "$PY" bench/train_throughput.py
+  run bench 150 "$PY" bench/train_throughput.py --record "$out"
 fi
 # The pipeline runs in a folder of its own (results, logs, Snakemake's records), never the checkout's.
 work="$out/work"

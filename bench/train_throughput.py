@@ -11,6 +11,9 @@ line is `min_ratio=<x> geomean_ratio=<y>`. Both run with the engine's allocator 
     python bench/train_throughput.py            # all cases (several minutes on 2 cores)
     python bench/train_throughput.py --quick    # 1-2 minutes
     python bench/train_throughput.py --dry      # one tiny case, seconds (a rehearsal of the script)
+
+Each run but --dry writes its record, bench/results/train_throughput.json (`--record DIR`
+elsewhere), which `python -m deeplimits docs` renders into docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import time
 import torch
 from torch import nn
 
+from deeplimits.benchmarks import write_bench_record
 from deeplimits.engine import TrainSettings, train
 from deeplimits.engine.memory import keep_freed_memory
 from deeplimits.models import ResidualMLP
@@ -119,6 +123,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer steps, no L = 9100 case")
     parser.add_argument("--dry", action="store_true", help="one tiny case, to rehearse the script")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--record", default=None, help="folder of the JSON record (default bench/results; none with --dry)")
     args = parser.parse_args()
     device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available()
                           else ("cpu" if args.device == "auto" else args.device))
@@ -133,7 +138,7 @@ def main() -> None:
           f"large float32 matmul: {peak:.3f} TFLOP/s")
     print(f"{'d':>4} {'L':>5} {'seeds':>5} {'batch':>6}  {'eager samples/s':>16} {'engine samples/s':>17} {'ratio':>7}"
           f" {'engine TFLOP/s':>15} {'of matmul':>10}")
-    ratios = []
+    ratios, rows = [], []
     for d, depth, seeds, batch, n, delta in DRY_CASES if args.dry else CASES:
         if args.quick and depth > 1000:
             continue
@@ -158,10 +163,22 @@ def main() -> None:
         ratio = engine_sps / eager_sps
         ratios.append(ratio)
         tflops = engine_flops(d, depth, seeds, batch_size, engine_steps) / t_engine / 1e12
+        rows.append([d, depth, seeds, batch or "full", round(eager_sps), round(engine_sps), round(ratio, 2),
+                     round(tflops, 4), f"{tflops / peak:.2%}"])
         print(f"{d:>4} {depth:>5} {seeds:>5} {batch if batch else 'full':>6}  {eager_sps:>16.0f} {engine_sps:>17.0f} {ratio:>7.2f}"
               f" {tflops:>15.4f} {tflops / peak:>10.2%}", flush=True)
     geo = math.exp(sum(math.log(r) for r in ratios) / len(ratios))
     print(f"min_ratio={min(ratios):.2f} geomean_ratio={geo:.2f}")
+    if args.record or not args.dry:
+        columns = ["d", "L", "seeds", "batch", "eager samples/s", "engine samples/s", "ratio", "engine TFLOP/s",
+                   "of matmul"]
+        summary = {"min_ratio": round(min(ratios), 2), "geomean_ratio": round(geo, 2),
+                   "matmul_tflops": round(peak, 3)}
+        path = write_bench_record("train_throughput", columns, rows, summary, device=name,
+                                  options=[o for o in ("--quick" if args.quick else "",
+                                                       "--dry" if args.dry else "") if o],
+                                  out_dir=args.record)
+        print(f"record: {path}")
 
 
 if __name__ == "__main__":

@@ -57,4 +57,4 @@ def test_the_settings_a_card_prints_exist_at_every_scale(repo):
 
 def test_the_cards_page_is_up_to_date(repo):
     assert (repo / CARDS_PAGE).read_text() == claim_cards_page(repo / "config.yaml"), \
-        "docs/claim-cards.md is stale: run python -m deeplimits cards"
+        "docs/claim-cards.md is stale: run python -m deeplimits docs"

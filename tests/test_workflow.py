@@ -165,7 +165,8 @@ GATE_RTOL = 1e-6
 
 def test_the_smoke_run_reproduces_the_committed_reference(smoke_run, request):
     from deeplimits.compare import compare, failed, load_replication, to_markdown
-    from deeplimits.snapshot import cpu_model, verify_snapshot
+    from deeplimits.provenance import cpu_model
+    from deeplimits.snapshot import verify_snapshot
 
     repo, workdir = smoke_run
     reference_dir = request.config.rootpath / "artifacts" / "smoke-reference"

@@ -94,13 +94,14 @@ COMMANDS = {
         arg("--rtol", type=float, default=1e-6, help="relative tolerance of deterministic numbers"),
         arg("--exact", action="store_true", help="compare every number by --rtol (same seeds, same code)"),
         arg("--names", nargs=2, metavar=("A", "B"), help="how A and B are named in the output (default: their paths)")]),
-    "cards": ("write the claim cards (docs/claim-cards.md) from the registry and the config", "commands:cards", [
-        arg("--out", default="docs/claim-cards.md")]),
+    "docs": ("write the generated docs pages (claim cards, status, benchmarks) from result files", "commands:docs", []),
     "coverage": ("simulate each interval method's coverage and write its docs page", "commands:coverage", [
         arg("--out", default="docs/interval-coverage.md")]),
     "provenance": ("summarise a run's provenance", "commands:provenance", [
         arg("files", nargs="*"), arg("--config", **JSON),
         arg("--logs", help="the run's log folder: wall time per stage is read from it"), OUT]),
+    "record-run": ("record a finished run's span, jobs and times (artifacts/runs/<scale>.json)", "commands:record_run", [
+        arg("results", help="e.g. results/quick"), arg("--logs", required=True, help="e.g. logs/quick"), OUT]),
 }
 
 

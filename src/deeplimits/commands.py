@@ -124,11 +124,21 @@ def coverage(out: str) -> None:
     log.info("coverage of %d (method, distribution, n) cases written to %s", len(table), out)
 
 
-def cards(out: str) -> None:
-    from .docs import write_claim_cards
+def docs() -> None:
+    from .docs import write_docs
 
-    write_claim_cards(out)
-    log.info("claim cards written to %s", out)
+    for path in write_docs():
+        log.info("wrote %s", path)
+
+
+def record_run(results: str, logs: str, out: str) -> None:
+    from .io import write_json
+    from .provenance import run_record
+
+    record = run_record(results, logs)
+    write_json(out, record)
+    log.info("%s run: %d jobs over %.1f minutes, recorded in %s", record["scale"], record["jobs"],
+             record["span_s"] / 60, out)
 
 
 def compare(a: str, b: str, everything: bool, fmt: str, out: str | None, fail_on: str | None, rtol: float,

@@ -46,7 +46,7 @@ class Replication:
     parts: dict
 
 
-def _claim_files(root: Path) -> list[Path]:
+def claim_files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("claim*.json")
                   if "sensitivity" not in p.relative_to(root).parts and p.parent.name != "replication")
 
@@ -62,9 +62,9 @@ def _read_part(path: Path) -> dict:
 
 def _scale_root(folder: Path) -> Path:
     """The folder holding the claim files: folder itself, or the one results/<scale> in it."""
-    if _claim_files(folder) and not list(folder.glob("results/*")):
+    if claim_files(folder) and not list(folder.glob("results/*")):
         return folder
-    roots = sorted(p for p in folder.glob("**/results/*") if p.is_dir() and _claim_files(p))
+    roots = sorted(p for p in folder.glob("**/results/*") if p.is_dir() and claim_files(p))
     if len(roots) != 1:
         raise ValueError(f"{folder}: expected one results/<scale> folder with claim files, found "
                          f"{[str(r) for r in roots] or 'none'}")
@@ -84,7 +84,7 @@ def load_replication(source: str | Path, unpack_to: str | Path | None = None) ->
         root = _scale_root(dest)
     else:
         root = _scale_root(source)
-    files = _claim_files(root)
+    files = claim_files(root)
     if not files:
         raise ValueError(f"compare: no claim files under {root}")
     parts = {}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.metadata
+import json
+import os
 import platform
 import re
 import socket
@@ -42,12 +44,33 @@ def git_commit() -> str:
     return commit + ("+dirty" if dirty else "")
 
 
+def short_commit(commit: str) -> str:
+    """The first 12 hex digits of a commit, keeping its '+dirty' mark."""
+    return commit[:12] + ("+dirty" if commit.endswith("+dirty") else "")
+
+
 def device_description(device=None) -> str:
     import torch
 
     if device is not None and str(device).startswith("cuda") and torch.cuda.is_available():
         return f"{device} ({torch.cuda.get_device_name(torch.device(device))})"
     return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def cpu_model() -> str:
+    """The processor as the numbers see it: its model name (Linux; else what platform says),
+    the CPU numba compiles for and torch's vector capability. Numbers made with vectorised
+    sums can differ in their last digits from one such processor to another."""
+    name = platform.processor() or platform.machine()
+    try:
+        name = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                     if line.startswith("model name")), name)
+    except OSError:
+        pass
+    import llvmlite.binding
+    import torch
+
+    return f"{name}; llvm {llvmlite.binding.get_host_cpu_name()}; torch {torch.backends.cpu.get_cpu_capability()}"
 
 
 def provenance(config: dict, device=None, wall_time_s: float | None = None, **extra) -> dict:
@@ -89,3 +112,28 @@ def stage_wall_times(log_dir) -> dict[str, float]:
             if m:
                 totals[m.group(1)] = round(totals.get(m.group(1), 0.0) + float(m.group(2)), 1)
     return totals
+
+
+def run_record(results_root, log_dir) -> dict:
+    """One replication run in numbers, from its logs and provenance.json: its span (the first
+    job's start to the last job's end, from the logs' `<command> done in X s` lines and their
+    timestamps), jobs and summed seconds per stage, training time, machine, commit, date."""
+    starts, ends, jobs, seconds = [], [], {}, {}
+    for path in Path(log_dir).rglob("*.log"):
+        for line in path.read_text(errors="replace").splitlines():
+            m = re.match(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),\d+ .*deeplimits: (\w+) done in ([0-9.]+) s", line)
+            if m:
+                end = dt.datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S")
+                starts.append(end - dt.timedelta(seconds=float(m.group(3))))
+                ends.append(end)
+                jobs[m.group(2)] = jobs.get(m.group(2), 0) + 1
+                seconds[m.group(2)] = round(seconds.get(m.group(2), 0.0) + float(m.group(3)), 1)
+    if not ends:
+        raise ValueError(f"no '<command> done in X s' line in the logs under {log_dir}: has the run finished?")
+    prov = json.loads((Path(results_root) / "provenance.json").read_text())
+    return {"scale": prov["config"]["scale"], "started": min(starts).isoformat(timespec="seconds"),
+            "span_s": round((max(ends) - min(starts)).total_seconds()), "jobs_per_stage": jobs,
+            "seconds_per_stage": seconds, "jobs": sum(jobs.values()),
+            "training_cells": len(prov["training_cells"]), "training_wall_time_s": prov["training_wall_time_s"],
+            "git_commit": prov["git_commit"], "device": prov["device"], "versions": prov["versions"],
+            "machine": platform.platform(), "cpu_model": cpu_model(), "cores": os.cpu_count()}

@@ -16,7 +16,7 @@ import shutil
 from pathlib import Path
 
 from .io import write_json
-from .provenance import git_commit, package_versions
+from .provenance import cpu_model, git_commit, package_versions
 
 MANIFEST = "MANIFEST.json"
 # Text only: no weights, checkpoints, datasets or rendered HTML.
@@ -26,22 +26,6 @@ MAX_BYTES = 5 * 2**20
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def cpu_model() -> str:
-    """The processor as the numbers see it: its model name (Linux; else what platform says),
-    the CPU numba compiles for and torch's vector capability. Numbers made with vectorised
-    sums can differ in their last digits from one such processor to another."""
-    name = platform.processor() or platform.machine()
-    try:
-        name = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                     if line.startswith("model name")), name)
-    except OSError:
-        pass
-    import llvmlite.binding
-    import torch
-
-    return f"{name}; llvm {llvmlite.binding.get_host_cpu_name()}; torch {torch.backends.cpu.get_cpu_capability()}"
 
 
 def make_snapshot(scale_root, paths: list[str], out_dir, *, note: str = "", claims_only: bool = False) -> dict:
