@@ -19,14 +19,17 @@ from deeplimits.sensitivity import sensitivity_note, write_sensitivity_table
 from deeplimits.uncertainty import measure
 
 
-def _scaling(beta: float, noise: float = 0.0) -> pd.DataFrame:
-    """max_norm = L^-(beta + noise * (s - 1)) for three seeds s (a per-seed exponent)."""
+def _scaling(beta: float, noise: float = 0.0, plateau: tuple = (), depths=(4, 16, 64, 256), bend=None) -> pd.DataFrame:
+    """max_norm = L^-(beta + noise * (s - 1)) for five seeds s (a per-seed exponent); at the
+    depths in `plateau` seed 0 stopped on the plateau rule, elsewhere every seed at the
+    threshold; `bend` (depth, factor) multiplies max_norm from that depth on (a broken law)."""
     rows = []
-    for depth in (4, 16, 64, 256):
-        for s in range(3):
-            rows.append({"dataset": "ode", "model": "relu_layer", "depth": depth, "seed": s,
-                         "max_norm": depth ** -(beta + noise * (s - 1)), "max_increment": 1.0, "root_ssq": 1.0,
-                         "stop_epoch": 5})
+    for depth in depths:
+        for s in range(5):
+            value = depth ** -(beta + noise * (s - 2)) * (bend[1] if bend and depth >= bend[0] else 1.0)
+            rows.append({"dataset": "ode", "model": "relu_layer", "depth": depth, "seed": s, "max_norm": value,
+                         "max_increment": 1.0, "root_ssq": 1.0, "stop_epoch": 5,
+                         "stop_reason": "plateau" if depth in plateau and s == 0 else "threshold"})
     return pd.DataFrame(rows)
 
 
@@ -37,11 +40,48 @@ def _scaling(beta: float, noise: float = 0.0) -> pd.DataFrame:
     (0.6, 0.01, "inconclusive"),    # on the band edge: the interval over the seeds' betas straddles it
 ])
 def test_judge_crx4(beta, noise, expected):
-    fits, measures = crx4_fits(_scaling(beta, noise), tol=0.1)
+    fits, measures, laws = crx4_fits(_scaling(beta, noise), tol=0.1)
     assert fits.beta.iloc[0] == pytest.approx(beta, abs=0.01)
     assert fits.beta_lo.iloc[0] <= fits.beta.iloc[0] <= fits.beta_hi.iloc[0]
-    assert judge_crx4(measures, n_depths=4, scale="paper") == expected
+    assert judge_crx4(measures, n_depths=4, scale="paper") == expected and laws == {}
     assert judge_crx4(measures, n_depths=2, scale="paper") == "not at this scale"
+
+
+def test_crx4_fits_only_depths_where_every_seed_stopped_at_the_threshold():
+    # At L = 2 and 3 a seed stopped on the plateau with a much larger norm: left out, beta exact.
+    table = _scaling(0.5, depths=(2, 3, 4, 8, 16, 64))
+    table.loc[table.depth <= 3, "max_norm"] *= 5.0
+    table.loc[(table.depth <= 3) & (table.seed == 0), "stop_reason"] = "plateau"
+    fits, measures, _ = crx4_fits(table, tol=0.1)
+    assert fits.fitted_depths.iloc[0] == "4 8 16 64" and fits.left_out_depths.iloc[0] == "2 3"
+    assert fits.beta.iloc[0] == pytest.approx(0.5) and judge_crx4(measures, 6, "paper") == "reproduced"
+    everything, _, _ = crx4_fits(table, tol=0.1, stopping="none")  # no threshold: every depth counts
+    assert everything.left_out_depths.iloc[0] == "" and everything.beta.iloc[0] > 0.6
+
+
+@pytest.mark.parametrize("plateau, depths", [
+    ((64, 256), (4, 16, 64, 256)),     # two depths left: fewer than 4
+    ((), (32, 48, 64, 96)),            # four depths spanning x3: less than x4
+])
+def test_crx4_says_not_fitted_without_four_depths_spanning_x4(plateau, depths):
+    fits, measures, laws = crx4_fits(_scaling(0.5, plateau=plateau, depths=depths), tol=0.1)
+    assert not fits.fitted.iloc[0] and fits.beta.isna().all()
+    assert "not fitted" in laws["relu_layer"] and judge_crx4(measures, 4, "paper") == "inconclusive"
+
+
+def test_crx4_names_a_broken_law_and_does_not_pass_it():
+    # beta = 0.5 on each half, but the norm jumps x20 between them: no single power law.
+    fits, measures, laws = crx4_fits(_scaling(0.5, depths=(4, 8, 16, 32, 64, 128), bend=(32, 20.0)), tol=0.1)
+    assert "relu_layer" in laws and "non-monotone" in laws["relu_layer"]
+    assert judge_crx4(measures, 6, "paper") == "not reproduced"
+    _, _, smooth = crx4_fits(_scaling(0.5, depths=(4, 8, 16, 32, 64, 128)), tol=0.1)
+    assert smooth == {}
+    # The same slope on both halves, but the norm rises at L = 8 and 64: a non-monotone sequence.
+    zigzag = _scaling(0.5, depths=(4, 8, 16, 32, 64, 128))
+    zigzag.loc[zigzag.depth.isin([8, 64]), "max_norm"] *= 1.5
+    fits, measures, laws = crx4_fits(zigzag, tol=0.1)
+    assert fits.beta.iloc[0] == pytest.approx(0.5, abs=0.1) and "non-monotone" in laws["relu_layer"]
+    assert judge_crx4(measures, 6, "paper") == "not reproduced"
 
 
 SETTINGS = {"s0": 1e-4, "stopping": "threshold+plateau", "epochs": 200, "seeds": 3, "checkpoint_every": 10,

@@ -304,12 +304,19 @@ def plot_crx4_scaling(scaling: pd.DataFrame, betas: pd.DataFrame, path):
     data = scaling.assign(series=scaling.dataset + " / " + scaling.model)
     sns.lineplot(data=data, x="depth", y="max_norm", hue="series", marker="o", ax=axes[0], errorbar=("pi", 100))
     for r in betas.itertuples():
+        kept = [int(float(d)) for d in str(r.fitted_depths).split()] if pd.notna(r.fitted_depths) else []
+        sub = data[(data.dataset == r.dataset) & (data.model == r.model)].groupby("depth").max_norm.mean()
+        sub = sub[sub.index.isin(kept)]
+        if not r.fitted or sub.empty:
+            continue
+        depths = sub.index.to_numpy(float)
+        # Both lines over the fitted depths (every seed stopped at the loss threshold there),
+        # anchored at the first of them: ours solid grey, the paper's dashed black.
+        axes[0].plot(depths, sub.iloc[0] * (depths / depths[0]) ** -r.beta, "-", color="0.5", lw=2, alpha=0.6)
         if pd.notna(r.target):
-            sub = data[(data.dataset == r.dataset) & (data.model == r.model)].groupby("depth").max_norm.mean()
-            anchor = sub.iloc[0] * sub.index[0] ** r.target
-            axes[0].plot(sub.index, anchor * sub.index.to_numpy(float) ** -r.target, "k--", lw=0.8)
+            axes[0].plot(depths, sub.iloc[0] * (depths / depths[0]) ** -r.target, "k--", lw=0.8)
     axes[0].set(xscale="log", yscale="log", xlabel="depth L", ylabel="max_k ||A(k)||_F (relu: ||delta_k A(k)||_F)",
-                title="scaling (dashed: paper's beta)")
+                title="scaling (grey: fitted beta; dashed: paper's)")
     sns.lineplot(data=data, x="depth", y="increment_scaled", hue="series", marker="o", ax=axes[1], legend=False)
     axes[1].set(xscale="log", yscale="log", xlabel="depth L", ylabel="L^beta max_k ||A(k+1) - A(k)||_F", title="Increment")
     sns.lineplot(data=data, x="depth", y="root_ssq", hue="series", marker="o", ax=axes[2], legend=False)

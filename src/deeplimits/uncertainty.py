@@ -40,7 +40,9 @@ DETERMINISTIC = "deterministic"
 OLS = "OLS slope +- t(0.975, n-2) x standard error"
 STUDENT_T = "Student-t over independent draws"
 # Every method a claim file may name; each is simulated for coverage (coverage.py).
-METHODS = (STUDENT_T, OLS, DETERMINISTIC)
+# A law that could not be fitted where it holds (R4): no value, no interval, the reason after it.
+NOT_FITTED = "not fitted"
+METHODS = (STUDENT_T, OLS, DETERMINISTIC, NOT_FITTED)
 # A control's outputs must stay within this factor of its inputs (R2): beyond, it collapsed
 # or blew up, and its failure says nothing about the condition.
 NON_DEGENERATE = (1e-3, 1e3)
@@ -75,6 +77,8 @@ class Measure:
         prefix = "" if self.role == "treated" else f"{self.role}: "
         if self.method == DETERMINISTIC:
             return f"{prefix}{self.name} {_fmt(self.value, digits)} (deterministic)"
+        if self.method.startswith(NOT_FITTED):
+            return f"{prefix}{self.name} {self.method}"
         return f"{prefix}{self.name} {_fmt(self.value, digits)} [{_fmt(self.lo, digits)}, {_fmt(self.hi, digits)}]"
 
 
@@ -116,6 +120,11 @@ def measure(name: str, value: float, interval: tuple[float, float, str], band_lo
                              f"{list(treated_band)}")
     return Measure(name, value, lo, hi, method, band_lo, band_hi, band_verdict(lo, hi, band_lo, band_hi), role,
                    None if treated_band is None else tuple(treated_band), tuple(float(r) for r in ratios))
+
+
+def not_fitted(why: str) -> tuple[float, float, str]:
+    """The interval of a law not fitted (R4): unbounded, so that its verdict is inconclusive."""
+    return -math.inf, math.inf, f"{NOT_FITTED}: {why}"
 
 
 def exact(value: float) -> tuple[float, float, str]:

@@ -3,16 +3,19 @@ the L^-beta scaling of the trained weights. Norm of A(k): Frobenius."""
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import torch
 
 from ..cells import cell_dirs, load_metrics, load_weights
 from ..claims import write_claim
+from ..convergence import check_law
 from ..data import load_prepared
 from ..io import write_csv
 from ..judges import judged
 from ..plan import base_variant
-from ..uncertainty import over_draws, per_draw_loglog_slopes
+from ..uncertainty import exact, measure, not_fitted, over_draws, per_draw_loglog_slopes
 from .fit import log_linear_rate, loglog_slope, relative_spread
 
 
@@ -218,27 +221,73 @@ def crx4_cell_rows(dirs: list) -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.DataFrame(rows), pd.DataFrame(entries)
 
 
-def crx4_fits(table: pd.DataFrame, tol: float) -> tuple[pd.DataFrame, list]:
-    """beta per (dataset, model) = -slope of log mean_seeds max_norm against log L, with its
-    interval; and the Measures of the (dataset, model) pairs that have a target."""
-    fits, measures = [], []
+# R4 for CRX.4: a beta needs this many depths where every seed stopped at the loss threshold,
+# spanning at least this factor; else the row says "not fitted".
+CRX4_MIN_DEPTHS, CRX4_MIN_SPAN = 4, 4.0
+
+
+def crx4_fitted_depths(grp: pd.DataFrame, stopping: str) -> tuple[list[int], list[int]]:
+    """The depths beta is fitted over and those left out. Under a stopping rule with a loss
+    threshold, only depths where every seed stopped at the threshold count, so that every
+    fitted depth is trained to the same loss; under `stopping: none` every depth counts."""
+    depths = sorted(int(d) for d in grp.depth.unique())
+    if "threshold" not in stopping:
+        return depths, []
+    at_threshold = grp.groupby("depth").stop_reason.agg(lambda r: bool((r == "threshold").all()))
+    kept = [d for d in depths if at_threshold.loc[d]]
+    return kept, [d for d in depths if d not in kept]
+
+
+def _crx4_pair(ds, model, grp, tol, stopping) -> tuple[dict, list, str]:
+    """One (dataset, model): its fit row, its measures (beta, and R4's local-slope check and
+    monotonicity of the mean curve over the fitted depths) and what the row says of its law."""
+    kept, left_out = crx4_fitted_depths(grp, stopping)
+    fit_grp = grp[grp.depth.isin(kept)]
+    target = CRX4_TARGETS.get((ds, model))
+    band = (None, None) if target is None else (target - tol, target + tol)
+    mean = fit_grp.groupby("depth")[["max_norm", "max_increment", "root_ssq"]].mean()
+    fitted = len(kept) >= CRX4_MIN_DEPTHS and max(kept) >= CRX4_MIN_SPAN * min(kept)
+    row = {"dataset": ds, "model": model, "target": target, "fitted": fitted, "n_depths": len(kept),
+           "fitted_depths": " ".join(map(str, kept)), "left_out_depths": " ".join(map(str, left_out)),
+           "seeds": int(grp.groupby("depth").seed.nunique().min()),
+           "median_stop_epoch": float(grp.stop_epoch.median())}
+    if not fitted:
+        m = measure(f"beta {model}", math.nan, not_fitted(
+            f"{len(kept)} depths where every seed stopped at the threshold (needs {CRX4_MIN_DEPTHS} spanning "
+            f"x{CRX4_MIN_SPAN:g})"), *band)
+        return {**row, "beta": math.nan, "beta_lo": m.lo, "beta_hi": m.hi, "interval_method": m.method}, [m], m.method
+    m = over_draws(f"beta {model}", -per_draw_loglog_slopes(fit_grp, "depth", "max_norm"), *band,
+                   what="per-seed betas")
+    law = check_law(mean.index.to_numpy(float), mean.max_norm.to_numpy(), tol)
+    beta = m.value
+    row.update(beta=beta, beta_lo=m.lo, beta_hi=m.hi, interval_method=m.method,
+               r2=loglog_slope(mean.index.values, mean.max_norm.values).r2,
+               local_slopes=f"{-law.first_half:.3g} {-law.second_half:.3g}", law=law.note() or "holds",
+               rootssq_slope=loglog_slope(mean.index.values, mean.root_ssq.values).slope,
+               increment_slope=loglog_slope(mean.index.values, mean.max_increment.values).slope + beta)
+    measures = [m]
+    if target is not None:
+        gap = abs(law.first_half - law.second_half)
+        measures.append(measure(f"local slopes differ {model}", gap, exact(gap), None, tol))
+        if not law.monotone:
+            measures.append(measure(f"monotone {model}", 0.0, exact(0.0), 1.0, 1.0))
+    return row, measures, law.note()
+
+
+def crx4_fits(table: pd.DataFrame, tol: float, stopping: str = "threshold+plateau") -> tuple[pd.DataFrame, list, dict]:
+    """beta per (dataset, model) = the mean of the per-seed fits of -log max_norm against log L
+    over the depths every seed reached the loss threshold (R4: a law only where it holds), with
+    its interval; the Measures of the pairs that have a target; per pair what its row says
+    instead of a law, where the law does not hold or was not fitted."""
+    fits, measures, laws = [], [], {}
     for (ds, model), grp in table.groupby(["dataset", "model"]):
-        mean = grp.groupby("depth")[["max_norm", "max_increment", "root_ssq"]].mean()
-        fit = loglog_slope(mean.index.values, mean.max_norm.values)
-        target = CRX4_TARGETS.get((ds, model))
-        band = (None, None) if target is None else (target - tol, target + tol)
-        m = over_draws(f"beta {model}", -per_draw_loglog_slopes(grp, "depth", "max_norm"), *band,
-                       what="per-seed betas")
-        beta = m.value
-        fits.append({"dataset": ds, "model": model, "beta": beta, "beta_lo": m.lo, "beta_hi": m.hi,
-                     "interval_method": m.method, "r2": fit.r2, "target": target, "n_depths": len(mean),
-                     "seeds": int(grp.groupby("depth").seed.nunique().min()),
-                     "rootssq_slope": loglog_slope(mean.index.values, mean.root_ssq.values).slope,
-                     "increment_slope": loglog_slope(mean.index.values, mean.max_increment.values).slope + beta,
-                     "median_stop_epoch": float(grp.stop_epoch.median())})
-        if target is not None:
-            measures.append(m)
-    return pd.DataFrame(fits), measures
+        row, pair_measures, law = _crx4_pair(ds, model, grp, tol, stopping)
+        fits.append(row)
+        if row["target"] is not None:
+            measures += pair_measures
+        if law:
+            laws[model] = law
+    return pd.DataFrame(fits), measures, laws
 
 
 def judge_crx4(measures: list, n_depths: int, scale: str) -> str:
@@ -263,6 +312,15 @@ def entry_decomposition(entries: pd.DataFrame) -> pd.DataFrame:
     return deepest[deepest.groupby(["dataset", "model"]).cumcount() % stride == 0]
 
 
+def _crx4_words(r) -> str:
+    target = f", target {r.target:g}" if pd.notna(r.target) else ""
+    left = f"; left out (a seed stopped before the threshold): L = {r.left_out_depths}" if r.left_out_depths else ""
+    if not r.fitted:
+        return f"{r.model}: beta not fitted{target}{left}"
+    return (f"{r.model}: beta = {r.beta:.3f} over L = {r.fitted_depths.replace(' ', ', ')} (r2 {r.r2:.2f}, "
+            f"local slopes {r.local_slopes.replace(' ', ' / ')}{target}){left}")
+
+
 def protocol_words(settings: dict) -> str:
     return ", ".join(f"{k} {settings[k]}" for k in CRX4_PROTOCOL if k in settings)
 
@@ -273,9 +331,9 @@ def crx4(settings: dict, inputs: dict, outputs: dict, *, scale: str, seed: int =
     the prepared MNIST features (their note names the stand-in that ran), if any."""
     table, entries = crx4_cell_rows(cell_dirs(inputs["cells"]))
     tol = settings["beta_tolerance"]
-    fits, measures = crx4_fits(table, tol)
+    fits, measures, laws = crx4_fits(table, tol, settings["stopping"])
     deepest = entry_decomposition(entries)
-    betas = fits.set_index(["dataset", "model"]).beta
+    betas = fits.set_index(["dataset", "model"]).beta.fillna(0.0)  # not fitted: the increments unscaled
     table["increment_scaled"] = [r.max_increment * r.depth ** float(betas.loc[(r.dataset, r.model)])
                                  for r in table.itertuples()]
     write_csv(outputs["scaling"], table)
@@ -287,9 +345,7 @@ def crx4(settings: dict, inputs: dict, outputs: dict, *, scale: str, seed: int =
     stops = table.groupby("stop_reason").size().to_dict()
     record = write_claim(
         outputs, "claim", "CRX.4", scale=scale,
-        measured="; ".join(f"{r.model}: beta = {r.beta:.3f} (r2 {r.r2:.2f}"
-                           + (f", target {r.target:g})" if pd.notna(r.target) else ")")
-                           for r in fits.itertuples())
+        measured="; ".join(_crx4_words(r) for r in fits.itertuples())
                  + f"; {n_depths} depths {table.depth.min()}..{table.depth.max()}, "
                  + f"{int(fits.seeds.min())} seeds",
         target=", ".join(f"beta = {t:g} ({_MODEL_WORDS[m]}, {_DATA_WORDS[d]})"
@@ -298,6 +354,7 @@ def crx4(settings: dict, inputs: dict, outputs: dict, *, scale: str, seed: int =
         tolerance=f"+-{tol}",
         note="beta from max_k ||A(k)||_F (tanh) or max_k ||delta_k A(k)||_F (relu); protocol: "
              + protocol_words(settings) + "; stops: " + ", ".join(f"{k} {v}" for k, v in sorted(stops.items()))
+             + "".join(f"; {model}: {why}" for model, why in laws.items())
              + (f"; {source_note}" if source_note else ""),
         # Below 3 depths there is no slope to speak of: nothing is judged.
         values={"betas": fits.to_dict(orient="records"), "depths": f"{table.depth.min()}..{table.depth.max()}",
