@@ -4,6 +4,7 @@ import json
 
 import pandas as pd
 import pytest
+import torch
 
 from deeplimits.analysis.cont_rossier_xu import (
     crx1_measures,
@@ -11,9 +12,10 @@ from deeplimits.analysis.cont_rossier_xu import (
     crx3_measures,
     crx4_fits,
     judge_crx4,
+    least_squares_residual,
 )
 from deeplimits.claims import build_table, write_claim
-from deeplimits.judges import judged
+from deeplimits.judges import decide_measures, judged
 from deeplimits.plan import job_settings, sensitivity_cells, sensitivity_choice, sensitivity_names
 from deeplimits.sensitivity import sensitivity_note, write_sensitivity_table
 from deeplimits.uncertainty import measure
@@ -181,21 +183,49 @@ def test_a_run_folder_must_name_its_choice(tmp_path):
                           tmp_path / "s.json")
 
 
-def _rates(per_depth):
-    return pd.DataFrame([{"depth": d, "seed": s, "rate": r} for d, seeds in per_depth.items() for s, r in enumerate(seeds)])
+CRX1_SETTINGS = {"r2_min": 0.99, "optimum_ratio": 1e-6}
 
 
-def test_judge_crx1():
-    steady = _rates({16: [-0.015, -0.0151], 64: [-0.0152, -0.0151], 256: [-0.0149, -0.015]})
-    assert judged(crx1_measures(steady, 0.10), "quick") == "reproduced"
-    spread = _rates({16: [-0.01, -0.01], 64: [-0.02, -0.02]})  # 67% spread
-    assert judged(crx1_measures(spread, 0.10), "quick") == "not reproduced"
-    stalls = _rates({16: [-0.015, -0.015], 64: [0.001, 0.001]})  # one depth does not converge
-    assert crx1_measures(stalls, 10.0)[1].verdict == "not reproduced"
-    # Seed means 0.10 apart relative to the mean at one depth pair; seeds straddle the edge.
-    edge = _rates({16: [-0.0150, -0.0150], 64: [-0.0150, -0.0170]})
-    m = crx1_measures(edge, 0.10)[0]
-    assert m.lo < 0.10 < m.hi and m.verdict == "inconclusive"
+def _rates(treated_log10, r2=0.999, control_log10=(-0.3,), spread=0.0):
+    """Five seeds per depth: the treated arm at L = 16, 64 reaches 10^treated_log10 of its
+    initial loss with log-linear r2 `r2`; the control (L = 64) keeps 10^control_log10."""
+    rows = [{"arm": "treated", "depth": d, "seed": s, "rate": -0.03 * (1 + spread * (d == 64)), "r2": r2,
+             "log10_ratio": treated_log10 + 0.01 * s} for d in (16, 64) for s in range(5)]
+    rows += [{"arm": "control", "depth": 64, "seed": s, "rate": -1e-4, "r2": 0.5,
+              "log10_ratio": control_log10[s % len(control_log10)] + 0.01 * s} for s in range(5)]
+    return pd.DataFrame(rows)
+
+
+def _crx1(rates, plateau=-1.0, ratios=(1.0,) * 5):
+    measures = crx1_measures(rates, CRX1_SETTINGS, plateau, ratios)
+    return decide_measures([m.as_dict() for m in measures], [m.verdict for m in measures])[0], measures
+
+
+@pytest.mark.parametrize("rates, ratios, expected", [
+    (_rates(-8.0), (1.0,) * 5, "reproduced"),                      # optimum reached, control stuck on its plateau
+    (_rates(-4.0), (1.0,) * 5, "not reproduced"),                  # the budget ends far from the optimum
+    (_rates(-8.0, r2=0.9), (1.0,) * 5, "not reproduced"),          # not a straight line in log(loss)
+    (_rates(-8.0, control_log10=(-8.0,)), (1.0,) * 5, "inconclusive"),  # the control converges too
+    (_rates(-8.0, control_log10=(-3.0,)), (1.0,) * 5, "inconclusive"),  # the control between the bands
+    (_rates(-8.0), (1e-5,) * 5, "inconclusive"),                   # the control's outputs collapsed
+])
+def test_judge_crx1(rates, ratios, expected):
+    verdict, measures = _crx1(rates, ratios=ratios)
+    assert verdict == expected
+    assert [m.role for m in measures] == ["treated", "treated", "control", "reported"]
+
+
+def test_crx1_reports_the_rates_spread_over_depth():
+    _, measures = _crx1(_rates(-8.0, spread=0.5))
+    assert measures[-1].name == "rate spread over depth" and measures[-1].value == pytest.approx(0.4)
+
+
+def test_the_least_squares_residual_is_what_a_linear_map_keeps():
+    x = torch.eye(4, dtype=torch.float64)
+    assert least_squares_residual(x, 2 * x) == pytest.approx(0.0, abs=1e-20)  # n <= d: interpolated
+    x = torch.tensor([[1.0], [1.0]], dtype=torch.float64)
+    y = torch.tensor([[1.0], [-1.0]], dtype=torch.float64)
+    assert least_squares_residual(x, y) == pytest.approx(0.5)  # one input, two targets: w = 0
 
 
 def _weights(beta, noise=0.0):

@@ -108,7 +108,7 @@ def test_a_sensitivity_run_reads_its_own_cells_and_its_own_upstream_outputs(repo
     assert plan.label("hz1_reference_alpha", {}) == f"alpha={plan.cfg['experiments']['hz1']['reference_alpha']:g}"
     assert plan.label("crx4", {"dataset": "ode"}) == "ode"
     # The analyses rerun per declared choice: the claims' own and what they read.
-    assert plan.sensitivity_analyses() == ["hz4", "xz2", "crx4", "tvg_solve", "tvg_continuum", "tvg_claims"]
+    assert plan.sensitivity_analyses() == ["hz4", "xz2", "crx1", "crx4", "tvg_solve", "tvg_continuum", "tvg_claims"]
     assert "hz1" not in plan.sensitivity_analyses()
 
 

@@ -71,9 +71,12 @@ def test_cpu_claims_at_paper_scale_train_only_the_small_problems(repo, tmp_path)
     # CRX.4's sensitivity runs: the whole grid per declared value, `stopping=none` to its own limit.
     n_sensitivity = sum(len([d for d in grid if d <= crx4["sensitivity_max_depth"].get(f"{c}={v}", 10**9)])
                         for c, values in crx4["sensitivity"].items() for v in values)
-    assert jobs["train"] == 5 + 4 * 5 + 2 * (len(grid) + n_sensitivity) + n_xz4
+    # CRX.1: its depths and its control's, once more per declared choice of targets.
+    n_crx1 = (len(paper["crx1"]["depths"]) + len(paper["crx1"]["control_depths"])) * (
+        1 + len(paper["crx1"]["sensitivity"]["targets"]))
+    assert jobs["train"] == n_crx1 + 4 * 5 + 2 * (len(grid) + n_sensitivity) + n_xz4
     assert jobs["crx4_sensitivity_run"] == 5 + 1  # one per declared value, and the main setting to 1020
-    assert jobs["sensitivity"] == 2  # CRX.4 [ode] and XZ.2 (TvG's leaves its paper scale out: cost)
+    assert jobs["sensitivity"] == 3  # CRX.1, CRX.4 [ode] and XZ.2 (TvG's leaves its paper scale out: cost)
     assert jobs["download_data"] == 1  # Fashion-MNIST (TvG, XZ.4), from the Debian mirror when present
     assert jobs["claims_table_cpu"] == 1 and "claims_table" not in jobs
     assert jobs["crx4"] == 1  # the ODE part only

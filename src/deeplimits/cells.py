@@ -123,13 +123,28 @@ def build_gd(cell: Cell, settings: dict, data: dict, gens):
 BUILDERS = {"hz": build_hz, "crx4": build_crx4, "plain": build_plain, "gd": build_gd}
 
 
+# CRX.1's `targets: near_identity` (an R7 choice): y = x + NEAR_IDENTITY_NOISE x noise, noise ~ N(0, I / dim).
+NEAR_IDENTITY_NOISE = 0.3
+
+
+def cell_data(settings: dict, data: dict, root_seed: int) -> dict:
+    """The data a cell trains on: as prepared, except where its settings choose other targets
+    (`targets: near_identity`, drawn once from the root seed; full-batch data: train = test)."""
+    if "targets" not in settings or settings["targets"] == "random":
+        return data
+    x = data["x_train"]
+    noise = torch.randn(x.shape, generator=torch_generator(root_seed, "near_identity"), dtype=x.dtype)
+    y = x + NEAR_IDENTITY_NOISE * noise / x.shape[1] ** 0.5
+    return {**data, "y_train": y, "y_test": y.clone(), "x_test": x.clone()}
+
+
 def run_cell(cell: Cell, settings: dict, data_path: str | Path, out_dir: str | Path, *,
              root_seed: int, device: str = "auto", show_progress: bool = True, cuda_graph: bool = True) -> dict:
     out_dir = Path(out_dir)
     # Built from its own settings only, so the fingerprint below covers all the cell reads. A
     # sensitivity variant's settings arrive with its choice applied (plan.job_settings).
     settings = job_settings(cell.experiment, settings)
-    data = load_prepared(data_path)
+    data = cell_data(settings, load_prepared(data_path), root_seed)
     torch.manual_seed(root_seed)
     model, ts, seeds = build(cell, settings, data, root_seed)
     ts.progress, ts.cuda_graph = show_progress, cuda_graph

@@ -55,7 +55,9 @@ EXPERIMENTS = {e.key: e for e in [
                                            for d in e["depths"]], "hz"),
     Experiment("xz34", ("width", "alpha", "epochs", "batch_size", "lr"),
                lambda e: [(e["dataset"], init, d) for init in e["inits"] for d in e["depths"]], "plain"),
-    Experiment("crx1", _GD_CELL, lambda e: [("near_orthogonal", "gd", d) for d in e["depths"]], "gd"),
+    # CRX.1: the treated arm on near-orthogonal data, the control on crowded data (n = 2 dim).
+    Experiment("crx1", (*_GD_CELL, "targets"), lambda e: [("near_orthogonal", "gd", d) for d in e["depths"]]
+               + [("crowded", "gd", d) for d in e["control_depths"]], "gd"),
     Experiment("crx3", _GD_CELL, lambda e: [("near_orthogonal", init, d) for init in e["inits"]
                                             for d in e["depths"]], "gd"),
     Experiment("crx4", ("init_method", "s0", "loss", "stopping", "loss_threshold", "patience", "min_improvement",

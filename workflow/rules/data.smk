@@ -1,8 +1,11 @@
 # Data stage: offline sets are generated from the seed; the others are downloaded
 # from the configured mirrors with checksums. One job per dataset.
 
-OFFLINE = ["digits", "near_orthogonal", "ode", "two_moons", "random_images"]
-DOWNLOADED = ["mnist", "fashion_mnist", "cifar10"]
+from deeplimits.data.registry import DOWNLOADABLE
+from deeplimits.data.synthetic import BUILDERS as GENERATORS
+
+OFFLINE = list(GENERATORS)
+DOWNLOADED = list(DOWNLOADABLE)
 
 
 rule generate_data:

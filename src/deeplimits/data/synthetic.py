@@ -59,6 +59,21 @@ def near_orthogonal(seed: int, dim: int = 16, n: int = 8, max_overlap: float = 0
     return x, y, x.clone(), y.clone(), meta
 
 
+def crowded(seed: int, dim: int = 16, n: int = 32):
+    """n > dim unit inputs in random directions with unit random targets: CRX.1's control,
+    where the data condition (n <= dim, nearly orthogonal inputs) fails, so that no linear map,
+    and no network near its linearisation, interpolates the targets."""
+    if n <= dim:
+        raise ValueError(f"crowded needs n > dim (the data condition must fail), got n={n}, dim={dim}")
+    gen = torch_generator(seed, "crowded")
+    x = torch.randn(n, dim, generator=gen, dtype=torch.float64)
+    x = x / x.norm(dim=1, keepdim=True)
+    y = torch.randn(n, dim, generator=gen, dtype=torch.float64)
+    y = y / y.norm(dim=1, keepdim=True)
+    meta = {"name": "crowded", "source": "generated", "task": "regression", "settings": {"dim": dim, "n": n}}
+    return x, y, x.clone(), y.clone(), meta
+
+
 def ode(seed: int, dim: int = 10, n_train: int = 1024, n_test: int = 256, horizon: int = 100):
     """The companion paper's synthetic data: x ~ U[-1,1]^d, y = z(horizon) of a tanh ResNet-ODE."""
     rng = numpy_rng(seed, "ode")
@@ -114,6 +129,7 @@ def random_images(seed: int, n: int = 1000, channels: int = 128, size: int = 32)
 BUILDERS = {
     "digits": digits,
     "near_orthogonal": near_orthogonal,
+    "crowded": crowded,
     "ode": ode,
     "two_moons": two_moons,
     "random_images": random_images,
