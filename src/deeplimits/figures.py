@@ -109,17 +109,25 @@ def plot_hz4_grid(grid: pd.DataFrame, path):
     return fig
 
 
-def plot_crx1_loss(losses: pd.DataFrame, plateau_loss: float, path):
-    """The training loss per depth (mean over seeds, their range shaded): the treated arm solid,
-    the control (crowded data) dashed, with the loss level the control must not pass."""
-    fig, ax = plt.subplots(figsize=(6.5, 4))
-    data = losses.assign(L=losses.depth.astype(str), arm=losses.arm.map({"treated": "n <= d", "control": "n = 2d"}))
-    sns.lineplot(data=data, x="gd_step", y="train_loss", hue="L", style="arm", style_order=["n <= d", "n = 2d"],
-                 ax=ax, errorbar=("pi", 100))
-    ax.axhline(plateau_loss, color="0.4", lw=0.8, ls=":", label="control's floor")
+def plot_crx1_loss(losses: pd.DataFrame, rates: pd.DataFrame, plateau_loss: float, path):
+    """Left: the training loss per depth (mean over seeds, their range shaded) on n <= d data,
+    and the control on crowded data (n = 2d) in grey with the floor it must not pass. Right:
+    the fitted rate per seed against L (curves that overlap on the left separate here)."""
+    fig, (ax, ax_rate) = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [1.6, 1]})
+    treated, control = losses[losses.arm == "treated"], losses[losses.arm == "control"]
+    sns.lineplot(data=treated.assign(L=treated.depth.astype(str)), x="gd_step", y="train_loss", hue="L", ax=ax,
+                 errorbar=("pi", 100))
+    for depth, grp in control.groupby("depth"):
+        mean = grp.groupby("gd_step").train_loss.mean()
+        ax.plot(mean.index, mean.values, color="0.45", ls="--", label=f"control: n = 2d, L = {depth}")
+    ax.axhline(plateau_loss, color="0.45", lw=0.8, ls=":", label="control's floor")
     ax.set(yscale="log", xlabel="GD step", ylabel="training loss (1/2N) sum ||h(L) - y||^2",
-           title="CRX.1 full-batch GD: linear convergence when n <= d")
+           title="CRX.1 loss: linear on n <= d data, stuck on n = 2d")
     ax.legend(fontsize=7, loc="lower left", ncols=2)
+    data = rates[rates.arm == "treated"]
+    sns.stripplot(data=data, x="depth", y="rate", ax=ax_rate, color="C0", size=4, jitter=0.15)
+    ax_rate.set(xlabel="depth L", ylabel="fitted rate d log(loss) / d step (per seed)",
+                title="CRX.1 rate against depth (reported)")
     _save(fig, path)
     return fig
 
