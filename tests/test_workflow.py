@@ -80,7 +80,7 @@ def test_cpu_claims_at_paper_scale_train_only_the_small_problems(repo, tmp_path)
     assert jobs["download_data"] == 1  # Fashion-MNIST (TvG, XZ.4), from the Debian mirror when present
     assert jobs["claims_table_cpu"] == 1 and "claims_table" not in jobs
     assert jobs["crx4"] == 1  # the ODE part only
-    # HZ.1 at the authors' size for their alpha only (82 minutes on 2 cores per alpha).
+    # HZ.1 at the authors' size for their alpha only (over an hour on 2 cores per alpha: docs/status.md).
     assert jobs["hz1_increments"] == 1 and jobs["hz1_reference_alpha"] == 1
     assert "hz1" not in jobs
     assert {"xz1", "xz2", "xz34",

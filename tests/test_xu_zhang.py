@@ -7,6 +7,7 @@ from deeplimits.analysis import hz_theory as T
 from deeplimits.analysis import relu_theory as R
 from deeplimits.analysis.huang_zhang import random_conv_blocks
 from deeplimits.analysis.xu_zhang import (
+    xz1_eps_note,
     xz1_measures,
     xz2_measures,
     xz2_sequence_oscillation,
@@ -135,21 +136,59 @@ def test_xz4_verdict_at_the_threshold_is_inconclusive():
     assert xz4_states(maybe_lost, 0.1, 0.1)[3] == "inconclusive"
 
 
-def _pieces(ratios, base=100.0):
-    """Pieces at depth 8 (D/2) and 16 (D) per segment of one convergent net."""
-    return pd.DataFrame([{"network": "convergent, alpha=1", "kind": "convergent", "segment": s, "depth": d,
-                          "pieces": base * (r if d == 16 else 1.0)}
-                         for s, r in enumerate(ratios) for d in (8, 16)])
+XZ1 = {"stable_floor": 0.95, "stable_ratio": 1.1, "rel_tolerance": 1e-10, "eps_choices": [1e-2]}
 
 
-@pytest.mark.parametrize("ratios, err, expected", [
-    ([1.0, 1.02, 1.05], 1e-14, "reproduced"),
-    ([1.0, 1.02, 1.05], 1e-6, "not reproduced"),    # the explicit form is off
-    ([1.5, 1.6, 1.7], 1e-14, "not reproduced"),     # still growing
-    ([1.0, 1.0, 1.3, 1.3], 1e-14, "inconclusive"),  # segments straddle the 1.1 bound
+def _pieces(treated, control, output_ratio=2.0, eps=1e-4):
+    """Pieces at depth 8 (D/2) and 16 (D) per draw: the treated arm grows by the ratios
+    `treated`, the control by `control`; the control's outputs are output_ratio x its inputs."""
+    rows = []
+    for name, role, ratios in (("convergent, alpha=1", "treated", treated), ("alpha=-0.5 (control)", "control", control)):
+        rows += [{"network": name, "role": role, "segment": s, "eps": eps, "depth": d, "output_ratio": output_ratio,
+                  "pieces": 100.0 * (r if d == 16 else 1.0)} for s, r in enumerate(ratios) for d in (8, 16)]
+    return pd.DataFrame(rows)
+
+
+def _xz1(pieces, err=1e-14, eps=1e-4):
+    ms = xz1_measures(pieces, 16, err, XZ1, eps)
+    return decide_measures([m.as_dict() for m in ms], [m.verdict for m in ms])[0]
+
+
+STILL, GROWING = [1.0, 1.0, 1.01, 1.0, 1.02], [1.4, 1.5, 1.35, 1.45, 1.5]
+
+
+@pytest.mark.parametrize("pieces, err, expected", [
+    (_pieces(STILL, GROWING), 1e-14, "reproduced"),
+    (_pieces(STILL, GROWING), 1e-6, "not reproduced"),                  # the explicit form is off
+    (_pieces(GROWING, GROWING), 1e-14, "not reproduced"),               # the treated pieces still multiply
+    (_pieces([1.0, 1.0, 1.3, 1.3, 1.0], GROWING), 1e-14, "inconclusive"),  # draws straddle the 1.1 bound
+    (_pieces(STILL, STILL), 1e-14, "inconclusive"),                     # the control stabilises too
+    (_pieces(STILL, GROWING, output_ratio=1e-11), 1e-14, "inconclusive"),  # the control collapsed
 ])
-def test_judge_xz1(ratios, err, expected):
-    assert judged(xz1_measures(_pieces(ratios), 16, err, 1e-10, 1.1), "quick") == expected
+def test_judge_xz1(pieces, err, expected):
+    assert _xz1(pieces, err) == expected
+
+
+def test_xz1_names_the_eps_that_flips_its_verdict():
+    # At eps = 1e-2 the control's kinks fall under the threshold: it stops discriminating.
+    pieces = pd.concat([_pieces(STILL, GROWING), _pieces(STILL, STILL, eps=1e-2)], ignore_index=True)
+    note = xz1_eps_note(pieces, 16, 1e-14, XZ1, "reproduced")
+    assert note == "sensitive to: eps=0.01 (inconclusive vs reproduced)"
+    assert xz1_eps_note(_pieces(STILL, GROWING, eps=1e-2), 16, 1e-14, XZ1, "reproduced").startswith(
+        "verdict not sensitive to the declared choices (eps=0.01)")
+
+
+def test_kinks_are_counted_against_the_output_scale():
+    # Layer 1: relu(t - 0.25), relu(0.75 - t) along x(t) = t: slopes (0, -1), (1, -1), (1, 0),
+    # two kinks of size 1 against an output scale of 0.75 (at t = 0 and 1): relative 4/3.
+    w1, b1 = np.array([[1.0], [-1.0]]), np.array([-0.25, 0.75])
+    counts = R.kinks_along_segment([w1], [b1], np.array([0.0]), np.array([1.0]), [0.0, 1.0, 1.5])
+    assert counts[:, 1].tolist() == [3, 3, 1] and counts[:, 0].tolist() == [1, 1, 1]
+    # Layer 2 reads unit 1 alone: the pattern changes at t = 0.75, the output's slope does not,
+    # so it is one linear piece fewer than the activation domains.
+    w2, b2 = np.array([[1.0, 0.0]]), np.array([0.0])
+    assert R.pieces_along_segment([w1, w2], [b1, b2], np.array([0.0]), np.array([1.0]))[-1] == 3
+    assert R.kinks_along_segment([w1, w2], [b1, b2], np.array([0.0]), np.array([1.0]), [0.0])[0, -1] == 2
 
 
 def test_xz2_oscillation_of_sequences_with_known_answers():

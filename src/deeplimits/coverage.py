@@ -15,7 +15,7 @@ from .uncertainty import mean_interval, ols_slope_interval
 REPETITIONS = 4000
 # Independent draws per judged cell in the config (seeds, random segments) and points per
 # single OLS fit (HZ.1's and XZ.2's curves, TvG's doublings): the counts in use and R3's.
-DRAW_COUNTS = (2, 3, 4, 5, 10, 16, 20)
+DRAW_COUNTS = (2, 3, 4, 5, 10, 16, 20, 32)
 FIT_POINTS = (3, 4, 8, 50, 491)
 DOCS_PAGE = "docs/interval-coverage.md"
 

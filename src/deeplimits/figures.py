@@ -146,12 +146,15 @@ def plot_crx2_scaling(norms: pd.DataFrame, beta: float, path):
     return fig
 
 
-def plot_xz1_pieces(pieces: pd.DataFrame, path):
-    fig, ax = plt.subplots(figsize=(6, 4))
-    sns.lineplot(data=pieces, x="depth", y="pieces", hue="network", ax=ax, errorbar=("pi", 100))
-    ax.set(xlabel="depth n", ylabel="linear pieces along the segment (exact)",
-           title="XZ.1 activation domains met along random segments")
-    ax.legend(fontsize=7)
+def plot_xz1_pieces(pieces: pd.DataFrame, eps: float, path):
+    """Linear pieces (kinks above eps x the output's scale) along the random segments against
+    depth: per arm the median over draws, the middle half of the draws shaded."""
+    data = pieces[pieces.eps == eps]
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    sns.lineplot(data=data, x="depth", y="pieces", hue="network", ax=ax, estimator="median", errorbar=("pi", 50))
+    ax.set(yscale="log", xlabel="depth n", ylabel=f"linear pieces along the segment (eps = {eps:g})",
+           title="XZ.1 linear pieces along random segments (median, middle half shaded)")
+    ax.legend(fontsize=7, loc="upper left")
     _save(fig, path)
     return fig
 

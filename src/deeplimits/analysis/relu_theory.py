@@ -34,6 +34,39 @@ def explicit_output(ws, bs, x: torch.Tensor) -> torch.Tensor:
     return out
 
 
+def _next_layer(t0, t1, a, c, w, b, tol: float):
+    """Pass the pieces of a segment through one layer, all at once. Piece i spans
+    [t0[i], t1[i]] and the state on it is a[i] + t c[i] (arrays (P,) and (P, m)). A piece
+    splits where a unit's pre-activation, affine in t, changes sign; consecutive pieces with
+    the same activation pattern are merged. Two consecutive pieces of different parents never
+    share their whole pattern (the parents were merged otherwise), so comparing (parent, this
+    layer's activations) is comparing the whole history, at a cost that does not grow with
+    depth."""
+    za, zc = a @ w.T + b, c @ w.T
+    with np.errstate(divide="ignore", invalid="ignore"):
+        roots = -za / zc
+    inside = (np.abs(zc) > tol) & (roots > t0[:, None] + tol) & (roots < t1[:, None] - tol)
+    piece, _ = np.nonzero(inside)
+    # Every cut point, tagged with its piece: the ends of each piece and the roots inside it.
+    owner = np.concatenate([np.arange(len(t0)), piece, np.arange(len(t0))])
+    point = np.concatenate([t0, roots[inside], t1])
+    order = np.lexsort((point, owner))
+    owner, point = owner[order], point[order]
+    keep = (owner[1:] == owner[:-1]) & (point[1:] > point[:-1])
+    parent, s0, s1 = owner[:-1][keep], point[:-1][keep], point[1:][keep]
+    active = (za[parent] + 0.5 * (s0 + s1)[:, None] * zc[parent]) > 0
+    same = (parent[1:] == parent[:-1]) & (active[1:] == active[:-1]).all(axis=1)
+    first = np.concatenate([[True], ~same])
+    last = np.concatenate([~same, [True]])
+    new_a, new_c = np.where(active, za[parent], 0.0), np.where(active, zc[parent], 0.0)
+    return s0[first], s1[last], new_a[first], new_c[first]
+
+
+def _segment(x0, x1):
+    x0 = np.asarray(x0, dtype=np.float64)
+    return np.array([0.0]), np.array([1.0]), x0[None, :], (np.asarray(x1, dtype=np.float64) - x0)[None, :]
+
+
 def pieces_along_segment(ws, bs, x0, x1, tol: float = 1e-12) -> list[int]:
     """Number of linear pieces of t -> N(n)(x0 + t (x1 - x0)), t in [0, 1], for n = 0..D.
 
@@ -42,34 +75,28 @@ def pieces_along_segment(ws, bs, x0, x1, tol: float = 1e-12) -> list[int]:
     depth n is the number of activation domains of the first n layers met by the segment
     (consecutive pieces with the same activation pattern are merged).
     """
-    x0 = np.asarray(x0, dtype=np.float64)
-    x1 = np.asarray(x1, dtype=np.float64)
-    # Each piece: (t_start, t_end, a, c, pattern) with value a + t c on [t_start, t_end].
-    pieces = [(0.0, 1.0, x0, x1 - x0, ())]
+    pieces = _segment(x0, x1)
     counts = [1]
     for w, b in zip(ws, bs):
-        w = np.asarray(w, dtype=np.float64)
-        b = np.asarray(b, dtype=np.float64)
-        new = []
-        for t0, t1, a, c, pattern in pieces:
-            za, zc = w @ a + b, w @ c
-            cuts = [t0, t1]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                roots = -za / zc
-            inside = roots[(np.abs(zc) > tol) & (roots > t0 + tol) & (roots < t1 - tol)]
-            cuts = np.unique(np.concatenate([[t0, t1], inside]))
-            for s0, s1 in zip(cuts[:-1], cuts[1:]):
-                mid = 0.5 * (s0 + s1)
-                active = (za + mid * zc) > 0
-                new.append((s0, s1, np.where(active, za, 0.0), np.where(active, zc, 0.0),
-                            pattern + (active.tobytes(),)))
-        merged = [new[0]]
-        for piece in new[1:]:
-            if piece[4] == merged[-1][4]:
-                prev = merged[-1]
-                merged[-1] = (prev[0], piece[1], prev[2], prev[3], prev[4])
-            else:
-                merged.append(piece)
-        pieces = merged
-        counts.append(len(pieces))
+        pieces = _next_layer(*pieces, np.asarray(w, dtype=np.float64), np.asarray(b, dtype=np.float64), tol)
+        counts.append(len(pieces[0]))
+    return counts
+
+
+def kinks_along_segment(ws, bs, x0, x1, eps, tol: float = 1e-12) -> np.ndarray:
+    """pieces(n; eps), n = 0..D, for each kink threshold eps: 1 + the number of breakpoints of
+    t -> N(n)(x0 + t (x1 - x0)) where the slope (in t) changes by more than eps times the
+    output's scale along the segment, max_t ||N(n)(x(t))|| (t in [0, 1], so a slope and a value
+    share units). eps = 0 counts every breakpoint where the slope changes at all. Every eps is
+    counted from one computation of the breakpoints and their slope changes. (len(eps), D + 1)."""
+    eps = np.asarray(eps, dtype=np.float64)
+    pieces = _segment(x0, x1)
+    counts = np.ones((eps.size, len(ws) + 1), dtype=np.int64)
+    for n, (w, b) in enumerate(zip(ws, bs), start=1):
+        pieces = _next_layer(*pieces, np.asarray(w, dtype=np.float64), np.asarray(b, dtype=np.float64), tol)
+        t0, t1, a, c = pieces
+        scale = float(max(np.linalg.norm(a + t0[:, None] * c, axis=1).max(),
+                          np.linalg.norm(a + t1[:, None] * c, axis=1).max()))
+        jumps = np.linalg.norm(np.diff(c, axis=0), axis=1) / scale if scale > 0 else np.zeros(len(t0) - 1)
+        counts[:, n] = 1 + (jumps[None, :] > eps[:, None]).sum(axis=1)
     return counts

@@ -3,6 +3,8 @@ spectral for matrices (||W(n) - I||_2)."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import torch
@@ -12,11 +14,12 @@ from ..claims import write_claim
 from ..convergence import WindowOscillation, doubling_grid, oscillation_measures, oscillation_slopes
 from ..data import load_prepared
 from ..io import write_csv
-from ..judges import xz4_verdict
+from ..judges import decide_measures, xz4_verdict
 from ..logs import progress
 from ..models.plain import convergent_layers, he_layers
 from ..plan import base_variant
 from ..seeding import torch_generator
+from ..sensitivity import sensitivity_note
 from ..uncertainty import exact, mean_interval, measure, over_draws
 from . import relu_theory as R
 from .fit import loglog_slope
@@ -31,66 +34,108 @@ def _sequence(kind: str, depth: int, width: int, gen, alpha: float = 0.0):
 
 
 # ----------------------------------------------------------------------------- XZ.1
-def xz1(settings: dict, inputs: dict, outputs: dict, *, scale: str, seed: int = 0, label: str = "", device: str = "cpu") -> dict:
-    gen = torch_generator(seed, "xz1")
+# XZ.1's arms: XZ.2's convergent sequences (treated), alpha = -0.5 (the control: neither series
+# summable, outputs of order 1) and He init, drawn but no control: its outputs collapse to ~0.
+XZ1_HE = "He init (collapses)"
+
+
+def xz1_arms(settings: dict) -> dict:
+    arms = {f"convergent, alpha={a:g}": ("convergent", a, "treated") for a in settings["alphas"]}
+    arms[f"alpha={settings['control_alpha']:g} (control)"] = ("convergent", settings["control_alpha"], "control")
+    arms[XZ1_HE] = ("he", 0.0, "shown")
+    return arms
+
+
+def xz1_draws(settings: dict, gen) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per arm and draw (a fresh random network and a random segment): pieces(n; eps) for every
+    eps (main and declared, one computation), the output-norm ratio ||N(D)|| / ||x|| at the
+    segment's ends; and per arm the explicit form's error on the first draw's network."""
     depth, width = settings["depth"], settings["width"]
-    nets = {f"convergent, alpha={a:g}": ("convergent", a) for a in settings["alphas"]}
-    nets["He init (not convergent)"] = ("he", 0.0)
+    eps = [settings["eps"], *settings["eps_choices"]]
     rows, pieces = [], []
-    for name, (kind, alpha) in nets.items():
-        ws, bs = _sequence(kind, depth, width, gen, alpha)
-        x = torch.randn(settings["n_inputs"], width, generator=gen, dtype=torch.float64)
-        forward = R.forward_states(ws, bs, x)[-1]
-        explicit = R.explicit_output(ws, bs, x)
-        denom = forward.norm().clamp_min(1e-300)
-        rows.append({"network": name, "explicit_rel_error": float((explicit - forward).norm() / denom),
-                     "output_norm": float(forward.norm(dim=1).mean())})
-        for s in range(settings["n_segments"]):
-            x0 = torch.randn(width, generator=gen, dtype=torch.float64)
-            x1 = torch.randn(width, generator=gen, dtype=torch.float64)
-            counts = R.pieces_along_segment([w.numpy() for w in ws], [b.numpy() for b in bs], x0.numpy(), x1.numpy())
-            pieces += [{"network": name, "kind": kind, "segment": s, "depth": n, "pieces": c}
-                       for n, c in enumerate(counts)]
-    summary = pd.DataFrame(rows)
-    pieces = pd.DataFrame(pieces)
-    mean = pieces.groupby(["network", "kind", "depth"])["pieces"].mean().reset_index()
-    growth = []
-    for (name, kind), grp in mean.groupby(["network", "kind"]):
-        at = grp.set_index("depth")["pieces"]
-        growth.append({"network": name, "kind": kind, "pieces_at_half_depth": at[depth // 2],
-                       "pieces_at_depth": at[depth], "growth_ratio": at[depth] / at[depth // 2]})
-    growth = pd.DataFrame(growth)
-    summary = summary.merge(growth, on="network")
+    for name, (kind, alpha, role) in xz1_arms(settings).items():
+        for s in progress(range(settings["n_segments"]), desc=f"XZ.1 {name}", unit="segment"):
+            ws, bs = _sequence(kind, depth, width, gen, alpha)
+            if s == 0:
+                x = torch.randn(settings["n_inputs"], width, generator=gen, dtype=torch.float64)
+                forward, explicit = R.forward_states(ws, bs, x)[-1], R.explicit_output(ws, bs, x)
+                rows.append({"network": name, "role": role, "explicit_rel_error":
+                             float((explicit - forward).norm() / forward.norm().clamp_min(1e-300))})
+            ends = torch.randn(2, width, generator=gen, dtype=torch.float64)
+            counts = R.kinks_along_segment([w.numpy() for w in ws], [b.numpy() for b in bs], *ends.numpy(), eps)
+            ratio = float(R.forward_states(ws, bs, ends)[-1].norm(dim=1).mean() / ends.norm(dim=1).mean())
+            for e, row in zip(eps, counts):
+                # Every depth for the main eps (the figure); D/2 and D for the declared ones.
+                keep = range(depth + 1) if e == settings["eps"] else (depth // 2, depth)
+                pieces += [{"network": name, "role": role, "segment": s, "eps": e, "depth": n, "pieces": int(row[n]),
+                            "output_ratio": ratio} for n in keep]
+    return pd.DataFrame(rows), pd.DataFrame(pieces)
+
+
+def xz1_measures(pieces: pd.DataFrame, depth: int, max_err: float, settings: dict, eps: float) -> list:
+    """XZ.1's judged numbers at kink threshold `eps`: the explicit form's error (deterministic,
+    float64); per treated arm, pieces(D) / pieces(D/2) per draw inside [stable_floor,
+    stable_ratio]; the control's ratio above stable_ratio, non-degenerate from its output
+    ratios; Student-t intervals over the draws."""
+    band = (settings["stable_floor"], settings["stable_ratio"])
+    measures = [measure("explicit rel. error", max_err, exact(max_err), None, settings["rel_tolerance"])]
+    at = pieces[(pieces.eps == eps) & pieces.depth.isin([depth // 2, depth])]
+    for (name, role), grp in at.groupby(["network", "role"], sort=False):
+        table = grp.pivot(index="segment", columns="depth", values="pieces")[[depth // 2, depth]].to_numpy(float)
+        growth = table[:, 1] / table[:, 0]
+        if role == "treated":
+            measures.append(over_draws(f"growth {name}", growth, *band, what="per-segment ratios"))
+        elif role == "control":
+            # Above the treated band: the control's band starts just past stable_ratio (disjoint bands).
+            measures.append(over_draws(f"growth {name}", growth, math.nextafter(band[1], math.inf), None,
+                                       what="per-segment ratios", role="control", treated_band=band,
+                                       ratios=grp.groupby("segment").output_ratio.first()))
+    return measures
+
+
+def xz1_eps_note(pieces: pd.DataFrame, depth: int, max_err: float, settings: dict, main: str) -> str:
+    """R7 for eps: each declared eps judged from the same breakpoints; which ones flip the verdict."""
+    flips = []
+    for e in settings["eps_choices"]:
+        ms = xz1_measures(pieces, depth, max_err, settings, e)
+        verdict, _ = decide_measures([m.as_dict() for m in ms], [m.verdict for m in ms])
+        if verdict != main:
+            flips.append({"choice": "eps", "value": f"{e:g}", "verdict": verdict, "reference": main})
+    choices = [f"eps={e:g}" for e in settings["eps_choices"]]
+    return sensitivity_note({"sensitive_to": flips, "choices": choices})
+
+
+def xz1(settings: dict, inputs: dict, outputs: dict, *, scale: str, seed: int = 0, label: str = "", device: str = "cpu") -> dict:
+    depth = settings["depth"]
+    summary, pieces = xz1_draws(settings, torch_generator(seed, "xz1"))
+    main = pieces[pieces.eps == settings["eps"]]
+    at = main[main.depth.isin([depth // 2, depth])].pivot_table(index=["network", "segment"], columns="depth",
+                                                                values="pieces")
+    growth = (at[depth] / at[depth // 2]).groupby("network").mean()
+    summary = summary.assign(pieces_at_half_depth=summary.network.map(at[depth // 2].groupby("network").mean()),
+                             pieces_at_depth=summary.network.map(at[depth].groupby("network").mean()),
+                             growth_ratio=summary.network.map(growth),
+                             output_ratio=summary.network.map(main.groupby("network").output_ratio.mean()))
     write_csv(outputs["summary"], summary)
     write_csv(outputs["pieces"], pieces)
     max_err = float(summary.explicit_rel_error.max())
-    measures = xz1_measures(pieces, depth, max_err, settings["rel_tolerance"], settings["stable_ratio"])
-    desc = "; ".join(f"{r.network}: {r.pieces_at_half_depth:.1f} -> {r.pieces_at_depth:.1f}"
-                     for r in summary.itertuples())
+    measures = xz1_measures(pieces, depth, max_err, settings, settings["eps"])
+    main_verdict, _ = decide_measures([m.as_dict() for m in measures], [m.verdict for m in measures])
+    desc = "; ".join(f"{r.network}: {r.pieces_at_half_depth:.1f} -> {r.pieces_at_depth:.1f} (outputs "
+                     f"{r.output_ratio:.2g} x inputs)" for r in summary.itertuples())
     record = write_claim(
         outputs, "claim", "XZ.1", scale=scale,
-        measured=f"explicit form max rel. error {max_err:.2e}; mean pieces along a segment at depth "
-                 f"D/2 -> D (D={depth}): {desc}",
-        target="rel. error <= tolerance; convergent sequences: pieces(D) / pieces(D/2) <= "
-               f"{settings['stable_ratio']}",
+        measured=f"explicit form max rel. error {max_err:.2e}; mean pieces along a segment at depth D/2 -> D "
+                 f"(D={depth}, kink threshold eps = {settings['eps']:g}): {desc}",
+        target=f"rel. error <= tolerance; convergent sequences: pieces(D) / pieces(D/2) in "
+               f"[{settings['stable_floor']}, {settings['stable_ratio']}]; the control's above {settings['stable_ratio']}",
         tolerance=f"rel. error {settings['rel_tolerance']:g}",
-        note=f"width {width}, {settings['n_segments']} random segments, pieces counted exactly (affine roots)",
-        values={"max_rel_error": max_err}, measures=measures,
+        note=f"width {settings['width']}, {settings['n_segments']} draws (a random network and segment each); a kink "
+             f"counts when the slope changes by > eps x max ||output|| along the segment; He init collapses (no "
+             f"control); {xz1_eps_note(pieces, depth, max_err, settings, main_verdict)}",
+        values={"max_rel_error": max_err, "eps": settings["eps"]}, measures=measures,
     )
     return {"verdict": record["verdict"], "summary": summary}
-
-
-def xz1_measures(pieces: pd.DataFrame, depth: int, max_err: float, rel_tolerance: float, stable_ratio: float) -> list:
-    """XZ.1's judged numbers: the explicit form's error (deterministic, float64) and, per
-    convergent sequence, pieces(D) / pieces(D/2) per random segment (one segment is one draw)
-    with a Student-t interval over segments."""
-    measures = [measure("explicit rel. error", max_err, exact(max_err), None, rel_tolerance)]
-    conv = pieces[(pieces.kind == "convergent") & pieces.depth.isin([depth // 2, depth])]
-    for name, grp in conv.groupby("network"):
-        table = grp.pivot(index="segment", columns="depth", values="pieces")[[depth // 2, depth]].to_numpy(float)
-        measures.append(over_draws(f"growth {name}", table[:, 1] / table[:, 0], None, stable_ratio,
-                                   what="per-segment ratios"))
-    return measures
 
 
 # ----------------------------------------------------------------------------- XZ.2
