@@ -17,6 +17,7 @@ from deeplimits.analysis.huang_zhang import (
     hz4_measures,
     judge_hz1,
     random_dense_blocks,
+    stable_agreement_depth,
     trained_blocks,
 )
 from deeplimits.judges import judged
@@ -138,12 +139,22 @@ def test_judge_hz2():
 
 
 def test_judge_hz3():
-    assert judged(hz3_measures(1e-14, 0, -1.0, 1e-10), "quick") == "reproduced"
-    assert judged(hz3_measures(1e-14, 3, -1.0, 1e-10), "quick") == "not reproduced"   # a violated bound
-    assert judged(hz3_measures(1e-8, 0, -1.0, 1e-10), "quick") == "not reproduced"    # explicit form off
-    # Exact values at the band edge are inside it; just past it they are not.
-    assert judged(hz3_measures(1e-10, 0, -0.9, 1e-10), "quick") == "reproduced"
-    assert judged(hz3_measures(1e-10, 0, -0.89, 1e-10), "quick") == "not reproduced"
+    n_star = [0.4, 0.5, 0.45]
+    assert judged(hz3_measures(1e-14, 0, n_star, 1e-10), "quick") == "reproduced"
+    assert judged(hz3_measures(1e-14, 3, n_star, 1e-10), "quick") == "not reproduced"   # a violated bound
+    assert judged(hz3_measures(1e-8, 0, n_star, 1e-10), "quick") == "not reproduced"    # explicit form off
+    assert judged(hz3_measures(1e-10, 0, n_star, 1e-10), "quick") == "reproduced"       # exactly at the bound
+    reported = hz3_measures(1e-14, 0, [1.0, 1.0, 0.9], 1e-10)[2]  # late agreement is reported, not failed
+    assert reported.role == "reported" and reported.value == pytest.approx(0.9667, abs=1e-4)
+
+
+@pytest.mark.parametrize("agreement, expected", [
+    ([0.5, 0.995, 0.98, 0.999, 1.0], 3),   # the dip at n = 2 counts: from 3 on it stays
+    ([0.995, 0.999, 1.0], 0),              # agrees from the start
+    ([0.2, 0.5, 0.9, 1.0], 3),             # only the full network
+])
+def test_stable_agreement_depth(agreement, expected):
+    assert stable_agreement_depth(pd.Series(agreement, index=range(len(agreement)))) == expected
 
 
 def _grid(b, noise=0.0):
