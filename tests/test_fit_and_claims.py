@@ -1,6 +1,7 @@
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from deeplimits.analysis.fit import log_linear_rate, loglog_slope, relative_spread
@@ -123,3 +124,22 @@ def test_the_markdown_table_escapes_what_markdown_would_read_as_markup():
                                      "verdict": "reported"}
     md = to_markdown(pd.DataFrame([row], columns=COLUMNS))
     assert r"(k\*k\*width^3), claim\_xz3 \| x" in md
+
+
+def test_the_report_landing_page_is_short_coloured_and_starts_at_its_top():
+    from deeplimits.claims import LANDING_TEXT, to_rst
+
+    frame = pd.DataFrame([
+        {"claim": "HZ.1", "verdict": "reproduced", "interval": "slope a=1 -2 [-2.1, -1.9]; slope a=2 -3 [-3.1, -2.9]",
+         "figure": "hz1_increments.png"},
+        {"claim": "XZ.3", "verdict": "reported", "interval": "", "figure": "xz3_layer_norms.png, xz3_more.png"},
+        {"claim": "CRX.4", "verdict": "not reproduced", "interval": "beta " + "x" * 200, "figure": ""}])
+    rst = to_rst(frame, "quick")
+    rows = rst.split("   * - ")[2:]
+    assert rows[0].splitlines()[1:] == ["     - :vreproduced:`reproduced`", "     - slope a=1 -2 [-2.1, -1.9]",
+                                        "     - `hz1_increments.png`_"]
+    assert "     - none" in rows[1] and "`xz3_more.png`_" in rows[1]  # never a lone "-" (a bullet)
+    long = rows[2].splitlines()[2].removeprefix("     - ")
+    assert len(long) == LANDING_TEXT and long.endswith("...") and ":vnotreproduced:`not reproduced`" in rows[2]
+    assert "span.vnotreproduced {color:" in rst and "align-items: flex-start !important" in rst
+    assert ".. role:: vnotreproduced" in rst and "reproduced: 1, not reproduced: 1, reported: 1" in rst

@@ -160,25 +160,48 @@ def verdict_counts(frame: pd.DataFrame) -> str:
     return ", ".join(f"{v}: {counts[v]}" for v in VERDICTS if v in counts)
 
 
+# The landing page's verdict colours (a role per verdict: a span of that class).
+VERDICT_COLOURS = {"reproduced": "#1a7f37", "not reproduced": "#b42318", "inconclusive": "#b54708",
+                   "reported": "#175cd3", "not at this scale": "#667085", "failed to run": "#b42318",
+                   "not run": "#667085"}
+LANDING_TEXT = 70  # characters of a claim's first judged number on the landing page
+
+
+def _role(verdict: str) -> str:
+    return "v" + re.sub(r"\W", "", verdict)
+
+
 def to_rst(frame: pd.DataFrame, scale: str) -> str:
-    """The report's landing page: the verdict counts and the table (claim, verdict, interval,
-    provenance), each claim linking its figures (report items are linked by file name)."""
+    """The report's landing page, short enough to read from its top: the verdict counts, then
+    one line per claim (its id, its coloured verdict, its first judged number, links to its
+    figures; report items are linked by file name). The full table is the report item
+    claims.csv."""
     def cell(text) -> str:
         text = " ".join(str(text).split())
         if text in ("", "nan"):
-            return "-"
+            return "none"  # ("-" alone would be read as a bullet)
         # Characters RST would read as markup (substitutions |x|, emphasis, references x_).
         return re.sub(r"([\\*`|_])", r"\\\1", text)
 
-    lines = [f"**Replication table at scale** ``{scale}``: {verdict_counts(frame)}.", "",
-             ".. list-table::", "   :header-rows: 1", "   :widths: 8 14 40 12 26", "",
-             "   * - claim", "     - verdict", "     - interval (95%, method)", "     - provenance", "     - figures"]
+    styles = " ".join(f"span.{_role(v)} {{color: {c}; font-weight: 600}}" for v, c in VERDICT_COLOURS.items())
+    # Snakemake's report centres its landing page vertically in a scrolling box, beside the
+    # rule graph: taller than the window, its top would be out of reach. Start it at the top,
+    # and give the table room.
+    styles += (" div.h-screen.overflow-auto.items-center {align-items: flex-start !important} "
+               "div.prose.max-w-lg {max-width: 56rem !important}")
+    lines = [".. raw:: html", "", f"   <style>{styles}</style>", ""]
+    lines += [f".. role:: {_role(v)}" for v in VERDICT_COLOURS] + [""]
+    lines += [f"**Replication table at scale** ``{scale}``: {verdict_counts(frame)}.", "",
+              ".. list-table::", "   :header-rows: 1", "   :widths: 8 14 48 30", "",
+              "   * - claim", "     - verdict", "     - first judged number (full table: claims.csv)", "     - figures"]
     for _, row in frame.iterrows():
         figures = re.findall(r"[\w.=-]+\.png", str(row["figure"]))
-        links = ", ".join(f"`{f}`_" for f in dict.fromkeys(figures)) or "-"
-        interval = cell(row["interval"]) + (f" ({cell(row['interval_method'])})" if cell(row["interval"]) != "-" else "")
-        lines += [f"   * - {row['claim']}", f"     - {cell(row['verdict'])}", f"     - {interval}",
-                  f"     - {cell(row['provenance'])}", f"     - {links}"]
+        links = ", ".join(f"`{f}`_" for f in dict.fromkeys(figures)) or "none"
+        first = str(row["interval"]).split(";")[0].strip() if cell(row["interval"]) != "none" else ""
+        first = first if len(first) <= LANDING_TEXT else first[:LANDING_TEXT - 3] + "..."
+        verdict = str(row["verdict"])
+        lines += [f"   * - {row['claim']}", f"     - :{_role(verdict)}:`{verdict}`", f"     - {cell(first)}",
+                  f"     - {links}"]
     return "\n".join(lines) + "\n"
 
 
