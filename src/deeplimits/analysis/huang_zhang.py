@@ -18,7 +18,13 @@ import torch
 from ..cells import cell_dirs, load_cell_model, load_metrics
 from ..claims import write_claim
 from ..config import config_hash
-from ..convergence import WindowOscillation, doubling_grid, oscillation_measures, oscillation_slopes
+from ..convergence import (
+    WindowOscillation,
+    check_law,
+    doubling_grid,
+    oscillation_measures,
+    oscillation_slopes,
+)
 from ..data import load_prepared
 from ..data.download import md5sum
 from ..engine.trainer import resolve_device
@@ -125,11 +131,27 @@ def network_checkpoint(net: int) -> str:
     return CHECKPOINT if net == 0 else CHECKPOINT.replace(".pt", f"_network{net}.pt")
 
 
-def hz1_measures(increments: pd.DataFrame, fit_from: int, tol: float) -> list:
+def hz1_law(grp: pd.DataFrame, fit_from: int, tol: float):
+    """R4 for one alpha: the law checked on the mean curve over the networks, averaged over
+    doubling windows [n, 2n) from fit_from (diff(n) of fresh random blocks fluctuates from one
+    n to the next; the windows' means are what a law describes). None below 3 windows."""
+    mean = grp.groupby("n")["diff"].mean()
+    starts = [fit_from * 2**k for k in range(64) if fit_from * 2 ** (k + 1) <= mean.index.max() + 1]
+    windows = [(a, 2 * a) for a in starts]
+    if len(windows) < 3:
+        return None
+    x = [float(np.sqrt(a * (b - 1))) for a, b in windows]
+    y = [float(mean[(mean.index >= a) & (mean.index < b)].mean()) for a, b in windows]
+    return check_law(x, y, tol)
+
+
+def hz1_measures(increments: pd.DataFrame, fit_from: int, tol: float) -> tuple[list, dict]:
     """Per alpha, the log-log slope of diff(n) over n >= fit_from, judged against -(1 + alpha)
     +- tol: fitted per random network with a Student-t interval over the networks; with the
-    authors' one network, the OLS interval of its one fit."""
-    measures = []
+    authors' one network, the OLS interval of its one fit. R4: the halves' local slopes of the
+    windowed mean curve must agree within tol (and the curve be monotone). Returns the
+    measures and, per alpha whose law does not hold, what the row says instead."""
+    measures, laws = [], {}
     for alpha, grp in increments.groupby("alpha"):
         target = -(1 + alpha)
         band = (target - tol, target + tol)
@@ -137,11 +159,20 @@ def hz1_measures(increments: pd.DataFrame, fit_from: int, tol: float) -> list:
         slopes = [loglog_slope(g.n.to_numpy(), g["diff"].to_numpy(), fit_from).slope for _, g in nets]
         if len(slopes) > 1:
             measures.append(over_draws(f"slope alpha={alpha:g}", slopes, *band, what="per-network slopes"))
+        else:
+            keep = (grp.n >= fit_from) & (grp["diff"] > 0)
+            x, y = np.log(grp.n[keep].to_numpy(float)), np.log(grp["diff"][keep].to_numpy())
+            measures.append(measure(f"slope alpha={alpha:g}", slopes[0], ols_slope_interval(x, y), *band))
+        law = hz1_law(grp, fit_from, tol)
+        if law is None:
             continue
-        keep = (grp.n >= fit_from) & (grp["diff"] > 0)
-        x, y = np.log(grp.n[keep].to_numpy(float)), np.log(grp["diff"][keep].to_numpy())
-        measures.append(measure(f"slope alpha={alpha:g}", slopes[0], ols_slope_interval(x, y), *band))
-    return measures
+        gap = abs(law.first_half - law.second_half)
+        measures.append(measure(f"local slopes differ alpha={alpha:g}", gap, exact(gap), None, tol))
+        if not law.holds:
+            laws[alpha] = law.note()
+            if not law.monotone:
+                measures.append(measure(f"monotone alpha={alpha:g}", 0.0, exact(0.0), 1.0, 1.0))
+    return measures, laws
 
 
 def judge_hz1(measures: list, scale: str) -> str:
@@ -155,10 +186,11 @@ def hz1(settings: dict, inputs: dict, outputs: dict, *, scale: str, seed: int = 
     on some alphas only (the CPU table's reference alpha)."""
     increments = pd.concat([pd.read_csv(f) for f in inputs["increments"]], ignore_index=True).sort_values(["alpha", "n"])
     tol = settings["tolerance"]
-    measures = hz1_measures(increments, settings["fit_from"], tol)
+    measures, laws = hz1_measures(increments, settings["fit_from"], tol)
+    slope_measures = [m for m in measures if m.name.startswith("slope ")]
     fits = [{"alpha": alpha, "slope": m.value, "slope_lo": m.lo, "slope_hi": m.hi, "target": -(1 + alpha),
-             "error": m.value + (1 + alpha), "source": "this run"}
-            for alpha, m in zip(sorted(increments.alpha.unique()), measures)]
+             "error": m.value + (1 + alpha), "source": "this run", "law": laws.get(alpha, "holds")}
+            for alpha, m in zip(sorted(increments.alpha.unique()), slope_measures)]
     ref = pd.read_csv(inputs["reference"])
     ref_fit = loglog_slope(ref["layer"], ref["difference_maxabs"], settings["fit_from"])
     ra = settings["reference_alpha"]
@@ -178,7 +210,8 @@ def hz1(settings: dict, inputs: dict, outputs: dict, *, scale: str, seed: int = 
         measured=f"log-log slope over n >= {settings['fit_from']}: {measured} "
                  f"(authors' data, alpha={ra:g}: {ref_fit.slope:.3f}){pointwise}",
         target="slope = -(1 + alpha) for every alpha", tolerance=f"+-{tol}",
-        note=f"inputs {inputs}, max-abs norm",
+        note=f"inputs {inputs}, max-abs norm; R4 on the mean curve's doubling-window means"
+             + "".join(f"; alpha={a:g}: {why}" for a, why in laws.items()),
         values={"slopes": dict(zip(map(str, ours.alpha), ours.slope)), "reference_slope": ref_fit.slope,
                 "authors_points": {str(n): v for n, v in side_by_side.items()}},
         label=label, measures=measures,
