@@ -276,3 +276,28 @@ def test_the_entry_table_keeps_about_entry_points_layers_per_model_with_its_colu
     deepest = crx.entry_decomposition(entries)
     assert set(deepest.columns) >= {"dataset", "model", "s", "entry", "trend", "noise"}
     assert deepest.groupby("model").size().tolist() == [4, 4]  # layers 0, 3, 6, 9 of each
+
+
+@pytest.mark.parametrize("init", ["zero", "iid_dL"])
+def test_a_cell_s_initial_state_is_rebuilt_as_it_was_trained(tmp_path, init):
+    """CRX.3's displacement A_T - A_0 needs A_0, which no file stores: rebuilt from the
+    generators, it is zero for the zero init and the untrained model's weights otherwise."""
+    from deeplimits.cells import build, initial_state, load_weights, run_cell
+    from deeplimits.data.prepare import prepare_dataset
+    from deeplimits.plan import Cell
+
+    data = tmp_path / "near_orthogonal.pt"
+    prepare_dataset("near_orthogonal", {"near_orthogonal": {"dim": 4, "n": 2, "max_overlap": 0.0}}, 0, data)
+    cell, settings = Cell("crx3", "near_orthogonal", init, 6), {"seeds": 2, "dtype": "float64", "init_std": 0.1,
+                                                               "steps": 5, "lr": 1.0, "checkpoint_every": 100}
+    run_cell(cell, settings, data, tmp_path / "cell", root_seed=3, show_progress=False)
+    a0 = initial_state(tmp_path / "cell", {"x_shape": [4]}, root_seed=3)["A"]
+    trained = load_weights(tmp_path / "cell")["state"]["A"]
+    torch.manual_seed(3)
+    fresh, _, _ = build(cell, settings, {"meta": {}, "x_train": torch.zeros(1, 4)}, 3)
+    assert torch.equal(a0, fresh.A.detach()) and not torch.equal(a0, trained)
+    assert (init == "zero") == bool((a0 == 0).all())
+    # With a zero step size the weights never move: the rebuilt start is what run_cell started from.
+    run_cell(cell, dict(settings, lr=0.0), data, tmp_path / "still", root_seed=3, show_progress=False)
+    assert torch.equal(initial_state(tmp_path / "still", {"x_shape": [4]}, root_seed=3)["A"],
+                       load_weights(tmp_path / "still")["state"]["A"])

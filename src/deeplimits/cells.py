@@ -196,6 +196,18 @@ def load_metrics(cell_dir: str | Path) -> pd.DataFrame:
     return pd.read_csv(Path(cell_dir) / CELL_FILES["metrics"])
 
 
+def initial_state(cell_dir: str | Path, data_meta: dict, root_seed: int = 0) -> dict:
+    """The weights a cell started from, rebuilt from its generators as run_cell built them
+    (nothing else is stored): what training displaced, with the trained state."""
+    blob = load_weights(cell_dir)
+    c = blob["cell"]
+    cell = Cell(c["experiment"], c["dataset"], c["variant"], int(c["depth"]))
+    torch.manual_seed(root_seed)
+    model, _, _ = build(cell, blob["settings"], {"meta": data_meta, "x_train": torch.zeros(1, *data_meta["x_shape"])},
+                        root_seed)
+    return {k: v.detach() for k, v in model.state_dict().items()}
+
+
 def load_cell_model(cell_dir: str | Path, data_meta: dict, root_seed: int = 0):
     """Rebuild the trained stacked model of a cell folder (for analyses)."""
     blob = load_weights(cell_dir)

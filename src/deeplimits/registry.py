@@ -293,6 +293,7 @@ CLAIMS = {c.id: c for c in [
        caption="CRX.2: max_k ||A(k)|| against L on log-log axes with the fitted L^-beta."),
     _c("CRX.3", CRX, "weights along depth have finite 2-variation in the limit", "reconstructed", "crx3",
        tables=("exponents",), figures={"variation": "crx3_variation.png", "profiles": "crx3_profiles.png"},
+       design="2026-12-05",
        caption="CRX.3: p-variation of the weight path against L per init, and two entries along depth."),
     _c("CRX.4", CRX, "max_k ||A(k)|| ~ L^-beta with beta = 0.2 (tanh, ODE), 0.5 (relu, ODE), "
        "0.4 (relu, MNIST features); targets reconstructed: constants in the companion's analysis code",
@@ -511,7 +512,9 @@ CARDS = {
         statement="The weights along depth have a limit of finite 2-variation.",
         judged="growth exponents in L of the p-variations, per initialisation, fitted per seed",
         not_by_construction="for random initialisations it is fixed by the initialisation's noise; the zero "
-                            "initialisation's exponent is what training produced",
+                            "initialisation's exponent is what training produced. So the same exponents of the "
+                            "training displacement L^(1/2) (A_T(k) - A_0(k)), what gradient descent produced, are "
+                            "reported beside them (A_0 rebuilt from the cell's generators)",
         control="the initialisations whose variation grows are the contrast", draws="seeds", interval=_T,
         target_source="reconstructed", tolerance_reason="+-exponent_tolerance for fits over few depths",
         budget="steps of GD", values=("seeds", "depths", "inits", "steps", "exponent_tolerance")),

@@ -8,7 +8,7 @@ import math
 import pandas as pd
 import torch
 
-from ..cells import cell_data, cell_dirs, load_cell_model, load_metrics, load_weights
+from ..cells import cell_data, cell_dirs, initial_state, load_cell_model, load_metrics, load_weights
 from ..claims import write_claim
 from ..convergence import check_law
 from ..data import load_prepared
@@ -185,30 +185,32 @@ def crx3_measures(variations: pd.DataFrame, tol: float) -> list:
 def crx3(settings: dict, inputs: dict, outputs: dict, *, scale: str, seed: int = 0, label: str = "", device: str = "cpu") -> dict:
     from ..pvariation import p_variation, quadratic_variation
 
+    def variations(x) -> dict:
+        return {"V1": p_variation(x, 1), "V2": p_variation(x, 2), "V3": p_variation(x, 3), "QV": quadratic_variation(x)}
+
     rows, profiles = [], []
     for cell_dir in cell_dirs(inputs["cells"]):
         blob = load_weights(cell_dir)
         init, depth = base_variant(blob["cell"]["variant"]), int(blob["cell"]["depth"])
         a = blob["state"]["A"].double()  # (S, L, d, d)
         path = a * depth**0.5             # X(k/L) = L^(1/2) A(k)
+        # What gradient descent produced: the displacement L^(1/2) (A_T(k) - A_0(k)).
+        a0 = initial_state(cell_dir, {"x_shape": [a.shape[-1]]}, seed)["A"].double()
+        moved = (a - a0) * depth**0.5
         for s in range(path.shape[0]):
-            x = path[s].numpy()
-            rows.append({"init": init, "depth": depth, "seed": s,
-                         "V1": p_variation(x, 1), "V2": p_variation(x, 2), "V3": p_variation(x, 3),
-                         "QV": quadratic_variation(x)})
+            rows.append({"init": init, "depth": depth, "seed": s, **variations(path[s].numpy()),
+                         **{f"displacement_{k}": v for k, v in variations(moved[s].numpy()).items()}})
         for k in range(depth):  # two entries of seed 0 along depth, for the figure
             profiles.append({"init": init, "depth": depth, "s": (k + 0.5) / depth,
                              "entry_00": float(path[0, k, 0, 0]), "entry_01": float(path[0, k, 0, 1])})
     table = pd.DataFrame(rows)
     write_csv(outputs["variations"], table)
     write_csv(outputs["profiles"], pd.DataFrame(profiles))
-    mean = table.groupby(["init", "depth"])[["V1", "V2", "V3", "QV"]].mean().reset_index()
+    columns = [f"{q}{v}" for q in ("", "displacement_") for v in ("V1", "V2", "V3", "QV")]
+    mean = table.groupby(["init", "depth"])[columns].mean().reset_index()
     exps = []
     for init, grp in mean.groupby("init"):
-        row = {"init": init}
-        for col in ("V1", "V2", "V3", "QV"):
-            row[col] = loglog_slope(grp.depth, grp[col]).slope
-        exps.append(row)
+        exps.append({"init": init, **{col: loglog_slope(grp.depth, grp[col]).slope for col in columns}})
     exps = pd.DataFrame(exps)
     write_csv(outputs["exponents"], exps)
     tol = settings["exponent_tolerance"]
@@ -218,9 +220,12 @@ def crx3(settings: dict, inputs: dict, outputs: dict, *, scale: str, seed: int =
     judgeable = bool(measures) and mean.depth.nunique() >= 2
     others = "; ".join(f"{r.init}: V1 ~ L^{r.V1:.2f}, V2 ~ L^{r.V2:.2f}, QV ~ L^{r.QV:.2f}"
                        for r in exps.itertuples() if r.init not in CRX3_EXPECTED)
+    moved = "; ".join(f"{r.init}: V1 ~ L^{r.displacement_V1:.2f}, V2 ~ L^{r.displacement_V2:.2f}, "
+                      f"QV ~ L^{r.displacement_QV:.2f}" for r in exps.itertuples())
     record = write_claim(
         outputs, "claim", "CRX.3", scale=scale,
-        measured="; ".join(checks) + (f". Also {others}" if others else ""),
+        measured="; ".join(checks) + (f". Also {others}" if others else "")
+                 + f". Training displacement L^(1/2) (A_T - A_0) (reported): {moved}",
         target="zero init: V_1 bounded; N(0,1/(dL^2)): V_2 bounded, V_1 ~ L^1/2; N(0,1/(dL)): QV ~ L",
         tolerance=f"growth exponents +-{tol}",
         note="path s = k/L -> L^(1/2) A(k) after GD; exact p-variation (Frobenius norm)",
