@@ -11,8 +11,10 @@ from deeplimits.analysis.cont_rossier_xu import (
     crx2_measures,
     crx3_measures,
     crx4_fits,
+    crx6_measures,
     judge_crx4,
     least_squares_residual,
+    path_distances,
 )
 from deeplimits.claims import build_table, write_claim
 from deeplimits.judges import decide_measures, judged
@@ -301,3 +303,35 @@ def test_a_cell_s_initial_state_is_rebuilt_as_it_was_trained(tmp_path, init):
     run_cell(cell, dict(settings, lr=0.0), data, tmp_path / "still", root_seed=3, show_progress=False)
     assert torch.equal(initial_state(tmp_path / "still", {"x_shape": [4]}, root_seed=3)["A"],
                        load_weights(tmp_path / "still")["state"]["A"])
+
+
+def test_path_distances_on_known_paths():
+    # X_L constant 1 on L = 2 layers; X_2L = 1, 1, 1, 3 (one 2x2 matrix each, Frobenius = 2 |entry|).
+    x_l = torch.ones(2, 2, 2, dtype=torch.float64)
+    x_2l = torch.ones(4, 2, 2, dtype=torch.float64)
+    x_2l[3] = 3.0
+    l2, sup = path_distances(x_l, x_2l)
+    assert sup == pytest.approx(4.0) and l2 == pytest.approx((16.0 / 4) ** 0.5)
+    assert path_distances(x_l, x_l.repeat_interleave(2, dim=0)) == (0.0, 0.0)
+
+
+def _distances(slopes: dict) -> pd.DataFrame:
+    """distance(L) = L^slope per (quantity, init), five seeds with +-0.02 in the slope."""
+    return pd.DataFrame([{"quantity": q, "init": i, "L": L, "seed": s, "L2": L ** (b + 0.01 * (s - 2)), "sup": 1.0}
+                         for (q, i), b in slopes.items() for L in (16, 32, 64, 128) for s in range(5)])
+
+
+CONVERGING = {("weights", "zero"): -1.0, ("displacement", "zero"): -1.0, ("displacement", "iid_dL"): -0.5,
+              ("weights", "iid_dL"): 0.0, ("weights", "iid_d"): 0.5, ("displacement", "iid_d"): 0.0}
+
+
+@pytest.mark.parametrize("change, expected", [
+    ({}, "reproduced"),                                    # every judged path converges; iid_d only reported
+    ({("displacement", "iid_dL"): 0.0}, "not reproduced"),   # a displacement that does not converge
+    ({("displacement", "iid_dL"): -0.25}, "inconclusive"),   # on the band edge
+])
+def test_judge_crx6(change, expected):
+    measures = crx6_measures(_distances({**CONVERGING, **change}), converged=0.25)
+    roles = {m.name: m.role for m in measures}
+    assert roles["weights iid_dL"] == roles["weights iid_d"] == roles["displacement iid_d"] == "reported"
+    assert judged([m for m in measures if m.role == "treated"], "quick") == expected

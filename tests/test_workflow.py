@@ -74,7 +74,8 @@ def test_cpu_claims_at_paper_scale_train_only_the_small_problems(repo, tmp_path)
     # CRX.1: its depths and its control's, once more per declared choice of targets.
     n_crx1 = (len(paper["crx1"]["depths"]) + len(paper["crx1"]["control_depths"])) * (
         1 + len(paper["crx1"]["sensitivity"]["targets"]))
-    assert jobs["train"] == n_crx1 + 4 * 5 + 2 * (len(grid) + n_sensitivity) + n_xz4
+    n_crx3 = len(paper["crx3"]["inits"]) * len(paper["crx3"]["depths"])
+    assert jobs["train"] == n_crx1 + n_crx3 + 2 * (len(grid) + n_sensitivity) + n_xz4
     assert jobs["crx4_sensitivity_run"] == 5 + 1  # one per declared value, and the main setting to 1020
     assert jobs["sensitivity"] == 3  # CRX.1, CRX.4 [ode] and XZ.2 (TvG's leaves its paper scale out: cost)
     assert jobs["download_data"] == 1  # Fashion-MNIST (TvG, XZ.4), from the Debian mirror when present

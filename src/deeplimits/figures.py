@@ -16,9 +16,10 @@ import matplotlib
 if "ipykernel" not in sys.modules:
     matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
+from matplotlib.ticker import MaxNLocator, NullLocator  # noqa: E402
 
 sns.set_theme(style="whitegrid", context="paper")
 
@@ -321,6 +322,27 @@ def plot_tvg3_euler(table: pd.DataFrame, path):
     ax.set(xscale="log", yscale="log", xlabel="N", ylabel="max_x ||X_N(1) - x(1)||",
            title="TvG.3 forward consistency")
     ax.legend(fontsize=7)
+    _save(fig, path)
+    return fig
+
+
+def plot_crx6_distances(distances: pd.DataFrame, path):
+    """||X_L - X_2L|| (L2) against L, per initialisation: the weights' paths and the training
+    displacements', median over seeds with their range, and a guide slope of -1/2."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=False)
+    for ax, quantity in zip(axes, ("weights", "displacement")):
+        data = distances[distances.quantity == quantity]
+        sns.lineplot(data=data, x="L", y="L2", hue="init", marker="o", ax=ax, errorbar=("pi", 100))
+        depths = np.array(sorted(data.L.unique()), dtype=float)
+        anchor = data[data.L == depths[0]].L2.median()
+        ax.plot(depths, anchor * (depths / depths[0]) ** -0.5, "k:", lw=0.8, label="slope -1/2 (guide)")
+        ax.set(xscale="log", yscale="log", xlabel="depth L", ylabel="||X_L - X_2L|| (L2 over s)",
+               title=f"CRX.6 {'weights L^1/2 A' if quantity == 'weights' else 'displacement L^1/2 (A_T - A_0)'}")
+        ax.set_xticks(depths, [str(int(d)) for d in depths], minor=False)
+        ax.xaxis.set_minor_locator(NullLocator())
+    # One legend for both panels, outside the data.
+    axes[0].get_legend().remove()
+    axes[1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
     _save(fig, path)
     return fig
 
