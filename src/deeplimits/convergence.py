@@ -154,6 +154,17 @@ def best_minima(solves: pd.DataFrame, gtol: float, depth: str = "N", objective: 
 
 
 # ------------------------------------------------------------------ R1 + R2 + R4: one claim's numbers
+def law_measures(law: LawCheck, name: str, tolerance: float) -> list:
+    """R4's judged numbers for a law fitted to a mean curve: the difference of the two halves'
+    local slopes (deterministic, at most `tolerance`) and, where the curve is not monotone, a
+    number that fails (a non-monotone sequence is never summarised by one slope)."""
+    gap = abs(law.first_half - law.second_half)
+    out = [measure(f"local slopes differ {name}", gap, exact(gap), None, tolerance)]
+    if not law.monotone:
+        out.append(measure(f"monotone {name}", 0.0, exact(0.0), 1.0, 1.0))
+    return out
+
+
 def oscillation_measures(slopes: pd.DataFrame, oscillation: pd.DataFrame, by: str, roles: dict, treated_bands: dict,
                          no_decay: float, law_tolerance: float, name=str, what: str = "per-sequence slopes"):
     """The numbers of a convergence claim judged by the window oscillation, per arm (`by`):
@@ -172,12 +183,9 @@ def oscillation_measures(slopes: pd.DataFrame, oscillation: pd.DataFrame, by: st
             if len(mean) < 3:  # no two halves to compare: the claim is not judged (too few depths)
                 continue
             law = check_law(mean.index.to_numpy(float), mean.to_numpy(), law_tolerance)
-            gap = abs(law.first_half - law.second_half)
-            measures.append(measure(f"local slopes differ {name(key)}", gap, exact(gap), None, law_tolerance))
+            measures += law_measures(law, name(key), law_tolerance)
             if not law.holds:
                 laws[key] = law.note()
-                if not law.monotone:
-                    measures.append(measure(f"monotone {name(key)}", 0.0, exact(0.0), 1.0, 1.0))
         elif role == "control":
             measures.append(over_draws(label, grp.slope, -no_decay, None, what=what, role="control",
                                        treated_band=weakest, ratios=grp.output_ratio))

@@ -10,12 +10,12 @@ import torch
 
 from ..cells import cell_data, cell_dirs, initial_state, load_cell_model, load_metrics, load_weights
 from ..claims import write_claim
-from ..convergence import check_law
+from ..convergence import check_law, law_measures
 from ..data import load_prepared
 from ..io import write_csv
 from ..judges import judged
 from ..plan import base_variant
-from ..uncertainty import exact, measure, not_fitted, over_draws, per_draw_loglog_slopes
+from ..uncertainty import measure, not_fitted, over_draws, per_draw_loglog_slopes
 from .fit import log_linear_rate, loglog_slope, relative_spread
 
 # CRX.1's arms: the dataset of a cell says which (the control's data break the condition n <= d).
@@ -399,10 +399,7 @@ def _crx4_pair(ds, model, grp, tol, stopping) -> tuple[dict, list, str]:
                increment_slope=loglog_slope(mean.index.values, mean.max_increment.values).slope + beta)
     measures = [m]
     if target is not None:
-        gap = abs(law.first_half - law.second_half)
-        measures.append(measure(f"local slopes differ {model}", gap, exact(gap), None, tol))
-        if not law.monotone:
-            measures.append(measure(f"monotone {model}", 0.0, exact(0.0), 1.0, 1.0))
+        measures += law_measures(law, model, tol)
     return row, measures, law.note()
 
 

@@ -22,6 +22,7 @@ from ..convergence import (
     WindowOscillation,
     check_law,
     doubling_grid,
+    law_measures,
     oscillation_measures,
     oscillation_slopes,
 )
@@ -166,12 +167,9 @@ def hz1_measures(increments: pd.DataFrame, fit_from: int, tol: float) -> tuple[l
         law = hz1_law(grp, fit_from, tol)
         if law is None:
             continue
-        gap = abs(law.first_half - law.second_half)
-        measures.append(measure(f"local slopes differ alpha={alpha:g}", gap, exact(gap), None, tol))
+        measures += law_measures(law, f"alpha={alpha:g}", tol)
         if not law.holds:
             laws[alpha] = law.note()
-            if not law.monotone:
-                measures.append(measure(f"monotone alpha={alpha:g}", 0.0, exact(0.0), 1.0, 1.0))
     return measures, laws
 
 
