@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -335,3 +336,31 @@ def test_judge_crx6(change, expected):
     roles = {m.name: m.role for m in measures}
     assert roles["weights iid_dL"] == roles["weights iid_d"] == roles["displacement iid_d"] == "reported"
     assert judged([m for m in measures if m.role == "treated"], "quick") == expected
+
+
+def test_crx6_entry_on_trained_cells(tmp_path):
+    """CRX.6's analysis on real (tiny) CRX.3 cells: for the zero init the displacement is the
+    weights themselves, so both rows of the distance table agree to the last digit."""
+    from deeplimits.analysis.cont_rossier_xu import crx6
+    from deeplimits.cells import run_cell
+    from deeplimits.data.prepare import prepare_dataset
+    from deeplimits.plan import Cell
+
+    data = tmp_path / "near_orthogonal.pt"
+    prepare_dataset("near_orthogonal", {"near_orthogonal": {"dim": 4, "n": 2, "max_overlap": 0.0}}, 0, data)
+    settings = {"seeds": 2, "dtype": "float64", "init_std": 0.1, "steps": 20, "lr": 1.0, "checkpoint_every": 100}
+    cells = []
+    for init in ("zero", "iid_dL"):
+        for depth in (4, 8, 16):
+            out = tmp_path / "train" / init / f"L{depth}"
+            run_cell(Cell("crx3", "near_orthogonal", init, depth), settings, data, out, root_seed=0, show_progress=False)
+            cells.append(str(out / "weights.pt"))
+    outputs = {k: str(tmp_path / f"{k}.{'json' if k == 'claim' else 'csv'}") for k in ("claim", "distances", "slopes")}
+    result = crx6({"converged_slope": 0.25}, {"cells": cells}, outputs, scale="smoke", seed=0)
+    d = result["distances"].set_index(["init", "quantity", "L", "seed"]).sort_index()
+    assert sorted(result["distances"].L.unique()) == [4, 8]  # pairs (4, 8) and (8, 16)
+    assert np.allclose(d.loc[("zero", "weights")].L2, d.loc[("zero", "displacement")].L2)
+    assert not np.allclose(d.loc[("iid_dL", "weights")].L2, d.loc[("iid_dL", "displacement")].L2)
+    claim = json.loads(open(outputs["claim"]).read())
+    assert claim["claim"] == "CRX.6" and {m["name"] for m in claim["values"]["measures"]} == {
+        "weights zero", "displacement zero", "weights iid_dL", "displacement iid_dL"}
