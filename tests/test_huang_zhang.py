@@ -11,6 +11,7 @@ import torch
 from deeplimits.analysis import huang_zhang as hz
 from deeplimits.analysis import hz_theory as T
 from deeplimits.analysis.huang_zhang import (
+    draws_words,
     hz1_measures,
     hz2_measures,
     hz3_measures,
@@ -135,6 +136,11 @@ def test_hz1_fits_a_law_only_where_it_holds():
     # Pointwise noise around n^-1.2 (fresh random blocks) is no broken law: the windows' means decay.
     measures, laws = hz1_measures(_hand_curve(0.2, -1.2, noise=0.02), fit_from=10, tol=0.05)
     assert laws == {} and [m.name for m in measures][1] == "local slopes differ alpha=0.2"
+
+
+def test_hz2_says_when_it_is_one_run():
+    assert draws_words(1, 0.0) == "one run, as the authors: no interval"
+    assert draws_words(5, 0.31) == "sd 0.31 over 5 seeds"
 
 
 def test_judge_hz2():

@@ -238,6 +238,11 @@ def _cell_partial_sums(model, alpha: float) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True)
 
 
+def draws_words(seeds: int, sd: float) -> str:
+    """How many runs a number comes from: one run (as the authors, so no interval) or the sd over seeds."""
+    return "one run, as the authors: no interval" if seeds == 1 else f"sd {sd:.2f} over {seeds} seeds"
+
+
 def hz2_measures(accuracy, a_ratio, b_ratio, target: float, tol_acc: float, tol_sum: float) -> list:
     """HZ.2's judged numbers from per-seed values: the final test accuracy (percent) and
     A(D), B(D) relative to the authors' values, each a mean over seeds with its interval."""
@@ -274,8 +279,7 @@ def hz2(settings: dict, inputs: dict, outputs: dict, *, scale: str, seed: int = 
     record = write_claim(
         outputs, "claim", "HZ.2", scale=scale,
         measured=(f"{blob['cell']['dataset']}, D={depth}, width {settings['width']}: final test accuracy "
-                  f"{acc:.2f}% (sd {acc_sd:.2f} over {model.seeds} seeds); A({depth})={a_end:.4g}, "
-                  f"B({depth})={b_end:.4g}"),
+                  f"{acc:.2f}% ({draws_words(model.seeds, acc_sd)}); A({depth})={a_end:.4g}, B({depth})={b_end:.4g}"),
         target=f"test accuracy {settings['accuracy_target']}%; A(75)={a_ref}, B(75)={b_ref} (CIFAR-10, D=75, width 128)",
         tolerance=f"+-{tol_acc} points; +-{100 * tol_sum:.0f}% on A, B",
         note="normalisation: every term / (k*k*width^3), k the kernel size (1 for dense)",
