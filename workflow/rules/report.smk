@@ -6,7 +6,8 @@
 # the figures the registry names for its claims (the notebook command checks each is there).
 rule notebook:
     input:
-        notebook=str(REPO / "notebooks" / "{paper}.ipynb"),
+        # Relative to the working directory, so that no machine path shows in the report.
+        notebook=os.path.relpath(REPO / "notebooks" / "{paper}.ipynb"),
         results=lambda w: PLAN.paper_inputs(w.paper),
     output:
         notebook=f"{ROOT}/notebooks/{{paper}}.ipynb",
