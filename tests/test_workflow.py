@@ -236,6 +236,7 @@ def test_smoke_run_produces_the_table_notebooks_and_report(smoke_run):
     # The report opens on the result: the verdict counts and the table, each claim linking its figures.
     page = report.read_text()
     assert "Replication table at scale" in page and "hz1_increments.png" in page
+    assert str(workdir) not in page  # no machine path of the run's folder in the report
 
 
 def test_every_written_verdict_is_the_pure_judge_of_its_values(smoke_run):
