@@ -64,7 +64,7 @@ def write_bench_record(name: str, columns: list[str], rows: list[list], summary:
     return path
 
 
-def _cell(v) -> str:
+def _format(v) -> str:
     return f"{v:.4g}" if isinstance(v, float) else str(v)
 
 
@@ -76,8 +76,8 @@ def bench_section(record: dict) -> str:
              f"({record['machine']}), device {record['device']}, torch {record['torch']}, "
              f"{record['threads']} threads.*", "",
              "| " + " | ".join(record["columns"]) + " |", "|" + "---|" * len(record["columns"])]
-    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in record["rows"]]
-    lines += ["", "Summary: " + ", ".join(f"`{k}={_cell(v)}`" for k, v in record["summary"].items()), ""]
+    lines += ["| " + " | ".join(_format(v) for v in row) + " |" for row in record["rows"]]
+    lines += ["", "Summary: " + ", ".join(f"`{k}={_format(v)}`" for k, v in record["summary"].items()), ""]
     return "\n".join(lines)
 
 

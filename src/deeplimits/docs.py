@@ -101,10 +101,9 @@ def _cell(text) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ") if text == text else ""
 
 
-def _claim_files(snapshot: Path) -> list[tuple[str, dict]]:
+def _snapshot_claims(snapshot: Path) -> list[tuple[str, dict]]:
     """(path in the snapshot, record) of every claim file outside sensitivity runs, in registry order."""
-    found = [(p.relative_to(snapshot).as_posix(), json.loads(p.read_text()))
-             for p in claim_files(snapshot) if "sensitivity" not in p.relative_to(snapshot).parts]
+    found = [(p.relative_to(snapshot).as_posix(), json.loads(p.read_text())) for p in claim_files(snapshot)]
     order = list(CLAIMS)
     return sorted(found, key=lambda f: (order.index(f[1]["claim"]) if f[1]["claim"] in order else len(order), f[0]))
 
@@ -157,7 +156,7 @@ def status_page(snapshot: str | Path = REPO_ROOT / SNAPSHOT, runs_dir: str | Pat
     its sensitivity runs, and the recorded run times; every number read from those files."""
     snapshot, manifest = Path(snapshot), json.loads((Path(snapshot) / "MANIFEST.json").read_text())
     table = pd.read_csv(snapshot / "replication" / "claims_cpu.csv", keep_default_na=False)
-    files = _claim_files(snapshot)
+    files = _snapshot_claims(snapshot)
     designs = {rec["claim"]: rec.get("design", EARLIER) for _, rec in files}
     counts = table["verdict"].value_counts()
     lines = ["# Status", "",
