@@ -50,7 +50,7 @@ def _tiny_paper(mirrors, checksums) -> dict:
             "hz1": {"depth": 8, "alphas": [0.1, 0.2], "fit_from": 2, "checkpoint_every": 4, "networks": 1},
             "hz2": {"depth": 3, "epochs": 1, "batch_size": 8, "milestones": []},
             "hz3": {"depth": 6, "n_inputs": 4},
-            "hz4": {"depths": [2, 3, 4], "alphas": [0.0, 0.2], "epochs": 1, "batch_size": 8},
+            "hz4": {"depths": [2, 4, 8], "alphas": [1.0, -0.5], "epochs": 1, "batch_size": 8},
             "xz1": {"depth": 16, "n_segments": 1},
             "xz2": {"depth": 64, "min_depth": 16, "sequences": 2, "n_inputs": 8, "he_nets": 1,
                     "sensitivity": {"min_depth": [32]}},  # the run's grid, 32..64, is too short to judge

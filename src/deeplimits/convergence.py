@@ -165,18 +165,26 @@ def law_measures(law: LawCheck, name: str, tolerance: float) -> list:
     return out
 
 
+def one_sided_tolerance(depths, law_tolerance: float) -> str:
+    """The tolerance words of a claim judged by a slope in a one-sided band with R4's check."""
+    return (f"one-sided bands; local slopes of the two halves of D = {min(depths)}..{max(depths)} within "
+            f"{law_tolerance:g}")
+
+
 def oscillation_measures(slopes: pd.DataFrame, oscillation: pd.DataFrame, by: str, roles: dict, treated_bands: dict,
-                         no_decay: float, law_tolerance: float, name=str, what: str = "per-sequence slopes"):
+                         no_decay: float, law_tolerance: float, name=str, what: str = "per-sequence slopes",
+                         quantity: str = "osc"):
     """The numbers of a convergence claim judged by the window oscillation, per arm (`by`):
     a treated arm's mean osc slope inside its band (`treated_bands`) with R4's check of its mean
     curve (the local slopes' difference, and monotonicity when it fails); a control arm's slope
     >= -no_decay, non-degenerate from its output ratios; reported arms shown. Returns the
-    measures and, per treated arm whose law does not hold, what the row says instead."""
+    measures and, per treated arm whose law does not hold, what the row says instead. `quantity`
+    names the measured sequence (osc, or HZ.4's half-depth gap) in the measures' names."""
     weakest = (None, max(hi for _, hi in treated_bands.values()))
     measures, laws = [], {}
     for key, role in roles.items():
         grp = slopes[slopes[by] == key]
-        label = f"osc slope {name(key)}"
+        label = f"{quantity} slope {name(key)}"
         if role == "treated":
             measures.append(over_draws(label, grp.slope, *treated_bands[key], what=what))
             mean = oscillation[oscillation[by] == key].groupby("D").osc.mean()

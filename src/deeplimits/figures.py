@@ -107,15 +107,35 @@ def plot_hz3_truncation(trunc: pd.DataFrame, path):
     return fig
 
 
-def plot_hz4_grid(grid: pd.DataFrame, path):
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
-    data = grid.assign(alpha=grid.alpha.map(lambda a: f"{a:g}"))
-    sns.lineplot(data=data, x="depth", y="A", hue="alpha", marker="o", ax=axes[0], errorbar=("pi", 100))
-    axes[0].set(xscale="log", xlabel="depth D", ylabel="A(D) (authors' normalisation)",
-                title="partial sums at the trained depth")
-    sns.lineplot(data=data, x="depth", y="test_accuracy", hue="alpha", marker="o", ax=axes[1],
-                 errorbar=("pi", 100))
-    axes[1].set(xscale="log", xlabel="depth D", ylabel="test accuracy", title="accuracy vs depth")
+def plot_hz4_grid(grid: pd.DataFrame, slopes: pd.DataFrame, path):
+    """Left: the half-depth gap g(D) per alpha, mean over seeds (their range shaded), trained
+    solid and at initialisation dashed, log-log (the judged slope). Middle: test accuracy (the
+    control is a working network). Right: the partial sums A(D) (bounded by construction)."""
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    alphas = sorted(grid.alpha.unique())
+    roles = dict(zip(slopes.alpha, slopes.role))
+    colours = dict(zip(alphas, sns.color_palette("viridis", len(alphas))))
+    for a in alphas:
+        cell = grid[grid.alpha == a]
+        label = f"alpha = {a:g} ({roles.get(a, 'reported')})"
+        for col, ls, lab in (("gap", "-", label), ("gap_at_init", "--", None)):
+            stats = cell.groupby("depth")[col].agg(["mean", "min", "max"])
+            axes[0].plot(stats.index, stats["mean"], ls, marker="o" if ls == "-" else None, color=colours[a], label=lab)
+            if ls == "-":
+                axes[0].fill_between(stats.index, stats["min"], stats["max"], color=colours[a], alpha=0.15)
+        for ax, col in ((axes[1], "test_accuracy"), (axes[2], "A")):
+            stats = cell.groupby("depth")[col].mean()
+            ax.plot(stats.index, stats.values, marker="o", color=colours[a], label=label)
+    axes[0].plot([], [], "k--", label="at initialisation")
+    axes[0].set(xscale="log", yscale="log", xlabel="depth D", ylabel="g(D) = ||f(D/2) - f(D)|| / ||f(D)||",
+                title="HZ.4 half-depth gap of the logits (judged)")
+    axes[1].set(xscale="log", xlabel="depth D", ylabel="test accuracy", title="HZ.4 accuracy (reported)")
+    axes[2].set(xscale="log", xlabel="depth D", ylabel="A(D) (authors' normalisation)",
+                title="HZ.4 partial sums (bounded by construction)")
+    for ax in axes:
+        _depth_ticks(ax, grid.depth)
+    fig.legend(*axes[0].get_legend_handles_labels(), fontsize=7, loc="lower center", ncols=len(alphas) + 1,
+               bbox_to_anchor=(0.5, -0.08))
     _save(fig, path)
     return fig
 

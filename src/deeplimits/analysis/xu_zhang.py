@@ -11,7 +11,13 @@ import torch
 
 from ..cells import cell_dirs, load_cell_model, load_metrics
 from ..claims import write_claim
-from ..convergence import WindowOscillation, doubling_grid, oscillation_measures, oscillation_slopes
+from ..convergence import (
+    WindowOscillation,
+    doubling_grid,
+    one_sided_tolerance,
+    oscillation_measures,
+    oscillation_slopes,
+)
 from ..data import load_prepared
 from ..io import write_csv
 from ..judges import decide_measures, xz4_verdict
@@ -198,8 +204,7 @@ def xz2(settings: dict, inputs: dict, outputs: dict, *, scale: str, seed: int = 
                  + "; ".join(f"alpha={a:g}: {v:.3f}" for a, v in per_alpha.items()),
         target=f"alpha > 0: slope <= -alpha (outputs converge at least at the bound's rate); control alpha = "
                f"{XZ2_CONTROL_ALPHA:g}: slope >= -{settings['no_decay_slope']:g} with outputs of order one",
-        tolerance=f"one-sided bands; local slopes of the two halves of D = {grid[0]}..{grid[-1]} within "
-                  f"{settings['law_tolerance']:g}",
+        tolerance=one_sided_tolerance(grid, settings["law_tolerance"]),
         note=f"width {width}, {settings['sequences']} random sequences per alpha, sup over {settings['n_inputs']} "
              f"inputs in [0,1]^m, l2 norm; alpha = {', '.join(f'{a:g}' for a in XZ2_REPORTED)} reported"
              + "".join(f"; alpha={a:g}: {why}" for a, why in laws.items()),
