@@ -4,18 +4,42 @@ draw counts the config uses; the docs page with the measured coverage is up to d
 import pytest
 
 from deeplimits.config import load_config
-from deeplimits.coverage import DOCS_PAGE, DRAW_COUNTS, FIT_POINTS, coverage_page, mean_coverage, ols_coverage
-from deeplimits.uncertainty import METHODS, OLS, STUDENT_T
+from deeplimits.coverage import (
+    DOCS_PAGE,
+    DRAW_COUNTS,
+    FIT_POINTS,
+    WELCH_COUNTS,
+    coverage_page,
+    mean_coverage,
+    ols_coverage,
+    welch_coverage,
+)
+from deeplimits.uncertainty import METHODS, OLS, STUDENT_T, WELCH, welch_interval
 
 
 def test_every_method_a_claim_may_name_is_simulated_here():
     # The smoke DAG test checks every claim file's methods against METHODS.
-    assert set(METHODS) - {STUDENT_T, OLS} == {"deterministic", "not fitted"}  # neither has an interval
+    assert set(METHODS) - {STUDENT_T, WELCH, OLS} == {"deterministic", "not fitted"}  # neither has an interval
 
 
 @pytest.mark.parametrize("n", DRAW_COUNTS)
 def test_student_t_covers_a_normal_mean(n):
     assert mean_coverage("normal", n, reps=2000) >= 0.92
+
+
+@pytest.mark.parametrize("n", WELCH_COUNTS)
+def test_welch_covers_a_difference_of_normal_means(n):
+    assert welch_coverage("normal", n, reps=2000) >= 0.92
+
+
+def test_welch_interval_on_a_known_case():
+    """Two groups of 3 with variances 1 and 4: se^2 = 1/3 + 4/3, df = (5/3)^2 / ((1/9 + 16/9) / 2)."""
+    from scipy import stats
+
+    diff, lo, hi, method = welch_interval([1.0, 2.0, 3.0], [0.0, 2.0, 4.0])
+    df = (5 / 3) ** 2 / ((1 / 9 + 16 / 9) / 2)
+    half = stats.t.ppf(0.975, df) * (5 / 3) ** 0.5
+    assert diff == 0.0 and lo == pytest.approx(-half) and hi == pytest.approx(half) and "n = 3 and 3" in method
 
 
 @pytest.mark.parametrize("n", FIT_POINTS)

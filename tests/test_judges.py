@@ -2,7 +2,7 @@
 
 import pytest
 
-from deeplimits.judges import JUDGES, decide_measures, xz4_verdict
+from deeplimits.judges import JUDGES, decide_measures, judge, verdict_of, xz4_verdict
 from deeplimits.uncertainty import band_verdict, measure
 
 # A claim "the slope is <= -0.5 when the condition holds": the control (condition broken)
@@ -78,6 +78,30 @@ def test_xz4_verdict_from_per_depth_states():
     assert xz4_verdict({("he", 64): "learns", ("convergent", 64): "fails"}) == "not reproduced"
     assert xz4_verdict({("he", 64): "unsure", ("convergent", 64): "learns"}) == "inconclusive"
     assert set(JUDGES) == {"measures", "xz4"}
+
+
+def test_every_snapshot_claim_file_keeps_its_verdict_when_judged_again(repo):
+    """A claim file of an earlier design is judged by that design's judge (XZ.4's first design by
+    its per-depth states, CRX.2's by its measures): re-judged from its stored values, every file
+    of artifacts/paper-cpu gives the verdict it holds."""
+    import json
+
+    files = sorted((repo / "artifacts" / "paper-cpu").rglob("claim*.json"))
+    assert files
+    for f in files:
+        record = json.loads(f.read_text())
+        assert verdict_of(record) == record["verdict"], f
+
+
+def test_an_earlier_design_has_its_own_judge():
+    from deeplimits.registry import CLAIMS, EARLIER_DESIGN
+
+    values = {"cases": [{"init": "he", "depth": 64}, {"init": "convergent", "depth": 64}],
+              "measures": [measure("he D=64", 0.15, (0.1, 0.2, "t"), 0.5, None).as_dict(),
+                           measure("convergent D=64", 0.8, (0.7, 0.9, "t"), 0.5, None).as_dict()]}
+    assert CLAIMS["XZ.4"].earlier_judges == {EARLIER_DESIGN: "xz4"}
+    assert judge("XZ.4", values, "quick", EARLIER_DESIGN) == "reproduced"  # He fails, the convergent init learns
+    assert judge("XZ.4", values, "quick") == "not reproduced"  # read as the current design's measures
 
 
 def test_a_claim_reading_a_solve_that_did_not_converge_is_inconclusive_and_names_it():

@@ -65,7 +65,7 @@ def test_cpu_claims_at_paper_scale_train_only_the_small_problems(repo, tmp_path)
     # CRX.1-CRX.3 train their small full-batch problems, CRX.4 its ODE cells (2 models x
     # the depth grid) and XZ.4 its plain ReLU nets on Fashion-MNIST; no conv net, no
     # CIFAR-10 or MNIST, no MNIST features.
-    n_xz4 = len(paper["xz34"]["depths"]) * len(paper["xz34"]["inits"])
+    n_xz4 = len(paper["xz34"]["depths"]) * len(paper["xz34"]["inits"]) * len(paper["xz34"]["lrs"])
     crx4 = paper["crx4"] | paper["crx4"]["paper"]
     grid = crx4_depths(crx4)
     # CRX.4's sensitivity runs: the whole grid per declared value, `stopping=none` to its own limit.
@@ -290,7 +290,7 @@ def test_a_grown_grid_runs_only_its_new_jobs(smoke_run, tmp_path):
     changed = tmp_path / "config.yaml"
     changed.write_text(yaml.safe_dump(cfg))
     jobs = dry(repo, workdir, "--config", "scale=smoke", configfile=changed)
-    assert jobs["train"] == len(xz4["inits"])
+    assert jobs["train"] == len(xz4["inits"]) * len(xz4["lrs"])
     assert jobs["hz1_increments"] == 1
     assert jobs["hz1"] == 1 and jobs["xz34"] == 1
 

@@ -7,11 +7,12 @@ from deeplimits.analysis import hz_theory as T
 from deeplimits.analysis import relu_theory as R
 from deeplimits.analysis.huang_zhang import random_conv_blocks
 from deeplimits.analysis.xu_zhang import (
+    choose_lr,
     xz1_eps_note,
     xz1_measures,
     xz2_measures,
     xz2_sequence_oscillation,
-    xz4_states,
+    xz4_measures,
 )
 from deeplimits.convergence import oscillation_slopes
 from deeplimits.judges import decide_measures, judged
@@ -99,41 +100,108 @@ def test_increment_slope_of_a_convergent_sequence(alpha):
 
 
 def _finals(acc):
-    """Final accuracies {(init, depth): [per seed]} as the table xz34 builds."""
+    """Final accuracies {(init, depth): [per seed]} as the chosen cells of xz34's table."""
     return pd.DataFrame([{"init": i, "depth": d, "seed": s, "test_accuracy": a}
                          for (i, d), seeds in acc.items() for s, a in enumerate(seeds)])
 
 
-def test_xz4_verdict_needs_a_rescued_depth_and_no_depth_lost():
-    learn, fail = [0.9, 0.85, 0.9, 0.88, 0.92], [0.1, 0.12, 0.08, 0.1, 0.11]
-    rescued = _finals({("he", 4): learn, ("he", 16): [0.1, 0.3, 0.2, 0.15, 0.25], ("he", 64): [0.05, 0.15, 0.1, 0.08, 0.12],
-                       ("convergent", 4): [0.9] * 5, ("convergent", 16): [0.9] * 5,
-                       ("convergent", 64): [0.7, 0.5, 0.6, 0.65, 0.55]})
-    learns, he_fails, conv_fails, verdict = xz4_states(rescued, 0.1, 0.1)
-    assert (he_fails, conv_fails, verdict) == ([64], [], "reproduced")
-    # He at depth 16: seeds from 0.1 to 0.3 around the threshold 0.2, so unsure (not a failure).
-    row = learns[(learns.init == "he") & (learns.depth == 16)].iloc[0]
-    assert (row["min"], row["max"], row.state) == (0.1, 0.3, "unsure")
-    assert row.lo <= 0.2 <= row.hi and row.method.startswith("Student-t")
-    lost = _finals({("he", 4): learn, ("he", 64): fail, ("convergent", 4): fail, ("convergent", 64): learn})
-    assert xz4_states(lost, 0.1, 0.1)[1:] == ([64], [4], "not reproduced")
-    nothing_rescued = _finals({("he", 4): learn, ("convergent", 4): learn})
-    assert xz4_states(nothing_rescued, 0.1, 0.1)[1:] == ([], [], "not reproduced")
-    # One seed has no interval: every state is unsure.
-    single = _finals({("he", 4): [0.9], ("he", 64): [0.1], ("convergent", 4): [0.9], ("convergent", 64): [0.9]})
-    assert set(xz4_states(single, 0.1, 0.1)[0].state) == {"unsure"}
+LEARN, FAIL = [0.9, 0.85, 0.9, 0.88, 0.92], [0.1, 0.12, 0.08, 0.1, 0.11]
 
 
-def test_xz4_verdict_at_the_threshold_is_inconclusive():
-    # He fails at 64 for sure, but the convergent init's seeds straddle the threshold there.
-    edge = _finals({("he", 4): [0.9] * 5, ("he", 64): [0.1] * 5,
-                    ("convergent", 4): [0.9] * 5, ("convergent", 64): [0.15, 0.3, 0.2, 0.25, 0.18]})
-    learns, he_fails, conv_fails, verdict = xz4_states(edge, 0.1, 0.1)
-    assert (he_fails, conv_fails, verdict) == ([64], [], "inconclusive")
-    # A depth that could be lost keeps it inconclusive even when another is rescued.
-    maybe_lost = _finals({("he", 4): [0.9] * 5, ("he", 64): [0.1] * 5,
-                          ("convergent", 4): [0.9, 0.1, 0.9, 0.1, 0.5], ("convergent", 64): [0.9] * 5})
-    assert xz4_states(maybe_lost, 0.1, 0.1)[3] == "inconclusive"
+def _xz4(acc, shallow=8):
+    measures, found = xz4_measures(_finals(acc), 0.1, 0.1, shallow)
+    return decide_measures([m.as_dict() for m in measures], [m.verdict for m in measures])[0], measures, found
+
+
+def test_xz4_judges_the_deepest_difference_he_failing_there_and_he_learning_when_shallow():
+    verdict, measures, found = _xz4({("he", 4): LEARN, ("he", 64): FAIL, ("convergent", 4): LEARN,
+                                     ("convergent", 64): [0.7, 0.5, 0.6, 0.65, 0.55]})
+    assert verdict == "reproduced" and found["deepest"] == 64 and found["shallow_depths"] == [4]
+    diff = measures[0]
+    assert diff.name == "acc(convergent) - acc(He) at D=64" and diff.method.startswith("Welch")
+    assert diff.value == pytest.approx(0.6 - 0.102) and diff.lo > 0
+    # Half way from chance (0.1) to the best mean accuracy (0.89).
+    assert found["he_learns_from"] == pytest.approx(0.1 + 0.5 * (0.89 - 0.1))
+
+
+def test_xz4_fails_when_he_is_not_failed_or_not_learning_when_shallow():
+    # Both learn at the deepest D: the difference straddles 0 and He is above chance + margin.
+    assert _xz4({("he", 4): LEARN, ("he", 64): LEARN, ("convergent", 4): LEARN, ("convergent", 64): LEARN})[0] \
+        == "not reproduced"
+    # He never learns, even shallow: the pipeline may have failed it.
+    assert _xz4({("he", 4): FAIL, ("he", 64): FAIL, ("convergent", 4): LEARN, ("convergent", 64): LEARN})[0] \
+        == "not reproduced"
+    # The convergent init fails as well at the deepest D: the difference's interval holds 0.
+    assert _xz4({("he", 4): LEARN, ("he", 64): FAIL, ("convergent", 4): LEARN,
+                 ("convergent", 64): [0.1, 0.3, 0.05, 0.12, 0.09]})[0] == "inconclusive"
+
+
+def test_xz4_names_a_grid_without_a_shallow_depth():
+    with pytest.raises(ValueError, match="he_learns_depth"):
+        _xz4({("he", 16): LEARN, ("he", 64): FAIL, ("convergent", 16): LEARN, ("convergent", 64): LEARN})
+
+
+def test_the_learning_rate_is_chosen_on_validation_accuracy_per_init_and_depth():
+    rows = [{"init": i, "depth": d, "lr": lr, "seed": s, "validation_accuracy": v, "test_accuracy": t}
+            for i, d, lr, v, t in [("he", 4, 1e-3, 0.9, 0.5), ("he", 4, 1e-4, 0.8, 0.95),
+                                   ("he", 64, 1e-3, 0.1, 0.1), ("he", 64, 1e-4, 0.3, 0.2),
+                                   ("convergent", 64, 1e-3, 0.7, 0.7), ("convergent", 64, 1e-4, 0.7, 0.9)]
+            for s in range(2)]
+    chosen = choose_lr(pd.DataFrame(rows))
+    picked = chosen[chosen.chosen].drop_duplicates(["init", "depth"]).set_index(["init", "depth"]).lr
+    # The validation accuracy decides, never the test accuracy; a tie keeps the first rate.
+    assert picked.to_dict() == {("he", 4): 1e-3, ("he", 64): 1e-4, ("convergent", 64): 1e-3}
+
+
+def test_validation_split_is_disjoint_fixed_and_of_its_share():
+    from deeplimits.cells import validation_split
+
+    train, val = validation_split(50, 0.2, 0)
+    assert len(val) == 10 and len(train) == 40 and not set(train.tolist()) & set(val.tolist())
+    assert torch.equal(validation_split(50, 0.2, 0)[1], val) and not torch.equal(validation_split(50, 0.2, 1)[1], val)
+
+
+def test_xz34_entry_on_trained_cells(tmp_path):
+    """XZ.3 and XZ.4 on real (tiny) cells, two rates per init: the accuracy table's validation
+    accuracy is the loaded network's on the held-out part of the training split, one rate per
+    (init, depth) is chosen, and XZ.3's layers come from the chosen cells only."""
+    from deeplimits.analysis.xu_zhang import xz34
+    from deeplimits.cells import load_cell_model, run_cell, validation_split
+    from deeplimits.data import load_prepared
+    from deeplimits.data.prepare import prepare_dataset
+    from deeplimits.experiments import lr_variant
+    from deeplimits.plan import Cell
+
+    data = tmp_path / "digits.pt"
+    prepare_dataset("digits", {}, 0, data)
+    settings = {"seeds": 2, "width": 8, "alpha": 1.0, "epochs": 1, "batch_size": 64, "validation": 0.2,
+                "checkpoint_every": 1}
+    cells = []
+    for init in ("he", "convergent"):
+        for lr in (1e-3, 1e-4):
+            for depth in (2, 8):
+                out = tmp_path / "train" / lr_variant(init, lr) / f"D{depth}"
+                run_cell(Cell("xz34", "digits", lr_variant(init, lr), depth), settings, data, out, root_seed=0,
+                         show_progress=False)
+                cells.append(str(out / "weights.pt"))
+    outputs = {k: str(tmp_path / f"{k}.{'json' if k.startswith('claim') else 'csv'}")
+               for k in ("claim_xz3", "claim_xz4", "accuracy", "layers", "trends")}
+    result = xz34(dict(settings, lrs=[1e-3, 1e-4], learning_margin=0.1, he_learns_depth=8), {"cells": cells,
+                  "data": str(data)}, outputs, scale="smoke", seed=0)
+    acc = result["accuracy"]
+    assert len(acc) == 16 and acc.groupby(["init", "depth"]).chosen.sum().eq(2).all()
+    prepared = load_prepared(data)
+    model, _ = load_cell_model(tmp_path / "train" / lr_variant("he", 1e-4) / "D8", prepared["meta"])
+    _, val = validation_split(prepared["x_train"].shape[0], 0.2, 0)
+    with torch.no_grad():
+        x = prepared["x_train"][val]
+        right = (model(x.unsqueeze(0).expand(2, *x.shape)).argmax(-1) == prepared["y_train"][val]).double().mean(1)
+    row = acc[(acc.init == "he") & (acc.lr == 1e-4) & (acc.depth == 8)].sort_values("seed")
+    np.testing.assert_allclose(row.validation_accuracy, right.numpy())
+    layers = pd.read_csv(outputs["layers"])
+    chosen = acc[acc.chosen][["init", "depth", "lr"]].drop_duplicates()
+    assert set(map(tuple, layers[["init", "depth", "lr"]].drop_duplicates().to_numpy().tolist())) == \
+        set(map(tuple, chosen.to_numpy().tolist()))
 
 
 XZ1 = {"stable_floor": 0.95, "stable_ratio": 1.1, "rel_tolerance": 1e-10, "eps_choices": [1e-2]}

@@ -17,7 +17,7 @@ from .config import config_hash
 from .data import load_prepared
 from .engine import TrainSettings, resolve_device, train
 from .engine.trainer import settings_dict
-from .experiments import experiment_of
+from .experiments import experiment_of, parse_lr_variant
 from .io import torch_save, write_csv, write_json
 from .models import HZResNet, PlainReLU, ResidualMLP
 from .plan import CELL_FILES, CHECKPOINT, Cell, job_settings, parse_alpha
@@ -89,14 +89,14 @@ def build_crx4(cell: Cell, settings: dict, data: dict, gens):
 
 
 def build_plain(cell: Cell, settings: dict, data: dict, gens):
-    """XZ.3 / XZ.4: plain ReLU nets, He or convergent init (the variant), Adam."""
+    """XZ.3 / XZ.4: plain ReLU nets, He or convergent init at a learning rate (the variant), Adam."""
     meta = data["meta"]
+    init, lr = parse_lr_variant(cell.base_variant)
     model = PlainReLU(gens, in_dim=int(torch.tensor(meta["x_shape"]).prod()), width=settings["width"],
-                      depth=cell.depth, n_classes=len(meta["classes"]), init=cell.base_variant,
-                      alpha=settings["alpha"])
+                      depth=cell.depth, n_classes=len(meta["classes"]), init=init, alpha=settings["alpha"])
     ts = TrainSettings(
         epochs=settings["epochs"], batch_size=settings["batch_size"], optimizer="adam",
-        lr=settings["lr"], loss="cross_entropy", checkpoint_every=settings["checkpoint_every"],
+        lr=lr, loss="cross_entropy", checkpoint_every=settings["checkpoint_every"],
     )
     return model, ts
 
@@ -127,9 +127,22 @@ BUILDERS = {"hz": build_hz, "crx4": build_crx4, "plain": build_plain, "gd": buil
 NEAR_IDENTITY_NOISE = 0.3
 
 
+def validation_split(n_train: int, fraction: float, root_seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(train, validation) indices of a training split, the validation part `fraction` of it,
+    drawn once from the root seed (the same for every cell and for the analysis that scores it)."""
+    order = torch.randperm(n_train, generator=torch_generator(root_seed, "validation"))
+    n_val = int(round(fraction * n_train))
+    return order[n_val:].sort().values, order[:n_val].sort().values
+
+
 def cell_data(settings: dict, data: dict, root_seed: int) -> dict:
-    """The data a cell trains on: as prepared, except where its settings choose other targets
-    (`targets: near_identity`, drawn once from the root seed; full-batch data: train = test)."""
+    """The data a cell trains on: as prepared, except where its settings hold out a validation
+    part of the training split (`validation`: the cell trains on the rest; the test split is
+    untouched) or choose other targets (`targets: near_identity`, drawn once from the root
+    seed; full-batch data: train = test)."""
+    if "validation" in settings:
+        keep, _ = validation_split(data["x_train"].shape[0], settings["validation"], root_seed)
+        data = {**data, "x_train": data["x_train"][keep], "y_train": data["y_train"][keep]}
     if "targets" not in settings or settings["targets"] == "random":
         return data
     x = data["x_train"]

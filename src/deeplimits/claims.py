@@ -18,7 +18,7 @@ import pandas as pd
 
 from .io import write_csv, write_json, write_text
 from .judges import judge, judge_reason
-from .registry import CLAIMS, claim_of, figure_files
+from .registry import CLAIMS, EARLIER_DESIGN, claim_of, figure_files
 
 PROVENANCE_WORDS = ("published", "reconstructed", "ours")
 # "reported": a trend the spec asks to report without pass/fail (XZ.3). "inconclusive": the
@@ -60,7 +60,7 @@ def write_claim(outputs: dict, key: str, claim_id: str, *, scale: str, measured:
 
 
 NO_ANALYSIS = "no analysis for this claim in the pipeline yet"
-EARLIER = "2026-12-01"  # what a claim file written before designs were recorded ran
+EARLIER = EARLIER_DESIGN  # what a claim file written before designs were recorded ran
 
 
 def earlier_design_note(ran: str, current: str) -> str:

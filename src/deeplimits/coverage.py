@@ -10,13 +10,15 @@ import numpy as np
 import pandas as pd
 
 from .io import write_text
-from .uncertainty import mean_interval, ols_slope_interval
+from .uncertainty import mean_interval, ols_slope_interval, welch_interval
 
 REPETITIONS = 4000
 # Independent draws per judged cell in the config (seeds, random segments) and points per
 # single OLS fit (HZ.1's and XZ.2's curves, TvG's doublings): the counts in use and R3's.
 DRAW_COUNTS = (2, 3, 4, 5, 10, 16, 20, 32)
 FIT_POINTS = (3, 4, 8, 50, 491)
+# Seeds per group of a Welch difference (XZ.4: per initialisation at the deepest depth).
+WELCH_COUNTS = (3, 5, 10)
 DOCS_PAGE = "docs/interval-coverage.md"
 
 
@@ -42,6 +44,20 @@ def mean_coverage(dist: str, n: int, reps: int = REPETITIONS, seed: int = 0) -> 
     return hits / reps
 
 
+def welch_coverage(dist: str, n: int, reps: int = REPETITIONS, seed: int = 0) -> float:
+    """Share of repetitions whose Welch interval holds the true difference of two groups'
+    means, n draws each, the second group with 3x the first's spread (unequal variances)."""
+    rng = np.random.default_rng([seed, 2000 + n, len(dist)])
+    a, truth_a = _draws(dist, rng, (reps, n))
+    b, truth_b = _draws(dist, rng, (reps, n))
+    b = truth_b + 3.0 * (b - truth_b) + 0.5
+    hits = 0
+    for ra, rb in zip(a, b):
+        _, lo, hi, _ = welch_interval(ra, rb)
+        hits += lo <= truth_a - truth_b - 0.5 <= hi
+    return hits / reps
+
+
 def ols_coverage(dist: str, n: int, reps: int = REPETITIONS, seed: int = 0) -> float:
     """Share of repetitions whose OLS slope interval holds the true slope (errors centred)."""
     rng = np.random.default_rng([seed, 1000 + n, len(dist)])
@@ -60,6 +76,8 @@ def coverage_table(reps: int = REPETITIONS) -> pd.DataFrame:
     for dist in ("normal", "lognormal", "t(3)"):
         rows += [{"method": "Student-t over independent draws (mean_interval)", "distribution": dist, "n": n,
                   "coverage": mean_coverage(dist, n, reps)} for n in DRAW_COUNTS]
+        rows += [{"method": "Welch difference of two groups' means (welch_interval)", "distribution": dist,
+                  "n": n, "coverage": welch_coverage(dist, n, reps)} for n in WELCH_COUNTS]
         rows += [{"method": "OLS slope, one fit (ols_slope_interval)", "distribution": dist, "n": n,
                   "coverage": ols_coverage(dist, n, reps)} for n in FIT_POINTS]
     return pd.DataFrame(rows)

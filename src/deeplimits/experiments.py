@@ -20,6 +20,18 @@ def alpha_variant(alpha: float) -> str:
     return f"a{float(alpha):g}"
 
 
+def lr_variant(init: str, lr: float) -> str:
+    """XZ.4's cell variant: an initialisation trained at one of the learning rates it chooses from."""
+    return f"{init}_lr{float(lr):g}"
+
+
+def parse_lr_variant(variant: str) -> tuple[str, float]:
+    init, sep, lr = variant.rpartition("_lr")
+    if not sep:
+        raise ValueError(f"not an init_lr variant: {variant!r}")
+    return init, float(lr)
+
+
 def crx4_depths(settings: dict) -> list[int]:
     """The companion paper's grid floor(1.2^n) within [3, max_depth], every `depth_stride`-th n."""
     depths, n = [], 0
@@ -53,8 +65,10 @@ EXPERIMENTS = {e.key: e for e in [
     Experiment("hz2", _HZ_CELL, lambda e: [(e["dataset"], alpha_variant(e["alpha"]), e["depth"])], "hz"),
     Experiment("hz4", _HZ_CELL, lambda e: [(e["dataset"], alpha_variant(a), d) for a in e["alphas"]
                                            for d in e["depths"]], "hz"),
-    Experiment("xz34", ("width", "alpha", "epochs", "batch_size", "lr"),
-               lambda e: [(e["dataset"], init, d) for init in e["inits"] for d in e["depths"]], "plain"),
+    # XZ.3 / XZ.4: every init at each learning rate it chooses from (on the validation split).
+    Experiment("xz34", ("width", "alpha", "epochs", "batch_size", "validation"),
+               lambda e: [(e["dataset"], lr_variant(init, lr), d) for init in e["inits"] for lr in e["lrs"]
+                          for d in e["depths"]], "plain"),
     # CRX.1: the treated arm on near-orthogonal data, the control on crowded data (n = 2 dim).
     Experiment("crx1", (*_GD_CELL, "targets"), lambda e: [("near_orthogonal", "gd", d) for d in e["depths"]]
                + [("crowded", "gd", d) for d in e["control_depths"]], "gd"),

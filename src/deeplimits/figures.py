@@ -249,28 +249,44 @@ def plot_xz2_increments(increments: pd.DataFrame, he: pd.DataFrame, path):
     return fig
 
 
+# The same colour for the same initialisation across XZ.3's and XZ.4's figures.
+INIT_COLOURS = {"he": "C3", "convergent": "C0"}
+
+
 def plot_xz3_layer_norms(layers: pd.DataFrame, path):
     deepest = layers[layers.depth == layers.depth.max()]
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    sns.lineplot(data=deepest, x="n", y="W_minus_I", hue="init", ax=axes[0], errorbar=("pi", 100))
-    axes[0].set(xscale="log", yscale="log", xlabel="layer n", ylabel="||W(n) - I||_2",
-                title=f"after training, D = {int(deepest.depth.iloc[0])}")
-    sns.lineplot(data=deepest, x="n", y="b_norm", hue="init", ax=axes[1], errorbar=("pi", 100))
-    axes[1].set(xscale="log", yscale="log", xlabel="layer n", ylabel="||b(n)||_2")
+    for ax, col, label in ((axes[0], "W_minus_I", "||W(n) - I||_2"), (axes[1], "b_norm", "||b(n)||_2")):
+        sns.lineplot(data=deepest, x="n", y=col, hue="init", palette=INIT_COLOURS, ax=ax, errorbar=("pi", 100))
+        ax.set(xscale="log", yscale="log", xlabel="layer n", ylabel=label)
+    fig.suptitle(f"XZ.3 after training, D = {int(deepest.depth.iloc[0])} (mean over seeds; band: their range)")
     _save(fig, path)
     return fig
 
 
-def plot_xz4_accuracy(accuracy: pd.DataFrame, chance: float, learns_from: float, path):
-    fig, ax = plt.subplots(figsize=(6, 4))
-    sns.lineplot(data=accuracy, x="depth", y="test_accuracy", hue="init", marker="o", ax=ax,
-                 errorbar=("pi", 100))
-    sns.scatterplot(data=accuracy, x="depth", y="test_accuracy", hue="init", ax=ax, legend=False, alpha=0.5)
+def plot_xz4_accuracy(accuracy: pd.DataFrame, chance: float, learns_from: float, path, he_learns_from=None):
+    """Test accuracy against depth per init at its chosen learning rate (each seed a dot, the
+    mean a line; the rate not chosen thin and dotted), with chance, the level He must stay
+    under at the deepest D and, where given, the one it must reach when shallow. A table of
+    the first design (one rate, no `chosen` column) is drawn as it is."""
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    chosen = accuracy[accuracy.chosen] if "chosen" in accuracy else accuracy
+    for init, grp in chosen.groupby("init"):
+        mean = grp.groupby("depth").test_accuracy.mean()
+        ax.plot(mean.index, mean.values, "o-", color=INIT_COLOURS.get(init), label=f"{init} (chosen rate)")
+        ax.scatter(grp.depth, grp.test_accuracy, color=INIT_COLOURS.get(init), alpha=0.4, s=12)
+    if "chosen" in accuracy:
+        for init, grp in accuracy[~accuracy.chosen].groupby("init"):
+            mean = grp.groupby("depth").test_accuracy.mean()
+            ax.plot(mean.index, mean.values, ":", lw=1, color=INIT_COLOURS.get(init), label=f"{init} (rate not chosen)")
     ax.axhline(chance, color="k", ls=":", lw=1, label="chance")
-    ax.axhline(learns_from, color="k", ls="--", lw=1, label="learns from here (chance + margin)")
-    ax.set(xscale="log", xlabel="depth", ylabel="test accuracy", ylim=(0, 1),
+    ax.axhline(learns_from, color="k", ls="--", lw=1, label="He below this at the deepest D")
+    if he_learns_from is not None:
+        ax.axhline(he_learns_from, color="0.5", ls="-.", lw=1, label="He above this when shallow")
+    ax.set(xscale="log", xlabel="depth D", ylabel="test accuracy", ylim=(0, 1),
            title="XZ.4 plain ReLU nets: He vs convergent init")
-    ax.legend(fontsize=7)
+    _depth_ticks(ax, accuracy.depth)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
     _save(fig, path)
     return fig
 

@@ -8,7 +8,7 @@ Every judge takes the stored values and the band verdict of each stored measure
 
 from __future__ import annotations
 
-from .registry import claim_of
+from .registry import EARLIER_DESIGN, claim_of
 from .uncertainty import band_verdict, combine, non_degenerate
 
 
@@ -78,7 +78,7 @@ JUDGES = {"measures": judge_measures, "xz4": judge_xz4}
 REPORTED = "reported"
 
 
-def judge(claim_id: str, values: dict, scale: str) -> str:
+def judge(claim_id: str, values: dict, scale: str, design: str | None = None) -> str:
     """A claim's verdict from its claim file's `values` and the scale.
 
     Each stored measure is judged again from its interval and band; the claim's judge decides
@@ -86,8 +86,15 @@ def judge(claim_id: str, values: dict, scale: str) -> str:
     measures could not be judged at this scale, one whose target does not apply here is "not
     at this scale", a trend the claim only reports is "reported", and one that reads a solve
     that did not converge is "inconclusive" (R5). An analysis sets `values["judgeable"]` false
-    where its target does not apply to what ran (HZ.2 off CIFAR-10 at D = 75)."""
-    return _decide(claim_id, values, scale)[0]
+    where its target does not apply to what ran (HZ.2 off CIFAR-10 at D = 75). `design`: the
+    design the values come from (default the claim's current one); an earlier design may have
+    its own judge (registry: Claim.earlier_judges)."""
+    return _decide(claim_id, values, scale, design)[0]
+
+
+def verdict_of(record: dict) -> str:
+    """A claim file's verdict judged again from its stored values, scale and design."""
+    return judge(record["claim"], record["values"], record["scale"], record.get("design", EARLIER_DESIGN))
 
 
 def judge_reason(claim_id: str, values: dict, scale: str) -> str:
@@ -97,19 +104,20 @@ def judge_reason(claim_id: str, values: dict, scale: str) -> str:
     return _decide(claim_id, values, scale)[1]
 
 
-def _decide(claim_id: str, values: dict, scale: str) -> tuple[str, str]:
+def _decide(claim_id: str, values: dict, scale: str, design: str | None = None) -> tuple[str, str]:
     c = claim_of(claim_id)
-    if c.judge == REPORTED:
+    judge_name = c.judge if design in (None, c.design) else c.earlier_judges.get(design, c.judge)
+    if judge_name == REPORTED:
         return REPORTED, ""
     measures = values.get("measures", [])
     if scale not in c.applies_at or not measures or not values.get("judgeable", True):
         return "not at this scale", ""
-    if c.judge not in JUDGES:
-        raise KeyError(f"claim {claim_id}: unknown judge {c.judge!r}; known: {', '.join(JUDGES)}, {REPORTED}")
+    if judge_name not in JUDGES:
+        raise KeyError(f"claim {claim_id}: unknown judge {judge_name!r}; known: {', '.join(JUDGES)}, {REPORTED}")
     if values.get("unconverged"):  # R5: a number read from a solve that did not converge
         return "inconclusive", "reads solves that did not converge: " + "; ".join(values["unconverged"])
     verdicts = [band_verdict(m["lo"], m["hi"], m["band_lo"], m["band_hi"]) for m in measures]
-    return decide_measures(measures, verdicts, c.judge, values)
+    return decide_measures(measures, verdicts, judge_name, values)
 
 
 def judged(measures, scale: str, applies_at: tuple[str, ...] = ("smoke", "quick", "paper")) -> str:

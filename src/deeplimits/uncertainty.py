@@ -18,6 +18,8 @@ Methods, chosen by what the data has:
 - independent draws (seeds, random networks, random segments) of a number: the Student-t
   interval of their mean (`mean_interval`); a statistic fitted per draw (a slope per seed)
   is such a number, its interval taken over the draws' fitted values;
+- the difference of two groups' means (XZ.4: two initialisations' accuracies over their own
+  seeds): Welch's t interval with Satterthwaite's degrees of freedom (`welch_interval`);
 - one fit of a curve with independent errors: the OLS slope's t interval (`ols_slope_interval`);
 - a deterministic computation (an identity check, a converged deterministic solve): no
   interval at all, method `deterministic`, judged against a numerical tolerance.
@@ -39,10 +41,11 @@ ROLES = ("treated", "control", "reported")
 DETERMINISTIC = "deterministic"
 OLS = "OLS slope +- t(0.975, n-2) x standard error"
 STUDENT_T = "Student-t over independent draws"
+WELCH = "Welch t interval of a difference of means"
 # Every method a claim file may name; each is simulated for coverage (coverage.py).
 # A law that could not be fitted where it holds (R4): no value, no interval, the reason after it.
 NOT_FITTED = "not fitted"
-METHODS = (STUDENT_T, OLS, DETERMINISTIC, NOT_FITTED)
+METHODS = (STUDENT_T, WELCH, OLS, DETERMINISTIC, NOT_FITTED)
 # A control's outputs must stay within this factor of its inputs (R2): beyond, it collapsed
 # or blew up, and its failure says nothing about the condition.
 NON_DEGENERATE = (1e-3, 1e3)
@@ -174,6 +177,24 @@ def mean_interval(values, name: str = "", level: float = LEVEL, what: str = "") 
     half = float(stats.t.ppf(0.5 + level / 2, v.size - 1)) * float(v.std(ddof=1)) / math.sqrt(v.size)
     m = float(v.mean())
     return m - half, m + half, student_t_method(v.size, what)
+
+
+def welch_interval(a, b, level: float = LEVEL, what: str = "") -> tuple[float, float, float, str]:
+    """mean(a) - mean(b) and its Welch t interval (unequal variances, Satterthwaite's degrees
+    of freedom): (value, lo, hi, method). Fewer than 2 finite draws in a group: no interval."""
+    a, b = (np.asarray(v, dtype=float) for v in (a, b))
+    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+    method = f"{WELCH} (n = {a.size} and {b.size}{', ' + what if what else ''})"
+    diff = float(a.mean() - b.mean()) if a.size and b.size else math.nan
+    if a.size < 2 or b.size < 2:
+        return diff, math.nan, math.nan, method
+    va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
+    se = math.sqrt(va + vb)
+    if se == 0:
+        return diff, diff, diff, method
+    df = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1))
+    half = float(stats.t.ppf(0.5 + level / 2, df)) * se
+    return diff, diff - half, diff + half, method
 
 
 def over_draws(name: str, draws, band_lo: float | None, band_hi: float | None, what: str = "", **kw) -> Measure:

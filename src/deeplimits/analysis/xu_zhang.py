@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..cells import cell_dirs, load_cell_model, load_metrics
+from ..cells import cell_dirs, load_cell_model, load_metrics, validation_split
 from ..claims import write_claim
 from ..convergence import (
     WindowOscillation,
@@ -19,14 +19,15 @@ from ..convergence import (
     oscillation_slopes,
 )
 from ..data import load_prepared
+from ..experiments import parse_lr_variant
 from ..io import write_csv
-from ..judges import decide_measures, xz4_verdict
+from ..judges import decide_measures
 from ..logs import progress
 from ..models.plain import convergent_layers, he_layers
 from ..plan import base_variant
 from ..seeding import torch_generator
 from ..sensitivity import sensitivity_note
-from ..uncertainty import exact, mean_interval, measure, over_draws
+from ..uncertainty import exact, measure, over_draws, welch_interval
 from . import relu_theory as R
 from .fit import loglog_slope
 
@@ -308,24 +309,46 @@ def xz5_measures(slopes: pd.DataFrame, xz2_seq: pd.DataFrame, no_decay: float, c
 
 
 # ----------------------------------------------------------------------------- XZ.3 / XZ.4
-def _cell_table(dirs, data_meta):
+# Each init trains at every learning rate of `lrs` on the training split less a validation
+# part; per (init, depth) the rate with the better mean validation accuracy over seeds is
+# chosen (the test split plays no part in the choice), and XZ.3 and XZ.4 read the chosen cells.
+def _accuracy(model, x: torch.Tensor, y: torch.Tensor) -> np.ndarray:
+    """Per seed: the share of (x, y) the stacked model classifies right."""
+    with torch.no_grad():
+        logits = model(x.unsqueeze(0).expand(model.seeds, *x.shape).to(model.W.dtype))
+    return (logits.argmax(-1) == y.unsqueeze(0)).double().mean(dim=1).numpy()
+
+
+def _cell_table(dirs, data: dict, root_seed: int):
     finals, layers = [], []
     for cell_dir in dirs:
-        model, blob = load_cell_model(cell_dir, data_meta)
-        init, depth = base_variant(blob["cell"]["variant"]), int(blob["cell"]["depth"])
+        model, blob = load_cell_model(cell_dir, data["meta"])
+        init, lr = parse_lr_variant(base_variant(blob["cell"]["variant"]))
+        depth = int(blob["cell"]["depth"])
+        _, val = validation_split(data["x_train"].shape[0], blob["settings"]["validation"], root_seed)
+        val_acc = _accuracy(model, data["x_train"][val], data["y_train"][val])
         hist = load_metrics(cell_dir)
         last = hist[hist.epoch == hist.epoch.max()].set_index("seed")
         eye = torch.eye(model.width)
         dev = torch.linalg.matrix_norm(model.W.detach() - eye, ord=2)  # (S, L)
         bn = model.b.detach().norm(dim=-1)
         for s in range(model.seeds):
-            finals.append({"init": init, "depth": depth, "seed": s,
+            finals.append({"init": init, "lr": lr, "depth": depth, "seed": s, "validation_accuracy": float(val_acc[s]),
                            "test_accuracy": float(last.loc[s, "test_accuracy"]),
                            "diverged": bool(last.loc[s, "diverged"])})
             for n in range(depth):
-                layers.append({"init": init, "depth": depth, "seed": s, "n": n + 1,
+                layers.append({"init": init, "lr": lr, "depth": depth, "seed": s, "n": n + 1,
                                "W_minus_I": float(dev[s, n]), "b_norm": float(bn[s, n])})
     return pd.DataFrame(finals), pd.DataFrame(layers)
+
+
+def choose_lr(finals: pd.DataFrame) -> pd.DataFrame:
+    """`finals` with a column `chosen`: per (init, depth), the learning rate whose mean
+    validation accuracy over seeds is the highest (on a tie, the first in the table's order)."""
+    means = finals.groupby(["init", "depth", "lr"], sort=False).validation_accuracy.mean().reset_index()
+    best = means.loc[means.groupby(["init", "depth"], sort=False).validation_accuracy.idxmax()]
+    picked = set(zip(best.init, best.depth, best.lr))
+    return finals.assign(chosen=[(i, d, lr) in picked for i, d, lr in zip(finals.init, finals.depth, finals.lr)])
 
 
 def profile_shape(values, change: float = 0.2) -> str:
@@ -347,47 +370,50 @@ def profile_shape(values, change: float = 0.2) -> str:
     return "flat"
 
 
-def xz4_states(finals: pd.DataFrame, chance: float, margin: float):
-    """XZ.4's verdict from the final test accuracy of every (init, depth, seed).
-
-    Per init and depth, the mean accuracy over seeds gets a bootstrap interval over seeds; the
-    depth "learns" when the whole interval is >= chance + margin, "fails" when it is wholly
-    below, and is "unsure" otherwise. Reproduced when the convergent init learns at some depth
-    where He fails, and no depth could be lost (He could learn where the convergent init could
-    fail); not reproduced when a depth is surely lost or none can be rescued; else
-    inconclusive. Returns (per init and depth: mean, min, max, lo, hi, state; He's failing
-    depths; the convergent init's; the verdict).
-    """
-    threshold = chance + margin
-    rows = []
-    for (init, depth), grp in finals.groupby(["init", "depth"]):
-        acc = grp.test_accuracy.to_numpy()
-        lo, hi, method = mean_interval(acc, f"xz4/{init}/{depth}", what="per-seed accuracy")
-        state = "learns" if lo >= threshold else "fails" if hi < threshold else "unsure"
-        rows.append({"init": init, "depth": depth, "test_accuracy": acc.mean(), "min": acc.min(), "max": acc.max(),
-                     "lo": lo, "hi": hi, "method": method, "state": state})
-    learns = pd.DataFrame(rows)
-    state = learns.pivot(index="depth", columns="init", values="state")
-    he = state["he"] if "he" in state else pd.Series("unsure", index=state.index)
-    conv = state["convergent"] if "convergent" in state else pd.Series("unsure", index=state.index)
-    he_fails = state.index[he == "fails"].tolist()
-    conv_fails = state.index[conv == "fails"].tolist()
-    verdict = xz4_verdict({(r.init, r.depth): r.state for r in learns.itertuples()})
-    return learns, he_fails, conv_fails, verdict
+def xz4_measures(chosen: pd.DataFrame, chance: float, margin: float, shallow: int) -> tuple[list, dict]:
+    """XZ.4's judged numbers from the chosen cells' per-seed test accuracies: at the deepest D
+    the Welch interval of acc(convergent) - acc(He) above 0 and He's accuracy below chance +
+    margin (He fails there); at every depth <= `shallow` He's accuracy at least half way from
+    chance to the best mean accuracy of the grid (He learns there, so the pipeline did not fail it)."""
+    deepest = int(chosen.depth.max())
+    acc = {k: g.sort_values("seed").test_accuracy.to_numpy() for k, g in chosen.groupby(["init", "depth"])}
+    best = float(chosen.groupby(["init", "depth"]).test_accuracy.mean().max())
+    learns_at = chance + 0.5 * (best - chance)
+    shallow_depths = sorted(d for d in chosen.depth.unique() if d <= shallow)
+    if not shallow_depths:
+        raise ValueError(f"experiments.xz34.depths has no depth <= he_learns_depth = {shallow}: He init's learning "
+                         "cannot be shown")
+    diff, lo, hi, method = welch_interval(acc[("convergent", deepest)], acc[("he", deepest)], what="per-seed accuracy")
+    measures = [measure(f"acc(convergent) - acc(He) at D={deepest}", diff, (lo, hi, method), 0.0, None),
+                over_draws(f"He accuracy at D={deepest}", acc[("he", deepest)], None, chance + margin,
+                           what="per-seed accuracy")]
+    measures += [over_draws(f"He accuracy at D={d}", acc[("he", d)], learns_at, None, what="per-seed accuracy")
+                 for d in shallow_depths]
+    return measures, {"deepest": deepest, "best": best, "he_learns_from": learns_at, "shallow_depths": shallow_depths}
 
 
 def xz34(settings: dict, inputs: dict, outputs: dict, *, scale: str, seed: int = 0, label: str = "", device: str = "cpu") -> dict:
     data = load_prepared(inputs["data"])
-    finals, layers = _cell_table(cell_dirs(inputs["cells"]), data["meta"])
-    layers = layers.sort_values(["init", "depth", "seed", "n"])
+    finals, layers = _cell_table(cell_dirs(inputs["cells"]), data, seed)
+    finals = choose_lr(finals.sort_values(["init", "depth", "lr", "seed"]))
+    picked = finals[finals.chosen][["init", "depth", "lr"]].drop_duplicates()
+    layers = layers.merge(picked, on=["init", "depth", "lr"]).sort_values(["init", "depth", "seed", "n"])
     layers["sum_W_minus_I"] = layers.groupby(["init", "depth", "seed"]).W_minus_I.cumsum()
     layers["sum_b"] = layers.groupby(["init", "depth", "seed"]).b_norm.cumsum()
     write_csv(outputs["accuracy"], finals)
     write_csv(outputs["layers"], layers)
-
-    # XZ.3: the profile of ||W(n) - I|| and ||b(n)|| along n for the deepest trained nets of
-    # each init, worded from the data (profile_shape); a net that did not learn is marked.
     chance = 1.0 / len(data["meta"]["classes"])
+    chosen = finals[finals.chosen]
+    trends = _xz3_claim(settings, outputs, scale, layers, chosen, chance)
+    record = _xz4_claim(settings, outputs, scale, finals, chance, data["meta"]["name"])
+    return {"verdict": record["verdict"], "accuracy": finals, "trends": trends}
+
+
+def _xz3_claim(settings: dict, outputs: dict, scale: str, layers: pd.DataFrame, chosen: pd.DataFrame,
+               chance: float) -> pd.DataFrame:
+    """XZ.3: the profile of ||W(n) - I|| and ||b(n)|| along n for the deepest trained nets of
+    each init (at its chosen rate), worded from the data (profile_shape); a net that did not
+    learn is marked."""
     deepest = layers[layers.depth == layers.depth.max()]
     trends = []
     for init, grp in deepest.groupby("init"):
@@ -395,8 +421,9 @@ def xz34(settings: dict, inputs: dict, outputs: dict, *, scale: str, seed: int =
         fw = loglog_slope(mean.index.values, mean.W_minus_I.values, 2)
         fb = loglog_slope(mean.index.values, mean.b_norm.values, 2)
         depth = int(grp.depth.iloc[0])
-        accuracy = float(finals[(finals.init == init) & (finals.depth == depth)].test_accuracy.mean())
-        trends.append({"init": init, "depth": depth, "shape_W_minus_I": profile_shape(mean.W_minus_I.to_numpy()),
+        accuracy = float(chosen[(chosen.init == init) & (chosen.depth == depth)].test_accuracy.mean())
+        trends.append({"init": init, "depth": depth, "lr": float(grp.lr.iloc[0]),
+                       "shape_W_minus_I": profile_shape(mean.W_minus_I.to_numpy()),
                        "shape_b": profile_shape(mean.b_norm.to_numpy()), "slope_W_minus_I": fw.slope,
                        "slope_b": fb.slope, "sum_W_minus_I": float(mean.W_minus_I.sum()),
                        "sum_b": float(mean.b_norm.sum()), "test_accuracy": accuracy,
@@ -411,27 +438,30 @@ def xz34(settings: dict, inputs: dict, outputs: dict, *, scale: str, seed: int =
         outputs, "claim_xz3", "XZ.3", scale=scale, measured=desc,
         target="trend: W(n) -> I and b(n) -> 0 along depth (necessary condition)",
         tolerance="none (trend, reported without pass/fail)",
-        note="spectral norm of W(n) - I, l2 norm of b(n), mean over seeds, after training (XZ.4 cells); shape from "
-             "the means of the first, middle and last third of the layers",
+        note="spectral norm of W(n) - I, l2 norm of b(n), mean over seeds, after training (XZ.4 cells, each init at "
+             "its chosen learning rate); shape from the means of the first, middle and last third of the layers",
         values={"trends": trends.to_dict(orient="records")},
     )
+    return trends
 
-    learns, he_fails, conv_fails, _ = xz4_states(finals, chance, settings["learning_margin"])
-    threshold = chance + settings["learning_margin"]
-    measures = [measure(f"{r.init} D={r.depth}", r.test_accuracy, (r.lo, r.hi, r.method), threshold, None)
-                for r in learns.itertuples()]
-    acc = "; ".join(f"{r.init} D={r.depth}: {100 * r.test_accuracy:.1f}% ({100 * r.min:.1f}-{100 * r.max:.1f})"
-                    for r in learns.itertuples())
-    record = write_claim(
+
+def _xz4_claim(settings: dict, outputs: dict, scale: str, finals: pd.DataFrame, chance: float, dataset: str) -> dict:
+    chosen = finals[finals.chosen]
+    margin = settings["learning_margin"]
+    measures, found = xz4_measures(chosen, chance, margin, settings["he_learns_depth"])
+    mean = chosen.groupby(["init", "depth"]).agg(acc=("test_accuracy", "mean"), lr=("lr", "first"))
+    acc = "; ".join(f"{init} D={d}: {100 * r.acc:.1f}% (lr {r.lr:g})" for (init, d), r in mean.iterrows())
+    return write_claim(
         outputs, "claim_xz4", "XZ.4", scale=scale,
-        measured=f"test accuracy, mean over seeds (min-max): {acc}. He init stops learning at D in {he_fails or 'none'}; "
-                 f"convergent init at D in {conv_fails or 'none'}",
-        target="convergent init learns at depths where He init does not, and never fails where He learns",
-        tolerance=f"learns = accuracy >= chance + {settings['learning_margin']}",
-        note=f"{data['meta']['name']}, same epochs for both inits; a depth learns when its seed interval is "
-             f"wholly >= the threshold, fails when wholly below",
-        values={"he_fails": he_fails, "convergent_fails": conv_fails, "chance": chance,
-                "learns_from": threshold,
-                "cases": [{"init": r.init, "depth": int(r.depth)} for r in learns.itertuples()]}, measures=measures,
+        measured=f"test accuracy, mean over seeds, each init at its chosen learning rate: {acc}",
+        target=f"at the deepest D = {found['deepest']}: acc(convergent) - acc(He) > 0 and He below chance + {margin:g}; "
+               f"He learns (>= half way from chance to the best, {100 * found['he_learns_from']:.1f}%) at D <= "
+               f"{settings['he_learns_depth']}",
+        tolerance="one-sided bands on the Welch and Student-t intervals",
+        note=f"{dataset}, same epochs for both inits; learning rate chosen per init and depth from "
+             f"{', '.join(f'{lr:g}' for lr in settings['lrs'])} on a validation split ({settings['validation']:g} of "
+             f"the training split; the test split plays no part in the choice)",
+        values={"chance": chance, "learns_from": chance + margin, "he_learns_from": found["he_learns_from"],
+                "deepest": found["deepest"], "chosen_lr": {f"{i} D={d}": float(r.lr) for (i, d), r in mean.iterrows()}},
+        measures=measures,
     )
-    return {"verdict": record["verdict"], "accuracy": learns, "trends": trends}
