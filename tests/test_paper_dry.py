@@ -64,7 +64,7 @@ def _tiny_paper(mirrors, checksums) -> dict:
                      "sensitivity": {"s0": [1.0], "stopping": ["none"], "loss": [], "batching": []},
                      "paper": {"sensitivity_max_depth": {"stopping=none": 3}}},
             "tvg": {"n_points": 20, "depths": [4, 8, 16, 32], "max_iter": 20, "cold_starts": 1,
-                    "continuum_nodes": 9, "continuum_max_iter": 10, "euler_depths": [8, 16, 32, 64]},
+                    "continuum_nodes": [9], "continuum_max_iter": 10, "euler_depths": [8, 16, 32, 64]},
         },
     }
 

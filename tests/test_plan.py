@@ -94,7 +94,7 @@ def test_a_sensitivity_run_reads_its_own_cells_and_its_own_upstream_outputs(repo
     tvg_run = plan.sensitivity_names("tvg")[0]
     claims = plan.inputs("tvg_claims", "two_moons", run=tvg_run)
     assert claims["solutions"] == f"results/quick/thorpe_van_gennip/two_moons/tvg/sensitivity/{tvg_run}/solutions.pt"
-    assert set(claims) == {"objectives", "solutions", "continuum", "continuum_model"}
+    assert set(claims) == {"objectives", "solutions", "continuum", "continuum_model", "data"}
     hz4_run = plan.sensitivity_names("hz4")[0]
     cells_run = plan.inputs("hz4", run=hz4_run)["cells"]
     assert cells_run and all(f"~{hz4_run}/" in c for c in cells_run)

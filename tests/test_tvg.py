@@ -14,8 +14,9 @@ from deeplimits.analysis.thorpe_van_gennip import (
     tvg3_measures,
     tvg4_measures,
     tvg5_measures,
+    tvg6_measures,
 )
-from deeplimits.judges import judged
+from deeplimits.judges import decide_measures, judged
 from deeplimits.models.tvg import TvGParams, euler_forward, objective
 from deeplimits.models.tvg_fused import FusedObjective
 from deeplimits.profiles import on_grid as profile_on_grid
@@ -173,26 +174,162 @@ def test_judge_tvg1():
     assert tvg1_measures(ns, bounce, 0.5, 3)[-1].verdict == "not reproduced"
 
 
-def _distances(chain, slope, noise=0.0):
+TVG = {"converged_slope": 0.5, "no_decay_slope": 0.1, "law_tolerance": 0.25}
+NS = [16, 32, 64, 128]
+
+
+def _with_controls(measures):
+    """The verdict with R2's controls applied, as the table's judge gives it."""
+    return decide_measures([m.as_dict() for m in measures], [m.verdict for m in measures])[0]
+
+
+def _seq(slope, noise=0.0):
     rng = np.random.default_rng(0)
-    return pd.DataFrame([{"chain": chain, "N": n, "L2": n**slope * np.exp(noise * rng.standard_normal()),
-                          "sup": n**slope * np.exp(noise * rng.standard_normal()), "H1": 1.0}
-                         for n in (4, 8, 16, 32, 64, 128)])
+    return np.array([n**slope * np.exp(noise * rng.standard_normal()) for n in NS])
 
 
-def test_judge_tvg2_tvg3_tvg4_tvg5():
-    assert judged(tvg2_measures(_distances("warm", -1.0), 3, 0.5), "quick") == "reproduced"
-    assert judged(tvg2_measures(_distances("warm", -0.1), 3, 0.5), "quick") == "not reproduced"
-    # Deterministic solves: a slope is in or out of its band, never inconclusive.
-    assert judged(tvg2_measures(_distances("warm", -0.6), 3, 0.5), "quick") == "reproduced"
-    assert judged(tvg2_measures(_distances("warm", -0.5, noise=0.2), 3, 0.5), "quick") != "inconclusive"
-    assert judged(tvg5_measures(_distances("cold0_a1=0", 0.0), 3, 0.25), "quick") == "reproduced"
-    assert judged(tvg5_measures(_distances("cold0_a1=0", -1.0), 3, 0.25), "quick") == "not reproduced"
+def test_judge_tvg2_with_its_control():
+    """Treated distances ~ N^-1 and a flat a1 = 0 control: reproduced; a control that shrinks as
+    fast: the test does not discriminate; a treated arm that does not shrink: not reproduced;
+    a law that breaks halfway (R4): not reproduced."""
+    ok = np.ones(4)
+    assert _with_controls(tvg2_measures(NS, _seq(-1.0), _seq(0.0), ok, TVG)) == "reproduced"
+    assert _with_controls(tvg2_measures(NS, _seq(-1.0), _seq(-1.0), ok, TVG)) == "inconclusive"
+    assert _with_controls(tvg2_measures(NS, _seq(-0.1), _seq(0.0), ok, TVG)) == "not reproduced"
+    assert _with_controls(tvg2_measures(NS, _seq(-1.0), _seq(0.0), 1e-5 * ok, TVG)) == "inconclusive"  # degenerate
+    broken = np.array([1.0, 0.25, 0.2, 0.19])  # slope -2 then flat
+    assert _with_controls(tvg2_measures(NS, broken, _seq(0.0), ok, TVG)) == "not reproduced"
+    assert all(m.method == "deterministic" for m in tvg2_measures(NS, _seq(-1.0), _seq(0.0), ok, TVG))
+
+
+def test_judge_tvg5():
+    ok = np.ones(4)
+    assert judged(tvg5_measures(NS, _seq(0.0), _seq(-1.0), ok, TVG), "quick") == "reproduced"
+    assert judged(tvg5_measures(NS, _seq(-1.0), _seq(-1.0), ok, TVG), "quick") == "not reproduced"
+    assert judged(tvg5_measures(NS, _seq(0.0), _seq(-1.0), 1e4 * ok, TVG), "quick") == "not reproduced"  # blown up
+    names = [m.name for m in tvg5_measures(NS, _seq(0.0), _seq(-1.0), ok, TVG, control_sup=_seq(0.0))]
+    assert names[-1] == "sup distance slope a1=0"
+
+
+def _gaps(treated_slope, control_level, violation=False):
+    rows = []
+    for n in [16, 32, 64, 128, 256]:
+        gap = 1e-2 * n**treated_slope
+        rows.append({"arm": "treated", "N": n, "liminf_gap": gap, "recovery_gap": 1e-2 / n,
+                     "sandwich_discrete": not (violation and n == 64), "sandwich_continuum": True, "output_ratio": 1.0})
+        rows.append({"arm": "control", "N": n, "liminf_gap": control_level * (1 + 0.5 * (n % 3)),
+                     "recovery_gap": 0.0, "sandwich_discrete": True, "sandwich_continuum": True, "output_ratio": 2.0})
+    return pd.DataFrame(rows)
+
+
+def test_judge_tvg6():
+    assert _with_controls(tvg6_measures(_gaps(-1.0, 1e-2), TVG)) == "reproduced"
+    assert _with_controls(tvg6_measures(_gaps(-1.0, 1e-2, violation=True), TVG)) == "not reproduced"
+    assert _with_controls(tvg6_measures(_gaps(-0.2, 1e-2), TVG)) == "not reproduced"
+    # A control gap no larger than the treated one: the test does not discriminate.
+    assert _with_controls(tvg6_measures(_gaps(-1.0, 1e-5), TVG)) == "inconclusive"
+    ratio = [m for m in tvg6_measures(_gaps(-1.0, 1e-2), TVG) if m.role == "control"][0]
+    # min over the last three control gaps (N = 64, 128, 256: 1.5e-2, 2e-2, 1.5e-2) over the largest treated there.
+    assert ratio.value == pytest.approx(1.5e-2 / (1e-2 / 64))
+
+
+def test_judge_tvg3_tvg4():
     euler = pd.DataFrame({"N": [8, 16, 32, 64], "error": [1 / 8, 1 / 16, 1 / 32, 1 / 64]})
     assert judged(tvg3_measures(euler, 0.5), "quick") == "reproduced"
     assert judged(tvg3_measures(euler.assign(error=euler.N.astype(float) ** -2.0), 0.5), "quick") == "not reproduced"
     wobbly = euler.assign(error=euler.error * np.array([1.0, 2.5, 0.4, 1.8]))  # a deterministic order: in or out
     assert tvg3_measures(wobbly, 0.5)[0].method == "deterministic"
-    assert judged(tvg4_measures(1e-4, 1e-3, 0.01), "quick") == "reproduced"
-    assert judged(tvg4_measures(0.02, 1e-3, 0.01), "quick") == "not reproduced"
-    assert judged(tvg4_measures(0.01, 0.1, 0.01), "quick") == "reproduced"  # exactly at both tolerances
+    assert judged(tvg4_measures(1e-4, 1e-3, 0.5, 0.01), "quick") == "reproduced"  # the profile is reported
+    assert judged(tvg4_measures(0.02, 1e-3, 0.0, 0.01), "quick") == "not reproduced"
+    assert judged(tvg4_measures(1e-4, 0.02, 0.0, 0.01), "quick") == "not reproduced"  # not settled under refinement
+    assert judged(tvg4_measures(0.01, 0.01, 0.0, 0.01), "quick") == "reproduced"  # exactly at the tolerance
+
+
+@pytest.mark.parametrize("act", ["tanh", "relu"])
+@pytest.mark.parametrize("substeps", [1, 3])
+def test_fused_continuum_matches_the_plain_rk4_with_autograd(act, substeps):
+    """The fused RK4 adjoint (numba) against plain classic RK4 in torch with autograd."""
+    from deeplimits.models.activations import ACTIVATIONS
+    from deeplimits.models.tvg_fused import FusedContinuum
+
+    rng = np.random.default_rng(2)
+    m, d, c, p = 7, 3, 2, 8
+    arrays = [rng.normal(size=s) for s in ((m, d, d), (m, d), (c, d), (c,))]
+    x, y = rng.normal(size=(p, d)), rng.integers(0, c, p)
+    fused = FusedContinuum(m, d, c, x, y, 0.3, 0.2, 0.1, act, substeps)
+    value, grad = fused(fused.flatten(arrays))
+    ts = [torch.tensor(a, requires_grad=True) for a in arrays]
+    ref = continuum_objective(*ts, torch.tensor(x), torch.tensor(y), 0.3, 0.2, 0.1, ACTIVATIONS[act], substeps)["total"]
+    ref.backward()
+    assert value == pytest.approx(float(ref.detach()), rel=1e-12)
+    assert np.allclose(grad, np.concatenate([t.grad.numpy().ravel() for t in ts]), atol=1e-11)
+
+
+def test_continuum_of_a_networks_closed_nodes_is_the_euler_limit():
+    """E_inf of a depth-N network's own profile (closed nodes) differs from E_N by O(1/N): the
+    liminf gap of a fixed smooth profile halves per doubling (known order 1)."""
+    from deeplimits.analysis.thorpe_van_gennip import closed_nodes
+    from deeplimits.models.tvg_fused import FusedContinuum
+    from deeplimits.profiles import sine_profile
+
+    rng = np.random.default_rng(3)
+    d, c, p = 2, 2, 20
+    x, y = rng.normal(size=(p, d)), rng.integers(0, c, p)
+    kc, bc = torch.tensor(rng.normal(size=(3, d, d))), torch.tensor(rng.normal(size=(3, d)))
+    w, cc = torch.tensor(rng.normal(size=(c, d))), torch.zeros(c, dtype=torch.float64)
+    gaps = []
+    for n in (16, 32, 64, 128):
+        t = torch.arange(n, dtype=torch.float64) / n
+        net = TvGParams(sine_profile(t, kc), sine_profile(t, bc), w, cc)
+        e_n = FusedObjective(n, d, c, x, y, 0.0, 0.0, 0.0).parts(FusedObjective.flatten([a.numpy() for a in net.flat()]))
+        closed = closed_nodes(net)
+        e_inf = FusedContinuum(n + 1, d, c, x, y, 0.0, 0.0, 0.0, "tanh", 2).parts(
+            FusedObjective.flatten([a.numpy() for a in closed.flat()]))
+        gaps.append(abs(e_inf["total"] - e_n["total"]))
+    orders = np.log2(np.array(gaps[:-1]) / np.array(gaps[1:]))
+    assert np.all(np.abs(orders - 1) < 0.15), orders
+
+
+def test_tvg_entries_on_a_tiny_problem(tmp_path):
+    """tvg_solve, tvg_continuum and tvg_claims at smoke size on two moons: m_N is the lowest
+    converged objective at N over every chain with a1 > 0, TvG.2's distances are those of the
+    best minimisers, and all five claim files are written (TvG.6 with its gaps table)."""
+    import json
+
+    from deeplimits.analysis.thorpe_van_gennip import tvg_claims, tvg_continuum, tvg_solve
+    from deeplimits.convergence import converged
+    from deeplimits.data.prepare import prepare_dataset
+
+    data = tmp_path / "two_moons.pt"
+    prepare_dataset("two_moons", {"two_moons": {"n": 40, "noise": 0.1}}, 0, data)
+    settings = {"seed": 0, "dim": 2, "n_points": None, "depths": [4, 8, 16, 32], "a1": 1e-3, "a2": 1e-4, "a3": 1e-4,
+                "activation": "tanh", "init_std": 1.0, "max_iter": 400, "cold_starts": 2, "gtol": 1e-6,
+                "continuum_nodes": [9, 17], "continuum_cold_starts": 1, "continuum_substeps": 2,
+                "continuum_max_iter": 200, "order_tolerance": 0.5, "fit_last": 2, "converged_slope": 0.5,
+                "no_decay_slope": 0.1, "law_tolerance": 0.25, "continuum_tolerance": 0.01}
+    out = {k: str(tmp_path / v) for k, v in {
+        "objectives": "objectives.csv", "solutions": "solutions.pt", "model": "continuum.pt",
+        "summary": "continuum.json", **{f"claim_tvg{i}": f"claim_tvg{i}.json" for i in (1, 2, 4, 5, 6)},
+        "minima": "minima.csv", "distances": "distances.csv", "slopes": "slopes.csv", "gaps": "gaps.csv",
+        "profiles": "profiles.csv"}.items()}
+    tvg_solve(settings, {"data": str(data)}, out, scale="smoke")
+    tvg_continuum(settings, {"data": str(data)}, out, scale="smoke")
+    inputs = {"data": str(data), "objectives": out["objectives"], "solutions": out["solutions"],
+              "continuum": out["summary"], "continuum_model": out["model"]}
+    result = tvg_claims(settings, inputs, out, scale="smoke")
+    obj = pd.read_csv(out["objectives"])
+    assert set(obj.chain) == {"cold0", "cold1", "warm", "greedy", "cold0_a1=0", "cold1_a1=0", "warm_a1=0",
+                              "greedy_a1=0"}
+    ok = obj[~obj.chain.str.endswith("_a1=0") & converged(obj, 1e-6)]
+    minima = pd.read_csv(out["minima"]).set_index("N").m_N
+    for n, grp in ok.groupby("N"):
+        assert minima[n] == pytest.approx(grp.total.min())
+    sols = torch.load(out["solutions"], weights_only=True)
+    table = pd.read_csv(out["minima"]).set_index("N")
+    row = result["distances"].query("arm == 'treated' and N == 8").iloc[0]
+    a, b = sols[table.m_N_chain[8]]["8"], sols[table.m_N_chain[16]]["16"]
+    assert row.L2 == pytest.approx(profile_distances(a["K"], a["b"], b["K"], b["b"])["L2"])
+    for i in (1, 2, 4, 5, 6):
+        assert json.loads(open(out[f"claim_tvg{i}"]).read())["claim"] == f"TvG.{i}"
+    gaps = pd.read_csv(out["gaps"])
+    assert set(gaps.arm) == {"treated", "control"} and len(gaps[gaps.arm == "treated"]) == 4

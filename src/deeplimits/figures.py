@@ -330,25 +330,66 @@ def plot_tvg1_minima(objectives: pd.DataFrame, m_inf: float, continuum: float, p
     return fig
 
 
+ARM_COLOURS = {"treated": "C0", "control": "C3"}
+
+
+def _guide(ax, x, y0, slope: float, label: str) -> None:
+    """A dashed guide line of the given log-log slope through the first point."""
+    x = np.asarray(x, dtype=float)
+    ax.plot(x, y0 * (x / x[0]) ** slope, "k--", lw=0.8, label=label)
+
+
 def plot_tvg2_distances(distances: pd.DataFrame, path):
-    long = distances.melt(id_vars=["chain", "N"], value_vars=["L2", "sup", "H1"], var_name="norm", value_name="distance")
-    grid = sns.relplot(data=long, x="N", y="distance", hue="chain", col="norm", kind="line", marker="o",
-                       height=3, aspect=1.0)
-    grid.set(xscale="log", yscale="log")
-    grid.set_axis_labels("N", "distance between profiles at N and 2N")
-    grid.figure.suptitle("TvG.2 / TvG.5 convergence of the minimisers' weight profiles", y=1.03)
-    _save(grid.figure, path)
-    return grid.figure
+    """The L2 distance between the best minimisers at N and 2N, with the H1 penalty (TvG.2) and
+    without it (a1 = 0, TvG.5), with a slope -1 guide."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for arm, grp in distances.groupby("arm"):
+        grp = grp.sort_values("N")
+        label = "with the H1 penalty (TvG.2)" if arm == "treated" else "a1 = 0 (TvG.5, control)"
+        ax.plot(grp.N, grp.L2, "o-", color=ARM_COLOURS.get(arm), label=label)
+    treated = distances[distances.arm == "treated"].sort_values("N")
+    if len(treated):
+        _guide(ax, treated.N, treated.L2.iloc[0], -1.0, "slope -1")
+    ax.set(xscale="log", yscale="log", xlabel="depth N", ylabel="||theta_N - theta_2N||_L2 (best minimisers)",
+           title="TvG.2 / TvG.5 distance between the best minimisers")
+    _depth_ticks(ax, distances.N)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
+    _save(fig, path)
+    return fig
 
 
 def plot_tvg2_profiles(profiles: pd.DataFrame, path):
-    grid = sns.relplot(data=profiles, x="t", y="value", hue="N", col="entry", row="chain", kind="line",
+    grid = sns.relplot(data=profiles, x="t", y="value", hue="N", col="entry", kind="line",
                        height=2.8, aspect=1.2, palette="viridis", facet_kws={"sharey": False})
     grid.set_axis_labels("t = k / N", "K(t) entry")
-    grid.figure.suptitle("TvG.2 minimisers' weight profiles (warm: own N/2 solution; greedy: best N/2\n"
-                         "solution of any chain; N = inf: the continuum problem)", y=1.04)
+    grid.figure.suptitle("TvG.2 / TvG.4 the best minimiser's K(t) per depth N (N = inf: the continuum minimiser)",
+                         y=1.04)
     _save(grid.figure, path)
     return grid.figure
+
+
+def plot_tvg6_gaps(gaps: pd.DataFrame, path):
+    """Left: the liminf gap |E_inf(interp theta_N) - E_N(theta_N)| per arm (judged) and the
+    recovery gap (reported). Right: m_N and E_N(theta* sampled), the two sides of the sandwich."""
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 3.8))
+    for arm, grp in gaps.groupby("arm"):
+        grp = grp.sort_values("N")
+        ax.plot(grp.N, grp.liminf_gap.abs(), "o-", color=ARM_COLOURS.get(arm),
+                label="liminf gap, " + ("treated" if arm == "treated" else "a1 = 0 (control)"))
+    t = gaps[gaps.arm == "treated"].sort_values("N")
+    ax.plot(t.N, t.recovery_gap.abs(), "s:", color="0.4", label="recovery gap (reported)")
+    if len(t):
+        _guide(ax, t.N, abs(t.liminf_gap.iloc[0]), -1.0, "slope -1")
+    ax.set(xscale="log", yscale="log", xlabel="depth N", ylabel="|gap|", title="TvG.6 Gamma-convergence gaps")
+    ax2.plot(t.N, t.m_N, "o-", color="C0", label="m_N (best minimum)")
+    ax2.plot(t.N, t.E_N_star, "s--", color="C2", label="E_N(theta* sampled) (>= m_N)")
+    ax2.plot(t.N, t.E_inf_interp, "^:", color="C1", label="E_inf(interp theta_N) (>= m_inf)")
+    ax2.set(xscale="log", xlabel="depth N", ylabel="objective", title="TvG.6 sandwich")
+    for a in (ax, ax2):
+        _depth_ticks(a, gaps.N)
+        a.legend(fontsize=7)
+    _save(fig, path)
+    return fig
 
 
 def plot_tvg3_euler(table: pd.DataFrame, path):

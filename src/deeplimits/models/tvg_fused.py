@@ -14,6 +14,36 @@ ACT_CODES = {"tanh": 0, "relu": 1}
 
 
 @njit(cache=True)
+def _cross_entropy(h, W, c, y, gW, gc, gh):
+    """Softmax cross-entropy of the logits W h + c, mean over points; adds its gradients in W,
+    c and the final state h to gW, gc, gh."""
+    p, d = h.shape
+    n_cls = W.shape[0]
+    logits = np.empty(n_cls)
+    data = 0.0
+    for i in range(p):
+        mx = -1e300
+        for j in range(n_cls):
+            v = c[j]
+            for q in range(d):
+                v += W[j, q] * h[i, q]
+            logits[j] = v
+            mx = max(mx, v)
+        tot = 0.0
+        for j in range(n_cls):
+            tot += np.exp(logits[j] - mx)
+        lse = mx + np.log(tot)
+        data += lse - logits[y[i]]
+        for j in range(n_cls):
+            gl = np.exp(logits[j] - lse) / p - (1.0 / p if j == y[i] else 0.0)
+            gc[j] += gl
+            for q in range(d):
+                gW[j, q] += gl * h[i, q]
+                gh[i, q] += gl * W[j, q]
+    return data / p
+
+
+@njit(cache=True)
 def _obj_grad(K, b, W, c, x, y, a1, a2, a3, act):
     n, d, _ = K.shape
     p = x.shape[0]
@@ -35,37 +65,10 @@ def _obj_grad(K, b, W, c, x, y, a1, a2, a3, act):
                     t = z if z > 0 else 0.0
                     s[k, i, r] = 1.0 if z > 0 else 0.0
                 h[k + 1, i, r] = h[k, i, r] + tau * t
-    # Softmax cross-entropy, mean over points.
-    g_logit = np.empty((p, n_cls))
-    data = 0.0
-    for i in range(p):
-        mx = -1e300
-        logits = np.empty(n_cls)
-        for j in range(n_cls):
-            v = c[j]
-            for q in range(d):
-                v += W[j, q] * h[n, i, q]
-            logits[j] = v
-            if v > mx:
-                mx = v
-        tot = 0.0
-        for j in range(n_cls):
-            tot += np.exp(logits[j] - mx)
-        lse = mx + np.log(tot)
-        data += lse - logits[y[i]]
-        for j in range(n_cls):
-            g_logit[i, j] = np.exp(logits[j] - lse) / p
-        g_logit[i, y[i]] -= 1.0 / p
-    data /= p
     gW = np.zeros_like(W)
     gc = np.zeros_like(c)
     gh = np.zeros((p, d))
-    for i in range(p):
-        for j in range(n_cls):
-            gc[j] += g_logit[i, j]
-            for q in range(d):
-                gW[j, q] += g_logit[i, j] * h[n, i, q]
-                gh[i, q] += g_logit[i, j] * W[j, q]
+    data = _cross_entropy(h[n], W, c, y, gW, gc, gh)
     gK = np.zeros_like(K)
     gb = np.zeros_like(b)
     gz = np.empty(d)
@@ -146,4 +149,158 @@ class FusedObjective:
     def __call__(self, theta):
         self.evaluations += 1
         data, h1, l2, head, gK, gb, gW, gc = _obj_grad(*self.unflatten(theta), self.x, self.y, *self.a, self.act)
+        return data + h1 + l2 + head, self.flatten([gK, gb, gW, gc])
+
+
+# ----------------------------------------------------------------------------- the continuum problem
+# E_inf with piecewise-linear K(t), b(t) through closed nodes t_i = i/(M-1), the ODE
+# x' = sigma(K(t) x + b(t)) integrated by `substeps` RK4 steps per node interval (so no step
+# crosses a kink), and its gradient by the adjoint of those RK4 steps. The plain reference is
+# analysis.thorpe_van_gennip.continuum_objective (torchdiffeq's rk4 with autograd).
+@njit(cache=True)
+def _act(z, act):
+    if act == 0:
+        t = np.tanh(z)
+        return t, 1.0 - t * t
+    return (z, 1.0) if z > 0 else (0.0, 0.0)
+
+
+@njit(cache=True)
+def _stage(A, cb, u, out, deriv, act):
+    """out = sigma(A u + cb) row by row, deriv = sigma'(A u + cb)."""
+    p, d = u.shape
+    for i in range(p):
+        for r in range(d):
+            z = cb[r]
+            for q in range(d):
+                z += A[r, q] * u[i, q]
+            out[i, r], deriv[i, r] = _act(z, act)
+
+
+@njit(cache=True)
+def _stage_back(A, gk, u, deriv, gA, gcb, gu):
+    """Through k = sigma(A u + cb): accumulate gA, gcb; gu = A^T (gk * sigma')."""
+    p, d = u.shape
+    for i in range(p):
+        for r in range(d):
+            gz = gk[i, r] * deriv[i, r]
+            gcb[r] += gz
+            for q in range(d):
+                gA[r, q] += gz * u[i, q]
+        for q in range(d):
+            acc = 0.0
+            for r in range(d):
+                acc += A[r, q] * gk[i, r] * deriv[i, r]
+            gu[i, q] = acc
+
+
+@njit(cache=True)
+def _continuum_obj_grad(K, b, W, c, x, y, a1, a2, a3, act, substeps):
+    m, d, _ = K.shape
+    p = x.shape[0]
+    hn = 1.0 / (m - 1)           # node spacing
+    steps = (m - 1) * substeps
+    h = hn / substeps
+    # Per step s and stage time (0, h/2, h): the interpolated K and b.
+    Ks = np.empty((steps, 3, d, d))
+    bs = np.empty((steps, 3, d))
+    for s in range(steps):
+        i = s // substeps
+        for j in range(3):
+            w = ((s % substeps) + 0.5 * j) / substeps
+            Ks[s, j] = (1 - w) * K[i] + w * K[i + 1]
+            bs[s, j] = (1 - w) * b[i] + w * b[i + 1]
+    X = np.empty((steps + 1, p, d))
+    U = np.empty((steps, 4, p, d))       # stage inputs
+    Kst = np.empty((steps, 4, p, d))     # stage values
+    Dv = np.empty((steps, 4, p, d))      # stage derivatives
+    X[0] = x
+    which = (0, 1, 1, 2)                 # stage -> interpolation time
+    for s in range(steps):
+        U[s, 0] = X[s]
+        _stage(Ks[s, 0], bs[s, 0], U[s, 0], Kst[s, 0], Dv[s, 0], act)
+        U[s, 1] = X[s] + 0.5 * h * Kst[s, 0]
+        _stage(Ks[s, 1], bs[s, 1], U[s, 1], Kst[s, 1], Dv[s, 1], act)
+        U[s, 2] = X[s] + 0.5 * h * Kst[s, 1]
+        _stage(Ks[s, 1], bs[s, 1], U[s, 2], Kst[s, 2], Dv[s, 2], act)
+        U[s, 3] = X[s] + h * Kst[s, 2]
+        _stage(Ks[s, 2], bs[s, 2], U[s, 3], Kst[s, 3], Dv[s, 3], act)
+        X[s + 1] = X[s] + h / 6 * (Kst[s, 0] + 2 * Kst[s, 1] + 2 * Kst[s, 2] + Kst[s, 3])
+    gW = np.zeros_like(W)
+    gc = np.zeros_like(c)
+    g = np.zeros((p, d))
+    data = _cross_entropy(X[steps], W, c, y, gW, gc, g)
+    # Adjoint of the RK4 steps.
+    gKs = np.zeros((steps, 3, d, d))
+    gbs = np.zeros((steps, 3, d))
+    gu = np.empty((p, d))
+    for s in range(steps - 1, -1, -1):
+        gk = np.empty((4, p, d))
+        gk[0] = h / 6 * g
+        gk[1] = h / 3 * g
+        gk[2] = h / 3 * g
+        gk[3] = h / 6 * g
+        gx = g.copy()
+        for stage in range(3, -1, -1):
+            j = which[stage]
+            _stage_back(Ks[s, j], gk[stage], U[s, stage], Dv[s, stage], gKs[s, j], gbs[s, j], gu)
+            gx += gu
+            if stage == 3:
+                gk[2] += h * gu
+            elif stage >= 1:
+                gk[stage - 1] += 0.5 * h * gu
+        g = gx
+    gK = np.zeros_like(K)
+    gb = np.zeros_like(b)
+    for s in range(steps):
+        i = s // substeps
+        for j in range(3):
+            w = ((s % substeps) + 0.5 * j) / substeps
+            gK[i] += (1 - w) * gKs[s, j]
+            gK[i + 1] += w * gKs[s, j]
+            gb[i] += (1 - w) * gbs[s, j]
+            gb[i + 1] += w * gbs[s, j]
+    # Penalties on the piecewise-linear profile: a1 int |K'|^2 + a2 int |K|^2 (exact), head.
+    h1 = 0.0
+    l2 = 0.0
+    for i in range(m - 1):
+        dk = K[i + 1] - K[i]
+        db = b[i + 1] - b[i]
+        h1 += (np.sum(dk * dk) + np.sum(db * db)) / hn
+        gK[i + 1] += 2 * a1 * dk / hn
+        gK[i] -= 2 * a1 * dk / hn
+        gb[i + 1] += 2 * a1 * db / hn
+        gb[i] -= 2 * a1 * db / hn
+        l2 += hn / 3 * (np.sum(K[i] * K[i]) + np.sum(K[i] * K[i + 1]) + np.sum(K[i + 1] * K[i + 1])
+                        + np.sum(b[i] * b[i]) + np.sum(b[i] * b[i + 1]) + np.sum(b[i + 1] * b[i + 1]))
+        gK[i] += a2 * hn / 3 * (2 * K[i] + K[i + 1])
+        gK[i + 1] += a2 * hn / 3 * (K[i] + 2 * K[i + 1])
+        gb[i] += a2 * hn / 3 * (2 * b[i] + b[i + 1])
+        gb[i + 1] += a2 * hn / 3 * (b[i] + 2 * b[i + 1])
+    head = np.sum(W * W) + np.sum(c * c)
+    gW += 2 * a3 * W
+    gc += 2 * a3 * c
+    return data, a1 * h1, a2 * l2, a3 * head, gK, gb, gW, gc, X[steps]
+
+
+class FusedContinuum(FusedObjective):
+    """E_inf on closed nodes and its gradient on a flat parameter vector (for scipy's L-BFGS)."""
+
+    def __init__(self, nodes, dim, classes, x, y, a1, a2, a3, activation="tanh", substeps=2):
+        super().__init__(nodes, dim, classes, x, y, a1, a2, a3, activation)
+        self.substeps = int(substeps)
+
+    def _run(self, theta):
+        return _continuum_obj_grad(*self.unflatten(theta), self.x, self.y, *self.a, self.act, self.substeps)
+
+    def parts(self, theta) -> dict:
+        data, h1, l2, head, *_ = self._run(theta)
+        return {"data": data, "h1": h1, "l2": l2, "head": head, "total": data + h1 + l2 + head}
+
+    def final_state(self, theta) -> np.ndarray:
+        return self._run(theta)[-1]
+
+    def __call__(self, theta):
+        self.evaluations += 1
+        data, h1, l2, head, gK, gb, gW, gc, _ = self._run(theta)
         return data + h1 + l2 + head, self.flatten([gK, gb, gW, gc])
