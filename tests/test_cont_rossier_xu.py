@@ -364,3 +364,61 @@ def test_crx6_entry_on_trained_cells(tmp_path):
     claim = json.loads(open(outputs["claim"]).read())
     assert claim["claim"] == "CRX.6" and {m["name"] for m in claim["values"]["measures"]} == {
         "weights zero", "displacement zero", "weights iid_dL", "displacement iid_dL"}
+
+
+# ------------------------------------------------------------------ CRX.5
+CRX5 = {"spearman_min": 0.7, "plateau_fraction": 0.5}
+
+
+def _crx5_rates(rate_of, control_ratio=1.0, seeds=3):
+    """Hand-made rates of a 3 x 2 x 3 grid: rate = rate_of(lambda_min / N) per seed; the control
+    ends at control_ratio x its least-squares floor."""
+    rows = []
+    for d in (8, 16, 32):
+        for n in (d // 4, d // 2):
+            for rho in (0.0, 0.3, 0.6):
+                lam = 1 - rho
+                rows += [{"arm": "treated", "width": d, "n": n, "rho": rho, "seed": s, "lambda_min": lam,
+                          "lambda_min_over_n": lam / n, "rate": rate_of(lam / n, s)} for s in range(seeds)]
+        rows += [{"arm": "control", "width": d, "n": 2 * d, "rho": np.nan, "seed": s, "lambda_min": 0.0,
+                  "lambda_min_over_n": 0.0, "rate": 1e-4, "final_loss": control_ratio * 0.3,
+                  "least_squares_residual": 0.3, "output_ratio": 1.0} for s in range(seeds)]
+    return pd.DataFrame(rows)
+
+
+def _crx5_verdict(rates):
+    from deeplimits.analysis.cont_rossier_xu import crx5_measures
+
+    measures, found = crx5_measures(rates, CRX5)
+    return decide_measures([m.as_dict() for m in measures], [m.verdict for m in measures])[0], found
+
+
+def test_judge_crx5_on_known_rates():
+    """The kernel's rate 2 eta lambda_min / N: rho 1, reproduced; a rate that ignores N (only
+    lambda_min): rho well below 0.7, not reproduced; a control that passes its floor: the test
+    does not hold (its interval is outside the control band)."""
+    verdict, found = _crx5_verdict(_crx5_rates(lambda x, s: 2 * x * (1 + 0.01 * s)))
+    assert verdict == "reproduced" and found["rho"] == pytest.approx(1.0)
+    rng = np.random.default_rng(0)
+    assert _crx5_verdict(_crx5_rates(lambda x, s: rng.uniform()))[0] == "not reproduced"
+    assert _crx5_verdict(_crx5_rates(lambda x, s: 2 * x, control_ratio=0.01))[0] == "inconclusive"
+
+
+def test_crx5_entry_at_smoke_size():
+    """The real entry on a tiny grid: each treated cell's lambda_min is 1 - rho (equicorrelated
+    unit inputs), the control's is 0, and every cell has its seeds' rates."""
+    import tempfile
+
+    from deeplimits.analysis.cont_rossier_xu import crx5
+
+    settings = {"depth": 4, "widths": [4, 8], "n_ratios": [0.5, 1.0], "rhos": [0.0, 0.5], "seeds": 2, "steps": 30,
+                "lr": 1.0, "init_std": 0.1, "fit_from": 5, "spearman_min": 0.7, "plateau_fraction": 0.5}
+    with tempfile.TemporaryDirectory() as tmp:
+        outputs = {"claim": f"{tmp}/claim.json", "rates": f"{tmp}/rates.csv"}
+        rates = crx5(settings, {}, outputs, scale="smoke", seed=0)["rates"]
+        claim = json.loads(open(outputs["claim"]).read())
+    treated = rates[rates.arm == "treated"]
+    assert np.allclose(treated.lambda_min, 1 - treated.rho)
+    assert np.allclose(rates[rates.arm == "control"].lambda_min, 0.0, atol=1e-9)
+    assert len(rates) == (2 * 2 * 2 + 2) * 2 and claim["claim"] == "CRX.5"
+    assert (treated.rate > 0).all()

@@ -8,18 +8,20 @@ from deeplimits.coverage import (
     DOCS_PAGE,
     DRAW_COUNTS,
     FIT_POINTS,
+    SPEARMAN_CELLS,
     WELCH_COUNTS,
     coverage_page,
     mean_coverage,
     ols_coverage,
+    spearman_coverage,
     welch_coverage,
 )
-from deeplimits.uncertainty import METHODS, OLS, STUDENT_T, WELCH, welch_interval
+from deeplimits.uncertainty import METHODS, OLS, SPEARMAN, STUDENT_T, WELCH, spearman_interval, welch_interval
 
 
 def test_every_method_a_claim_may_name_is_simulated_here():
     # The smoke DAG test checks every claim file's methods against METHODS.
-    assert set(METHODS) - {STUDENT_T, WELCH, OLS} == {"deterministic", "not fitted"}  # neither has an interval
+    assert set(METHODS) - {STUDENT_T, WELCH, SPEARMAN, OLS} == {"deterministic", "not fitted"}  # no interval
 
 
 @pytest.mark.parametrize("n", DRAW_COUNTS)
@@ -40,6 +42,25 @@ def test_welch_interval_on_a_known_case():
     df = (5 / 3) ** 2 / ((1 / 9 + 16 / 9) / 2)
     half = stats.t.ppf(0.975, df) * (5 / 3) ** 0.5
     assert diff == 0.0 and lo == pytest.approx(-half) and hi == pytest.approx(half) and "n = 3 and 3" in method
+
+
+@pytest.mark.parametrize("n", SPEARMAN_CELLS)
+def test_spearman_bca_covers_a_normal_rank_correlation(n):
+    assert spearman_coverage(n, reps=400) >= 0.92
+
+
+def test_spearman_interval_on_known_cases():
+    """A monotone relation has rho 1 (every resample too); reversed, -1; the interval holds its point."""
+    import numpy as np
+
+    x = np.arange(10.0)
+    rho, lo, hi, method = spearman_interval(x, x**3)
+    assert rho == 1.0 and lo == hi == 1.0 and "n = 10 cells" in method
+    assert spearman_interval(x, -x)[0] == -1.0
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal(30)
+    rho, lo, hi, _ = spearman_interval(a, a + rng.standard_normal(30))
+    assert lo < rho < hi and 0 < rho < 1
 
 
 @pytest.mark.parametrize("n", FIT_POINTS)

@@ -19,7 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
-from matplotlib.ticker import MaxNLocator, NullLocator  # noqa: E402
+from matplotlib.ticker import MaxNLocator, NullFormatter, NullLocator  # noqa: E402
 
 sns.set_theme(style="whitegrid", context="paper")
 
@@ -159,6 +159,40 @@ def plot_crx1_loss(losses: pd.DataFrame, rates: pd.DataFrame, plateau_loss: floa
     sns.stripplot(data=data, x="depth", y="rate", ax=ax_rate, color="C0", size=4, jitter=0.15)
     ax_rate.set(xlabel="depth L", ylabel="fitted rate d log(loss) / d step (per seed)",
                 title="CRX.1 rate against depth (reported)")
+    _save(fig, path)
+    return fig
+
+
+def plot_crx5_rates(rates: pd.DataFrame, plateau_fraction: float, path):
+    """Left: each treated cell's rate (mean over seeds, their range as a bar) against
+    lambda_min / N, colour by overlap rho, marker by width, with the kernel's proportionality
+    as a guide. Right: the crowded control's final loss over its least-squares floor per seed."""
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [1.6, 1]})
+    treated = rates[rates.arm == "treated"]
+    cells = treated.groupby(["width", "n", "rho"]).agg(x=("lambda_min_over_n", "first"), mean=("rate", "mean"),
+                                                        lo=("rate", "min"), hi=("rate", "max")).reset_index()
+    rhos = sorted(cells.rho.unique())
+    colours = dict(zip(rhos, sns.color_palette("viridis", len(rhos))))
+    markers = dict(zip(sorted(cells.width.unique()), "osD^v"))
+    for r in cells.itertuples():
+        ax.errorbar(r.x, r.mean, yerr=[[r.mean - r.lo], [r.hi - r.mean]], fmt=markers[r.width], color=colours[r.rho],
+                    ms=5, capsize=2)
+    for rho, c in colours.items():
+        ax.plot([], [], "s", color=c, label=f"rho = {rho:g}")
+    for w, m in markers.items():
+        ax.plot([], [], m, color="0.4", label=f"width d = {w}")
+    ax.set(xscale="log", yscale="log", xlabel="lambda_min / N", ylabel="fitted rate -d log(loss) / d step",
+           title="CRX.5 rate against lambda_min / N (judged: Spearman)")
+
+    ax.legend(fontsize=7, loc="upper left")
+    control = rates[rates.arm == "control"]
+    ax2.scatter(control.width.astype(str), control.final_loss / control.least_squares_residual, color="0.4", s=14)
+    ax2.axhline(plateau_fraction, color="k", ls=":", lw=1, label=f"the control's floor ({plateau_fraction:g} x least squares)")
+    ax2.set(yscale="log", xlabel="width d (N = 2d)", ylabel="final loss / least-squares residual",
+            title="CRX.5 control: crowded data")
+    ax2.legend(fontsize=7)
+    for axis in (ax.xaxis, ax.yaxis, ax2.yaxis):  # major ticks only on log axes
+        axis.set_minor_formatter(NullFormatter())
     _save(fig, path)
     return fig
 

@@ -20,6 +20,8 @@ Methods, chosen by what the data has:
   is such a number, its interval taken over the draws' fitted values;
 - the difference of two groups' means (XZ.4: two initialisations' accuracies over their own
   seeds): Welch's t interval with Satterthwaite's degrees of freedom (`welch_interval`);
+- a rank correlation over cells (CRX.5: a rate against lambda_min / N): the BCa bootstrap over
+  the cells of Spearman's rho (`spearman_interval`; BCa is allowed from 20 draws, R3);
 - one fit of a curve with independent errors: the OLS slope's t interval (`ols_slope_interval`);
 - a deterministic computation (an identity check, a converged deterministic solve): no
   interval at all, method `deterministic`, judged against a numerical tolerance.
@@ -42,10 +44,11 @@ DETERMINISTIC = "deterministic"
 OLS = "OLS slope +- t(0.975, n-2) x standard error"
 STUDENT_T = "Student-t over independent draws"
 WELCH = "Welch t interval of a difference of means"
+SPEARMAN = "BCa bootstrap over cells of Spearman's rho"
 # Every method a claim file may name; each is simulated for coverage (coverage.py).
 # A law that could not be fitted where it holds (R4): no value, no interval, the reason after it.
 NOT_FITTED = "not fitted"
-METHODS = (STUDENT_T, WELCH, OLS, DETERMINISTIC, NOT_FITTED)
+METHODS = (STUDENT_T, WELCH, SPEARMAN, OLS, DETERMINISTIC, NOT_FITTED)
 # A control's outputs must stay within this factor of its inputs (R2): beyond, it collapsed
 # or blew up, and its failure says nothing about the condition.
 NON_DEGENERATE = (1e-3, 1e3)
@@ -195,6 +198,43 @@ def welch_interval(a, b, level: float = LEVEL, what: str = "") -> tuple[float, f
     df = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1))
     half = float(stats.t.ppf(0.5 + level / 2, df)) * se
     return diff, diff - half, diff + half, method
+
+
+def _spearman_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Spearman's rho of each row pair of x, y (shape (B, n)), with average ranks for ties."""
+    rx, ry = stats.rankdata(x, axis=-1), stats.rankdata(y, axis=-1)
+    rx, ry = rx - rx.mean(-1, keepdims=True), ry - ry.mean(-1, keepdims=True)
+    den = np.sqrt((rx**2).sum(-1) * (ry**2).sum(-1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (rx * ry).sum(-1) / den
+
+
+def spearman_interval(x, y, level: float = LEVEL, resamples: int = 2000,
+                      seed: int = 0) -> tuple[float, float, float, str]:
+    """Spearman's rho of paired values (cells) and its BCa bootstrap interval over the cells:
+    (value, lo, hi, method). The bias correction z0 is from the share of resampled rhos below
+    the point value, the acceleration from the jackknife; resamples whose ranks are all tied
+    are left out."""
+    x, y = (np.asarray(v, dtype=float) for v in (x, y))
+    n = x.size
+    method = f"{SPEARMAN} (n = {n} cells)"
+    rho = float(_spearman_rows(x[None], y[None])[0])
+    if n < 4:
+        return rho, math.nan, math.nan, method
+    idx = np.random.default_rng(seed).integers(0, n, (resamples, n))
+    boot = _spearman_rows(x[idx], y[idx])
+    boot = boot[np.isfinite(boot)]
+    z0 = stats.norm.ppf(np.clip((boot < rho).mean() + 0.5 * (boot == rho).mean(), 1e-6, 1 - 1e-6))
+    keep = ~np.eye(n, dtype=bool)
+    jack = _spearman_rows(np.broadcast_to(x, (n, n))[keep].reshape(n, n - 1),
+                          np.broadcast_to(y, (n, n))[keep].reshape(n, n - 1))
+    d = jack.mean() - jack
+    denom = 6 * float((d**2).sum()) ** 1.5
+    a = float((d**3).sum()) / denom if denom > 0 else 0.0
+    z = stats.norm.ppf([(1 - level) / 2, (1 + level) / 2])
+    alphas = stats.norm.cdf(z0 + (z0 + z) / (1 - a * (z0 + z)))
+    lo, hi = np.quantile(boot, alphas)
+    return rho, float(lo), float(hi), method
 
 
 def over_draws(name: str, draws, band_lo: float | None, band_hi: float | None, what: str = "", **kw) -> Measure:

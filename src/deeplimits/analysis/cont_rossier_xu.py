@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -12,10 +13,15 @@ from ..cells import cell_data, cell_dirs, initial_state, load_cell_model, load_m
 from ..claims import write_claim
 from ..convergence import check_law, law_measures
 from ..data import load_prepared
+from ..data.synthetic import crowded, near_orthogonal
+from ..engine import TrainSettings, train
 from ..io import write_csv
 from ..judges import judged
+from ..logs import progress
+from ..models import ResidualMLP
 from ..plan import base_variant
-from ..uncertainty import measure, not_fitted, over_draws, per_draw_loglog_slopes
+from ..seeding import torch_generator
+from ..uncertainty import measure, not_fitted, over_draws, per_draw_loglog_slopes, spearman_interval
 from .fit import log_linear_rate, loglog_slope, relative_spread
 
 # CRX.1's arms: the dataset of a cell says which (the control's data break the condition n <= d).
@@ -492,3 +498,94 @@ def crx4(settings: dict, inputs: dict, outputs: dict, *, scale: str, seed: int =
         label=label, measures=measures,
     )
     return {"verdict": record["verdict"], "betas": fits, "measures": measures}
+
+
+# ----------------------------------------------------------------------------- CRX.5
+# What the linear rate depends on: CRX.1's model at one depth over widths d, sample counts N
+# (as fractions of d) and equicorrelated overlaps rho (Gram (1 - rho) I + rho 1 1^T, so
+# lambda_min = 1 - rho), trained here (many small full-batch runs, no cells of their own).
+# Judged: Spearman's rho between the cells' mean rate and lambda_min / N (the mean loss divides
+# by N, so the kernel's rate is 2 eta lambda_min / N); control: N = 2d crowded cells.
+def crx5_train(x: torch.Tensor, y: torch.Tensor, settings: dict, seed: int, label: str) -> tuple[pd.DataFrame, list]:
+    """Full-batch GD of CRX.1's model on (x, y), seeds batched: the per-step losses per seed
+    and the output ratios ||h(L)(x)|| / ||x|| (mean over inputs) per seed."""
+    seeds = list(range(settings["seeds"]))
+    model = ResidualMLP([torch_generator(seed, label, "init", s) for s in seeds], dim=x.shape[1],
+                        depth=settings["depth"], activation="tanh", delta="inv_sqrt", bias=False, trainable=("A",),
+                        init_std=settings["init_std"], init_scaling="dL", dtype=torch.float64)
+    ts = TrainSettings(epochs=settings["steps"], batch_size=None, optimizer="gd", lr=settings["lr"], loss="half_sum",
+                       checkpoint_every=settings["steps"] + 1, eval_every=0, progress=False)
+    result = train(model, {"x_train": x, "y_train": y, "x_test": x, "y_test": y}, ts, seeds=seeds, root_seed=seed,
+                   label=label)
+    losses = pd.DataFrame(result.metrics)[["epoch", "seed", "train_loss"]]
+    with torch.no_grad():
+        out = model(x.unsqueeze(0).expand(len(seeds), *x.shape).contiguous())
+    return losses.assign(gd_step=losses.epoch - 1), (out.norm(dim=-1) / x.norm(dim=-1)).mean(-1).tolist()
+
+
+def crx5_cells(settings: dict) -> list[dict]:
+    """The grid: treated cells (N = n_ratio x d <= d, overlap rho) and one control per width (N = 2d)."""
+    cells = [{"arm": "treated", "width": d, "n": max(2, round(r * d)), "rho": rho}
+             for d in settings["widths"] for r in settings["n_ratios"] for rho in settings["rhos"]]
+    return cells + [{"arm": "control", "width": d, "n": 2 * d, "rho": math.nan} for d in settings["widths"]]
+
+
+def crx5(settings: dict, inputs: dict, outputs: dict, *, scale: str, seed: int = 0, label: str = "", device: str = "cpu") -> dict:
+    rows = []
+    for cell in progress(crx5_cells(settings), desc="CRX.5 cells", unit="cell"):
+        d, n = cell["width"], cell["n"]
+        if cell["arm"] == "treated":
+            x, y, *_ = near_orthogonal(seed, dim=d, n=n, max_overlap=cell["rho"])
+        else:
+            x, y, *_ = crowded(seed, dim=d, n=n)
+        gram = x @ x.T
+        lam = max(float(torch.linalg.eigvalsh(gram)[0]), 0.0)
+        losses, out = crx5_train(x, y, settings, seed, f"crx5/{cell['arm']}/d{d}/n{n}/rho{cell['rho']:g}")
+        floor = least_squares_residual(x, y)
+        for s, grp in losses.groupby("seed"):
+            fit = log_linear_rate(grp.gd_step, grp.train_loss, settings["fit_from"])
+            rows.append({**cell, "seed": s, "lambda_min": lam, "lambda_min_over_n": lam / n, "rate": -fit.slope,
+                         "r2": fit.r2, "initial_loss": float(grp.train_loss.iloc[0]),
+                         "final_loss": float(grp.train_loss.iloc[-1]), "least_squares_residual": floor,
+                         "output_ratio": out[s]})
+    rates = pd.DataFrame(rows)
+    write_csv(outputs["rates"], rates)
+    measures, found = crx5_measures(rates, settings)
+    treated = rates[rates.arm == "treated"]
+    record = write_claim(
+        outputs, "claim", "CRX.5", scale=scale,
+        measured=f"Spearman's rho between the cells' mean rate and lambda_min / N: {found['rho']:.3f} over "
+                 f"{found['cells']} cells (against lambda_min alone: {found['rho_lambda']:.3f}); rates "
+                 f"{treated.rate.min():.3g}..{treated.rate.max():.3g} per step; control (N = 2d): final loss / "
+                 f"least-squares residual {found['control_floor']:.3g} (smallest over seeds and widths)",
+        target=f"Spearman >= {settings['spearman_min']:g}; control stays >= {settings['plateau_fraction']:g} x the "
+               "least-squares residual",
+        tolerance="one-sided bands on the BCa interval (Spearman) and the Student-t interval over seeds (control)",
+        note=f"CRX.1's model at L = {settings['depth']}, widths {settings['widths']}, N/d {settings['n_ratios']}, "
+             f"overlaps {settings['rhos']}, {settings['seeds']} seeds per cell, {settings['steps']} GD steps (lr "
+             f"{settings['lr']:g}), rate fitted over steps >= {settings['fit_from']}",
+        values={"spearman": found["rho"], "spearman_lambda_min": found["rho_lambda"],
+                "plateau_fraction": settings["plateau_fraction"]}, measures=measures,
+    )
+    return {"verdict": record["verdict"], "rates": rates}
+
+
+def crx5_measures(rates: pd.DataFrame, settings: dict) -> tuple[list, dict]:
+    """CRX.5's numbers: Spearman's rho between the treated cells' mean rate and lambda_min / N
+    (BCa bootstrap over cells, >= spearman_min); the control's margin log10(final loss /
+    (plateau_fraction x least-squares residual)), the smallest over its widths per seed, >= 0
+    (Student-t over seeds), with its output ratios; rho against lambda_min alone reported."""
+    treated = rates[rates.arm == "treated"]
+    cells = treated.groupby(["width", "n", "rho"]).agg(rate=("rate", "mean"), x=("lambda_min_over_n", "first"),
+                                                        lam=("lambda_min", "first"))
+    rho, lo, hi, method = spearman_interval(cells.x, cells.rate)
+    rho_lam, lo_l, hi_l, method_l = spearman_interval(cells.lam, cells.rate)
+    control = rates[rates.arm == "control"]
+    margin = control.assign(m=np.log10(control.final_loss / (settings["plateau_fraction"] * control.least_squares_residual)))
+    per_seed = margin.groupby("seed").m.min()
+    measures = [measure("Spearman rate vs lambda_min / N", rho, (lo, hi, method), settings["spearman_min"], 1.0),
+                over_draws("control log10 final / floor", per_seed, 0.0, None, what="per-seed smallest over widths",
+                           role="control", treated_band=(None, -1.0), ratios=control.output_ratio),
+                measure("Spearman rate vs lambda_min", rho_lam, (lo_l, hi_l, method_l), None, None, role="reported")]
+    return measures, {"rho": rho, "rho_lambda": rho_lam, "cells": len(cells),
+                      "control_floor": float(10 ** per_seed.min()) * settings["plateau_fraction"]}
