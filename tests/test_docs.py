@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -114,6 +115,29 @@ def test_a_run_record_spans_its_jobs_from_the_logs(tmp_path):
     assert record["seconds_per_stage"] == {"train": 10.0, "analysis": 5.0} and record["training_cells"] == 2
     with pytest.raises(ValueError, match="no '<command> done in X s' line"):
         run_record(results, tmp_path / "results")
+
+
+def test_the_claim_cards_give_each_claims_recorded_result(repo, tmp_path):
+    """A recorded run's table rows reach the cards: verdict, measured and note per claim."""
+    from deeplimits.docs import claim_cards_page
+
+    logs, results = tmp_path / "logs", tmp_path / "results"
+    logs.mkdir()
+    (logs / "a.log").write_text("2026-12-05 10:00:10,500 INFO deeplimits: train done in 10.0 s\n")
+    (results / "replication").mkdir(parents=True)
+    (results / "provenance.json").write_text(json.dumps({
+        "config": {"scale": "quick"}, "training_cells": {}, "training_wall_time_s": 1.0,
+        "git_commit": "abcdef1234", "device": "cpu", "versions": {"torch": "9.9"}}))
+    pd.DataFrame([{"claim": "TvG.5", "verdict": "not reproduced", "measured": "slope -0.54", "interval": "",
+                   "note": "spikes at a few layers"}]).to_csv(results / "replication" / "claims.csv", index=False)
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    (runs / "quick.json").write_text(json.dumps(run_record(results, logs)))
+    page = claim_cards_page(repo / "config.yaml", runs)
+    card = page.split("## TvG.5")[1].split("## TvG.6")[0]
+    assert "recorded quick run (commit `abcdef1234`" in card and "**not reproduced**" in card
+    assert "Measured: slope -0.54. Note: spikes at a few layers" in card
+    assert "recorded quick run" not in page.split("## TvG.5")[0]  # no row, no line
 
 
 def test_a_benchmark_record_is_rendered_whole(tmp_path):

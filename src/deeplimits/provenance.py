@@ -117,7 +117,8 @@ def stage_wall_times(log_dir) -> dict[str, float]:
 def run_record(results_root, log_dir) -> dict:
     """One replication run in numbers, from its logs and provenance.json: its span (the first
     job's start to the last job's end, from the logs' `<command> done in X s` lines and their
-    timestamps), jobs and summed seconds per stage, training time, machine, commit, date."""
+    timestamps), jobs and summed seconds per stage, training time, machine, commit, date, and
+    each claim's verdict, measured numbers and note from its table (replication/claims.csv)."""
     starts, ends, jobs, seconds = [], [], {}, {}
     for path in Path(log_dir).rglob("*.log"):
         for line in path.read_text(errors="replace").splitlines():
@@ -131,7 +132,14 @@ def run_record(results_root, log_dir) -> dict:
     if not ends:
         raise ValueError(f"no '<command> done in X s' line in the logs under {log_dir}: has the run finished?")
     prov = json.loads((Path(results_root) / "provenance.json").read_text())
-    return {"scale": prov["config"]["scale"], "started": min(starts).isoformat(timespec="seconds"),
+    table = Path(results_root) / "replication" / "claims.csv"
+    claims = []
+    if table.exists():  # the run's verdicts, so the docs can say what each claim gave (and why)
+        import pandas as pd
+
+        claims = pd.read_csv(table, keep_default_na=False)[["claim", "verdict", "measured", "interval", "note"]]
+        claims = claims.to_dict(orient="records")
+    return {"scale": prov["config"]["scale"], "claims": claims, "started": min(starts).isoformat(timespec="seconds"),
             "span_s": round((max(ends) - min(starts)).total_seconds()), "jobs_per_stage": jobs,
             "seconds_per_stage": seconds, "jobs": sum(jobs.values()),
             "training_cells": len(prov["training_cells"]), "training_wall_time_s": prov["training_wall_time_s"],

@@ -394,6 +394,14 @@ def slope_measures(ns, values, name: str, band, law_tolerance: float, **kw) -> l
     return out
 
 
+def law_note(ns, values, tolerance: float, name: str) -> str:
+    """R4's words for a judged sequence whose single power law does not hold ('' when it does)."""
+    if len(ns) < 3:
+        return ""
+    note = check_law(np.asarray(ns, dtype=float), np.abs(np.asarray(values, dtype=float)), tolerance).note()
+    return f"; {name}: {note}" if note else ""
+
+
 def tvg2_measures(ns, treated, control, ratios, settings: dict) -> list:
     """TvG.2: the L2 distance between the best minimisers at N and 2N shrinks (slope <=
     -converged_slope, R4); its control is TvG.5's (a1 = 0) distance, which must not (slope >=
@@ -575,7 +583,9 @@ def _tvg2_and_5(run: _TvGRun) -> None:
                f"-{s['no_decay_slope']:g}",
         tolerance=one_sided_tolerance(pairs, s["law_tolerance"]),
         note="exact L2 distance of the piecewise-linear (K, b) profiles of the best converged minimiser per N (R5); "
-             "no symmetry to align (the state is not zero-padded)",
+             "no symmetry to align (the state is not zero-padded); a1 = 0 sup distance "
+             + ", ".join(f"{d:.3g}" for d in run.distances("control", "sup"))
+             + law_note(pairs, treated, s["law_tolerance"], "L2 distance"),
         values={"judgeable": judgeable, "unconverged": run.unconverged("treated") + run.unconverged("control")},
         measures=tvg2_measures(pairs, treated, control, ratios, s) if judgeable else [],
     )
@@ -587,7 +597,8 @@ def _tvg2_and_5(run: _TvGRun) -> None:
         target=f"without the H1 penalty the minimisers do not converge: slope >= -{s['no_decay_slope']:g}, outputs "
                "within 1e-3..1e3 of the inputs",
         tolerance="one-sided band",
-        note="TvG.2's measurement on the chains with a1 = 0 (the same chains and cold starts)",
+        note="TvG.2's measurement on the chains with a1 = 0 (the same chains and cold starts)"
+             + law_note(pairs, control, s["law_tolerance"], "L2 distance a1=0"),
         values={"judgeable": judgeable, "unconverged": run.unconverged("control")},
         measures=tvg5_measures(pairs, control, treated, ratios, s, run.distances("control", "sup")) if judgeable else [],
     )
@@ -671,7 +682,8 @@ def _tvg6(run: _TvGRun) -> pd.DataFrame:
                "N >= 10x the largest treated gap there",
         tolerance=f"sandwich within {tol:.2g} (the continuum's refinement gap plus {SOLVE_SLACK:g}); R4 on the gap",
         note="theta_N the best converged minimiser per N (R5), theta* the continuum minimiser (TvG.4); the recovery "
-             "gap is a discretisation consistency check, reported" + (f"; violations: {'; '.join(bad)}" if bad else ""),
+             "gap is a discretisation consistency check, reported" + (f"; violations: {'; '.join(bad)}" if bad else "")
+             + law_note(t.N.to_numpy(), t.liminf_gap.to_numpy(), s["law_tolerance"], "liminf gap"),
         values={"judgeable": judgeable, "unconverged": run.unconverged("treated") + run.unconverged("control")},
         measures=tvg6_measures(gaps, s) if judgeable else [],
     )
