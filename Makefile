@@ -26,14 +26,18 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $@
 
 replicate: env
-	PATH=$(CURDIR)/$(BIN):$$PATH $(SNAKEMAKE) --config scale=$(SCALE)
+	PATH=$(CURDIR)/$(BIN):$$PATH $(SNAKEMAKE) --config scale=$(SCALE) $(SNAKEMAKE_ARGS)
 	PATH=$(CURDIR)/$(BIN):$$PATH $(SNAKEMAKE) --config scale=$(SCALE) --report results/$(SCALE)/report.html
 
 smoke:
 	$(MAKE) replicate SCALE=smoke
 
+# The GPU's memory (MiB) that parallel training jobs share (each declares its estimate,
+# costs.py); without nvidia-smi, the default profile's grant stands.
+GPU_MEM_MB ?= $(shell nvidia-smi --query-gpu=memory.total --format=csv,noheader,nounits 2>/dev/null | head -n 1)
+
 paper:
-	$(MAKE) replicate SCALE=paper
+	$(MAKE) replicate SCALE=paper $(if $(GPU_MEM_MB),SNAKEMAKE_ARGS="--resources gpu_mem_mb=$(GPU_MEM_MB)",)
 
 # The paper-scale claims a CPU can run (hours on 2 cores; resumable): their table, the
 # notebooks of those claims and the report.

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .costs import cell_cost
 from .experiments import EVERY_JOB, EXPERIMENTS, experiment_of
 from .registry import (
     ANALYSES,
@@ -190,6 +191,17 @@ class Plan:
         # training on the CPU for days; cpu_only runs keep `auto`.
         auto_gpu = cfg["scale"] == "paper" and not self.cpu_only and cfg["device"] == "auto"
         self.device = "cuda" if auto_gpu else cfg["device"]
+
+    # -------------------------------------------------------------- one training job
+    def gpu_memory_mb(self, experiment: str, dataset: str, variant: str, depth: int) -> int:
+        """The GPU memory a training cell declares (costs.py), 0 where it does not run on a GPU
+        (a CPU device, or below paper scale): Snakemake starts GPU jobs while their sum fits
+        the `gpu_mem_mb` the run grants (the default profile: the device's memory)."""
+        if self.device == "cpu" or self.cfg["scale"] != "paper":
+            return 0
+        settings = job_settings(experiment, experiment_settings(self.cfg, experiment), variant)
+        cost = cell_cost(experiment_of(experiment).builder, settings, dataset, int(depth), self.cfg["data"])
+        return cost.gpu_memory_mb()
 
     # -------------------------------------------------------------- one analysis job
     def cell_paths(self, experiment: str, dataset: str | None = None, run: str | None = None) -> list[str]:

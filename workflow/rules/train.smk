@@ -18,6 +18,8 @@ rule train:
     threads: 1
     resources:
         gpu=lambda w: 1 if CFG["device"] != "cpu" and SCALE == "paper" else 0,
+        # Its model's estimated GPU memory (costs.py): the profile grants the device's total.
+        gpu_mem_mb=lambda w: PLAN.gpu_memory_mb(w.experiment, w.dataset, w.variant, w.depth),
     log:
         f"{LOGS}/train/{{experiment}}/{{dataset}}/{{variant}}/L{{depth}}.log",
     conda:
