@@ -14,7 +14,7 @@ FIGURE_RULES := $(NOTEBOOK_RULES) claims_table claims_table_cpu compare_snapshot
 SNAPSHOT := artifacts/paper-cpu
 FIGURES_CONFIG := figures_only=true $(if $(filter paper,$(SCALE)),cpu_only=true,)
 
-.PHONY: replicate test env lint docs record-run figures bundle unbundle smoke paper paper-cpu lock envs bench smoke-reference
+.PHONY: replicate test env lint docs estimate record-run figures bundle unbundle smoke paper paper-cpu lock envs bench smoke-reference
 
 env: $(STAMP)
 
@@ -35,6 +35,12 @@ smoke:
 # The GPU's memory (MiB) that parallel training jobs share (each declares its estimate,
 # costs.py); without nvidia-smi, the default profile's grant stands.
 GPU_MEM_MB ?= $(shell nvidia-smi --query-gpu=memory.total --format=csv,noheader,nounits 2>/dev/null | head -n 1)
+
+# What a run will cost before it starts (jobs per rule, CPU and GPU hours per claim), scaled
+# from the runs recorded on this machine; the paper scale's page is docs/estimate.md.
+estimate: env
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m deeplimits estimate --config scale=$(if $(filter quick,$(SCALE)),paper,$(SCALE)) \
+		$(if $(filter quick paper,$(SCALE)),--out docs/estimate.md,)
 
 paper:
 	$(MAKE) replicate SCALE=paper $(if $(GPU_MEM_MB),SNAKEMAKE_ARGS="--resources gpu_mem_mb=$(GPU_MEM_MB)",)

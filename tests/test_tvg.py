@@ -333,3 +333,31 @@ def test_tvg_entries_on_a_tiny_problem(tmp_path):
         assert json.loads(open(out[f"claim_tvg{i}"]).read())["claim"] == f"TvG.{i}"
     gaps = pd.read_csv(out["gaps"])
     assert set(gaps.arm) == {"treated", "control"} and len(gaps[gaps.arm == "treated"]) == 4
+
+
+def test_tvg_claims_without_any_converged_solve_write_unjudged_claims(tmp_path):
+    """Solves stopped far from a minimiser (max_iter 3): no depth has a converged solve, so
+    nothing is judged and every claim file says which solves it lacked."""
+    import json
+
+    from deeplimits.analysis.thorpe_van_gennip import tvg_claims, tvg_continuum, tvg_solve
+    from deeplimits.data.prepare import prepare_dataset
+
+    data = tmp_path / "two_moons.pt"
+    prepare_dataset("two_moons", {"two_moons": {"n": 20, "noise": 0.1}}, 0, data)
+    settings = {"seed": 0, "dim": 2, "n_points": None, "depths": [4, 8, 16], "a1": 1e-3, "a2": 1e-4, "a3": 1e-4,
+                "activation": "tanh", "init_std": 1.0, "max_iter": 3, "cold_starts": 1, "gtol": 1e-12,
+                "continuum_nodes": [5], "continuum_cold_starts": 1, "continuum_substeps": 1,
+                "continuum_max_iter": 3, "order_tolerance": 0.5, "fit_last": 1, "converged_slope": 0.5,
+                "no_decay_slope": 0.1, "law_tolerance": 0.25, "continuum_tolerance": 0.01}
+    out = {k: str(tmp_path / v) for k, v in {
+        "objectives": "o.csv", "solutions": "s.pt", "model": "c.pt", "summary": "c.json",
+        **{f"claim_tvg{i}": f"claim_tvg{i}.json" for i in (1, 2, 4, 5, 6)}, "minima": "m.csv", "distances": "d.csv",
+        "slopes": "sl.csv", "gaps": "g.csv", "profiles": "p.csv"}.items()}
+    tvg_solve(settings, {"data": str(data)}, out, scale="smoke")
+    tvg_continuum(settings, {"data": str(data)}, out, scale="smoke")
+    tvg_claims(settings, {"data": str(data), "objectives": out["objectives"], "solutions": out["solutions"],
+                          "continuum": out["summary"], "continuum_model": out["model"]}, out, scale="smoke")
+    for i in (1, 2, 5, 6):
+        claim = json.loads(open(out[f"claim_tvg{i}"]).read())
+        assert claim["verdict"] in ("inconclusive", "not at this scale") and claim["values"]["unconverged"]

@@ -132,13 +132,35 @@ def docs() -> None:
 
 
 def record_run(results: str, logs: str, out: str) -> None:
+    from .estimate import training_record
     from .io import write_json
     from .provenance import run_record
 
     record = run_record(results, logs)
+    record.update(training_record(results))
     write_json(out, record)
     log.info("%s run: %d jobs over %.1f minutes, recorded in %s", record["scale"], record["jobs"],
              record["span_s"] / 60, out)
+
+
+def estimate(config: list[str], calibrate: str | None, target: str, out: str | None) -> None:
+    """Jobs per rule and hours per claim of the run `config` describes, before it starts."""
+    from .config import DEFAULT_CONFIG_PATH, load_config
+    from .estimate import dry_run_jobs, load_record, report
+    from .estimate import estimate as estimate_jobs
+    from .io import write_text
+
+    overrides = dict(kv.split("=", 1) for kv in config)
+    cfg = load_config(DEFAULT_CONFIG_PATH, overrides)
+    scale = cfg["scale"]
+    calibrate = calibrate or ("quick" if scale == "paper" else scale)
+    record = load_record(calibrate)
+    record_cfg = load_config(DEFAULT_CONFIG_PATH, {"scale": record["scale"]})
+    rows = estimate_jobs(cfg, dry_run_jobs(config, target), record, record_cfg)
+    page = report(rows, record["cores"], scale, calibrate)
+    print(page)
+    if out:
+        write_text(out, page)
 
 
 def compare(a: str, b: str, everything: bool, fmt: str, out: str | None, fail_on: str | None, rtol: float,

@@ -22,6 +22,7 @@ Parameters and activations per builder (cells.BUILDERS):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 # A CUDA context, cuBLAS/cuDNN workspaces and the caching allocator's slack (MiB).
@@ -102,3 +103,38 @@ def cell_cost(builder: str, settings: dict, dataset: str, depth: int, data_cfg: 
             return CellCost(params, acts, data, 8 if settings["dtype"] == "float64" else 4, 0)
         return CellCost(params, acts, data, 4, 2)
     raise KeyError(f"costs: unknown builder {builder!r}")
+
+
+def steps_of(builder: str, settings: dict, dataset: str, data_cfg: dict) -> int:
+    """Optimiser steps a cell takes at most (a stopping rule may end it sooner)."""
+    _, _, n_train, _ = _shape(dataset, data_cfg)
+    if builder == "gd":
+        return settings["steps"]
+    n_train = round(n_train * (1 - settings.get("validation", 0.0)))
+    return settings["epochs"] * math.ceil(n_train / min(settings["batch_size"], n_train))
+
+
+def flops_per_step(builder: str, settings: dict, dataset: str, depth: int, data_cfg: dict) -> float:
+    """Floating-point operations of one training step (forward and backward: 6 per multiply-add
+    of the layers' matrix products), all seeds."""
+    shape, classes, n_train, _ = _shape(dataset, data_cfg)
+    features = math.prod(shape)
+    batch = min(settings.get("batch_size") or n_train, n_train)
+    if builder == "hz":
+        w, k = settings["width"], settings["branch_layers"]
+        conv = settings["block"] == "conv"
+        area, pixels, c_in = (9, shape[1] * shape[2], shape[0]) if conv else (1, 1, features)
+        macs = pixels * (w * c_in * area + depth * k * w * w * area) + classes * w
+    elif builder == "plain":
+        w = settings["width"]
+        macs = features * w + depth * w * w + w * classes
+    elif builder in ("crx4", "gd"):
+        macs = depth * shape[0] ** 2
+    else:
+        raise KeyError(f"costs: unknown builder {builder!r}")
+    return 6.0 * settings["seeds"] * batch * macs
+
+
+def cell_flops(builder: str, settings: dict, dataset: str, depth: int, data_cfg: dict) -> float:
+    """A training cell's work: its steps times the work of one."""
+    return steps_of(builder, settings, dataset, data_cfg) * flops_per_step(builder, settings, dataset, depth, data_cfg)

@@ -6,6 +6,7 @@ figure. Wherever the authors published numbers, they are overlaid as "paper".
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -24,7 +25,24 @@ from matplotlib.ticker import MaxNLocator, NullFormatter, NullLocator  # noqa: E
 sns.set_theme(style="whitegrid", context="paper")
 
 
+# A figure names the claim it shows in a title (its own or a panel's).
+CLAIM_ID = re.compile(r"\b(HZ|XZ|CRX|TvG)\.\d")
+
+
+def lint_figure(fig) -> None:
+    """What every figure of the replication keeps to, checked as it is saved: a claim id in a
+    title, and major tick labels only on log axes (minor ones collide)."""
+    titles = [ax.get_title() for ax in fig.axes] + [fig._suptitle.get_text() if fig._suptitle else ""]
+    if not any(CLAIM_ID.search(t) for t in titles):
+        raise ValueError(f"figure without a claim id in any title: {[t for t in titles if t]}")
+    for ax in fig.axes:
+        for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
+            if scale == "log":
+                axis.set_minor_formatter(NullFormatter())
+
+
 def _save(fig, path) -> None:
+    lint_figure(fig)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     # A tight bounding box keeps titles and labels placed outside the axes on the canvas.
@@ -82,6 +100,7 @@ def plot_hz2_partial_sums(sums: pd.DataFrame, reference: pd.DataFrame, path):
         ax.plot(reference.n, reference[ref_col], "k--", lw=1, label="paper (CIFAR-10, D=75, width 128)")
         ax.set(xlabel="N", ylabel=f"{col}(N)", title=f"partial sum {col}(N)")
         ax.legend(fontsize=7)
+    fig.suptitle("HZ.2 partial sums in the authors' normalisation")
     _save(fig, path)
     return fig
 
@@ -525,8 +544,13 @@ def plot_sensitivity(table: pd.DataFrame, path, title: str):
             ax.errorbar(r.measured, i, xerr=[[r.measured - r.lo], [r.hi - r.measured]], fmt="o",
                         color=colours.get(r.measure_verdict, "grey"), capsize=3)
         band = sub.iloc[0]
-        if pd.notna(band.band_lo) and pd.notna(band.band_hi):
-            ax.axvspan(band.band_lo, band.band_hi, color="tab:green", alpha=0.12, label="target band")
+        if pd.notna(band.band_lo) or pd.notna(band.band_hi):  # a one-sided band runs to the axis's edge
+            left, right = ax.get_xlim()
+            lo = band.band_lo if pd.notna(band.band_lo) else min(left, band.band_hi)
+            hi = band.band_hi if pd.notna(band.band_hi) else max(right, band.band_lo)
+            ax.axvspan(lo, hi, color="tab:green", alpha=0.12, label="target band")
+            ax.set_xlim(min(left, lo) if pd.notna(band.band_lo) else left, max(right, hi) if pd.notna(band.band_hi)
+                        else right)
         ax.set_yticks(range(len(sub)), sub.run)
         ax.invert_yaxis()
         ax.set(xlabel=name, title=name)

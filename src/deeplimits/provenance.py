@@ -119,11 +119,13 @@ def run_record(results_root, log_dir) -> dict:
     job's start to the last job's end, from the logs' `<command> done in X s` lines and their
     timestamps), jobs and summed seconds per stage, training time, machine, commit, date, and
     each claim's verdict, measured numbers and note from its table (replication/claims.csv)."""
-    starts, ends, jobs, seconds = [], [], {}, {}
+    starts, ends, jobs, seconds, per_job = [], [], {}, {}, {}
     for path in Path(log_dir).rglob("*.log"):
         for line in path.read_text(errors="replace").splitlines():
             m = re.match(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),\d+ .*deeplimits: (\w+) done in ([0-9.]+) s", line)
             if m:
+                key = path.relative_to(log_dir).as_posix().removesuffix(".log")
+                per_job[key] = round(per_job.get(key, 0.0) + float(m.group(3)), 2)
                 end = dt.datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S")
                 starts.append(end - dt.timedelta(seconds=float(m.group(3))))
                 ends.append(end)
@@ -141,7 +143,7 @@ def run_record(results_root, log_dir) -> dict:
         claims = claims.to_dict(orient="records")
     return {"scale": prov["config"]["scale"], "claims": claims, "started": min(starts).isoformat(timespec="seconds"),
             "span_s": round((max(ends) - min(starts)).total_seconds()), "jobs_per_stage": jobs,
-            "seconds_per_stage": seconds, "jobs": sum(jobs.values()),
+            "seconds_per_stage": seconds, "jobs": sum(jobs.values()), "seconds_per_job": per_job,
             "training_cells": len(prov["training_cells"]), "training_wall_time_s": prov["training_wall_time_s"],
             "git_commit": prov["git_commit"], "device": prov["device"], "versions": prov["versions"],
             "machine": platform.platform(), "cpu_model": cpu_model(), "cores": os.cpu_count()}

@@ -499,7 +499,8 @@ class _TvGRun:
                     a, b = params[n], params[2 * n]
                     rows.append({"arm": arm, "N": n, "chains": f"{minima.chain[n]} / {minima.chain[2 * n]}",
                                  **profile_distances(a.K, a.b, b.K, b.b)})
-        self.dist = pd.DataFrame(rows)
+        # Columns even when no pair has two converged minimisers (nothing then to judge).
+        self.dist = pd.DataFrame(rows, columns=["arm", "N", "chains", "L2", "sup", "H1"])
         self.continuum = read_json(inputs["continuum"])
         self.theta_star = _unpack(torch.load(inputs["continuum_model"], weights_only=True))
 
@@ -665,7 +666,7 @@ def _tvg6(run: _TvGRun) -> pd.DataFrame:
                          "sandwich_discrete": m_n <= e_star["total"] + tol,
                          "sandwich_continuum": run.continuum["total"] <= e_inf["total"] + tol,
                          "tolerance": tol, "output_ratio": run.output_ratio(p)})
-    gaps = pd.DataFrame(rows)
+    gaps = pd.DataFrame(rows, columns=GAP_COLUMNS)
     write_csv(run.outputs["gaps"], gaps)
     t = gaps[gaps.arm == "treated"]
     judgeable = run.judgeable and len(t) == len(run.ns) and (gaps.arm == "control").sum() >= 3
@@ -690,6 +691,8 @@ def _tvg6(run: _TvGRun) -> pd.DataFrame:
     return gaps
 
 
+GAP_COLUMNS = ["arm", "N", "m_N", "E_inf_interp", "liminf_gap", "E_N_star", "recovery_gap", "sandwich_discrete",
+               "sandwich_continuum", "tolerance", "output_ratio"]
 # What a converged solve's objective may exceed its minimum by (gtol-level gradients give far less).
 SOLVE_SLACK = 1e-9
 

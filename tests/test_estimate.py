@@ -1,0 +1,53 @@
+"""A run's cost before it starts (estimate.py): each recorded scale predicts the other's run
+time within a factor 3, from the DAG's jobs and this machine's recorded throughput."""
+
+import json
+
+import pytest
+
+from deeplimits.config import load_config
+from deeplimits.costs import cell_flops, flops_per_step, steps_of
+from deeplimits.estimate import analysis_work, dry_run_jobs, estimate, report
+
+
+@pytest.mark.parametrize("scale, calibrate", [("smoke", "quick"), ("quick", "smoke")])
+def test_a_recorded_scale_predicts_the_other_within_a_factor_3(repo, scale, calibrate):
+    record = json.loads((repo / "artifacts/runs" / f"{calibrate}.json").read_text())
+    actual = json.loads((repo / "artifacts/runs" / f"{scale}.json").read_text())
+    cfg = load_config(repo / "config.yaml", {"scale": scale})
+    rows = estimate(cfg, dry_run_jobs([f"scale={scale}"], repo=repo), record,
+                    load_config(repo / "config.yaml", {"scale": calibrate}))
+    predicted = sum(r["cpu_s"] for r in rows) / record["cores"]
+    assert 1 / 3 <= predicted / actual["span_s"] <= 3, (predicted, actual["span_s"])
+    assert len(rows) == actual["jobs"] + sum(1 for r in rows if r["rule"] in NOT_LOGGED)
+
+
+# Rules that write no `done in` line (their jobs are not counted in a run record's jobs).
+NOT_LOGGED = ("all", "figures", "cpu_claims", "report_inputs")
+
+
+def test_work_per_step_and_steps_on_known_cells():
+    # A residual MLP of dim 4, depth 3, 2 seeds, batch 8: 6 x 2 x 8 x 3 x 16 FLOPs per step.
+    gd = {"seeds": 2, "steps": 10, "dtype": "float64"}
+    data = {"near_orthogonal": {"dim": 4, "n": 8}}
+    assert flops_per_step("gd", gd, "near_orthogonal", 3, data) == 6 * 2 * 8 * 3 * 16
+    assert steps_of("gd", gd, "near_orthogonal", data) == 10
+    assert cell_flops("gd", gd, "near_orthogonal", 3, data) == 10 * 6 * 2 * 8 * 3 * 16
+    # Plain nets on digits (1438 training points) with a validation share: fewer steps.
+    plain = {"seeds": 1, "width": 4, "epochs": 2, "batch_size": 100, "validation": 0.5}
+    assert steps_of("plain", plain, "digits", {}) == 2 * 8  # ceil(719 / 100)
+
+
+def test_analysis_work_scales_with_its_sizes():
+    s = {"networks": 2, "depth": 10, "n_inputs": 4, "width": 3, "branch_width": 5}
+    assert analysis_work("hz5", dict(s, depth=20), {}) == 2 * analysis_work("hz5", s, {})
+    assert analysis_work("claims_table", {}, {}) == 1.0
+
+
+def test_the_report_names_its_assumption_and_totals():
+    rows = [{"rule": "train", "claims": "CRX.4", "cpu_s": 7200.0, "gpu_s": 3600.0},
+            {"rule": "crx4", "claims": "CRX.4", "cpu_s": 36.0, "gpu_s": float("nan")}]
+    page = report(rows, 2, "paper", "quick")
+    assert "assumed" in page and "| CRX.4 | 2 | 2.0 h | 60 min |" in page
+    assert "2.0 h of CPU time, about 60 min on 2 cores" in page
+    assert "depth_stride" in page  # CRX.4 dominates: the keys that cut it
