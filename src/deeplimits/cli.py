@@ -103,8 +103,6 @@ COMMANDS = {
     "estimate": ("print the jobs per rule and the CPU and GPU hours per claim of a run, before it starts",
                  "commands:estimate", [
         arg("--config", nargs="*", default=[], metavar="KEY=VALUE", help="as snakemake's, e.g. scale=paper"),
-        arg("--calibrate", help="the recorded run (artifacts/runs/<scale>.json) to scale from (default: quick for "
-                                "paper, else the same scale)"),
         arg("--target", default="", help="a Snakemake target (default: the whole run)"),
         arg("--out", help="also write the page here")]),
     "record-run": ("record a finished run's span, jobs and times (artifacts/runs/<scale>.json)", "commands:record_run", [

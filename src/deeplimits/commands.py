@@ -143,21 +143,18 @@ def record_run(results: str, logs: str, out: str) -> None:
              record["span_s"] / 60, out)
 
 
-def estimate(config: list[str], calibrate: str | None, target: str, out: str | None) -> None:
-    """Jobs per rule and hours per claim of the run `config` describes, before it starts."""
+def estimate(config: list[str], target: str, out: str | None) -> None:
+    """Jobs per rule and time per claim of the run `config` describes, before it starts."""
     from .config import DEFAULT_CONFIG_PATH, load_config
-    from .estimate import dry_run_jobs, load_record, report
+    from .estimate import dry_run_jobs, load_records, report
     from .estimate import estimate as estimate_jobs
     from .io import write_text
 
-    overrides = dict(kv.split("=", 1) for kv in config)
-    cfg = load_config(DEFAULT_CONFIG_PATH, overrides)
-    scale = cfg["scale"]
-    calibrate = calibrate or ("quick" if scale == "paper" else scale)
-    record = load_record(calibrate)
-    record_cfg = load_config(DEFAULT_CONFIG_PATH, {"scale": record["scale"]})
-    rows = estimate_jobs(cfg, dry_run_jobs(config, target), record, record_cfg)
-    page = report(rows, record["cores"], scale, calibrate)
+    cfg = load_config(DEFAULT_CONFIG_PATH, dict(kv.split("=", 1) for kv in config))
+    records = load_records()
+    rows = estimate_jobs(cfg, dry_run_jobs(config, target),
+                         [(r, load_config(DEFAULT_CONFIG_PATH, {"scale": r["scale"]})) for r in records])
+    page = report(rows, max(r["cores"] for r in records), cfg["scale"], [r["scale"] for r in records])
     print(page)
     if out:
         write_text(out, page)

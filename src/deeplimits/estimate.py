@@ -1,15 +1,18 @@
-"""What a run will cost before it starts: jobs per rule and, per claim, CPU and GPU hours.
+"""What a run will cost before it starts: jobs per rule and, per claim, CPU and GPU time.
 
-The jobs are the DAG's (a Snakemake dry run). Each job's cost comes from a recorded run on
-this machine (artifacts/runs/<scale>.json, `make record-run`), scaled to the run asked for:
-- a training cell: its floating-point work (costs.cell_flops: steps x work per step) over the
-  throughput its builder reached in the recorded run (work / training time, per builder),
-  plus the recorded per-job start-up;
-- an analysis: its seconds in the recorded run times the ratio of its work (analysis_work:
-  the sizes it loops over) at the two scales;
-- any other job (data, tables, notebooks): its recorded seconds.
-On one GPU a training cell runs at ASSUMED_GPU_FLOPS[builder] until bench/gpu_check.sh has
-measured it (the figure says "assumed"); analyses and the rest stay on the CPU.
+The jobs are the DAG's (a Snakemake dry run). Each job's cost comes from the runs recorded
+on this machine (artifacts/runs/<scale>.json, `make record-run`; smoke and quick), fitted and
+carried to the run asked for:
+- a training cell: steps x (seconds per step) + FLOPs x (seconds per FLOP), both per builder
+  by non-negative least squares over every recorded cell (costs.flops_per_step, steps_of);
+- an analysis: the line through its recorded (work, seconds) points, work being the sizes it
+  loops over (analysis_work) at each scale;
+- any other job (data, tables, notebooks): its recorded seconds;
+- every job: the recorded runs' start-up per job (their cores' time over the span, less the
+  jobs' own seconds).
+Within the recorded scales this interpolates (tests/test_estimate.py holds each within a
+factor 3); paper scale is an extrapolation, and says so. On one GPU a training cell runs at
+ASSUMED_GPU_FLOPS[builder] until bench/gpu_check.sh has measured it (named "assumed").
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import sys
 from pathlib import Path
 
 from .config import REPO_ROOT
-from .costs import cell_flops, flops_per_step
+from .costs import flops_per_step, steps_of
 from .experiments import experiment_of
 from .plan import experiment_settings, job_settings
 from .registry import ANALYSES, CLAIMS
@@ -81,6 +84,15 @@ def analysis_work(name: str, s: dict, data: dict) -> float:
     return 1.0
 
 
+def recorded_analysis(record: dict, paper: str, name: str, key: str) -> float | None:
+    """An analysis's recorded seconds (the mean over its jobs: one per dataset or alpha), its
+    sensitivity runs' for a sensitivity run; None when the record has none."""
+    pattern = re.compile(rf"^{paper}/{name}(_[^/]*)?$")
+    sensitivity = "=" in key
+    seen = [v for k, v in record["seconds_per_job"].items() if pattern.match(k) and ("=" in k) == sensitivity]
+    return sum(seen) / len(seen) if seen else None
+
+
 def _analysis_name(rule: str) -> str:
     return rule.removesuffix("_sensitivity_run")
 
@@ -90,45 +102,83 @@ def _job_key(log: str) -> str:
     return re.sub(r"^logs/\w+/", "", log).removesuffix(".log")
 
 
-def training_throughput(record: dict) -> dict[str, float]:
-    """FLOP/s per builder over the recorded run's training cells."""
-    return {b: v["flops"] / max(v["seconds"], 1e-9) for b, v in record["training"].items()}
+def training_model(records: list[dict]) -> dict[str, tuple[float, float]]:
+    """Per builder, (seconds per step, seconds per FLOP) fitted by non-negative least squares
+    to every recorded training cell: a step's fixed cost (launches, Python) and its arithmetic."""
+    import numpy as np
+    from scipy.optimize import nnls
+
+    cells = [c for r in records for c in r["training"]]
+    model = {}
+    for builder in sorted({c["builder"] for c in cells}):
+        own = [c for c in cells if c["builder"] == builder]
+        a = np.array([[c["steps"], c["flops"]] for c in own], dtype=float)
+        scale = a.max(axis=0)
+        coef, _ = nnls(a / scale, np.array([c["seconds"] for c in own], dtype=float))
+        model[builder] = tuple(float(v) for v in coef / scale)
+    return model
 
 
-def estimate(cfg: dict, jobs: list[dict], record: dict, record_cfg: dict) -> list[dict]:
-    """Per job: rule, claim(s), CPU seconds and GPU seconds (training cells only)."""
-    throughput = training_throughput(record)
-    startup = job_startup(record)
+def analysis_model(points: list[tuple[float, float]]) -> tuple[float, float]:
+    """(fixed seconds, seconds per unit of work) of one analysis job through its recorded
+    (work, seconds) points: the line through the smallest and largest work (never a negative
+    slope), a constant through one point."""
+    points = sorted(points)
+    (w0, t0), (w1, t1) = points[0], points[-1]
+    if w1 == w0:
+        return t1, 0.0
+    slope = max((t1 - t0) / (w1 - w0), 0.0)
+    return max(t0 - slope * w0, 0.0), slope
+
+
+def estimate(cfg: dict, jobs: list[dict], records: list[tuple[dict, dict]]) -> list[dict]:
+    """Per job: rule, claim(s), CPU seconds and GPU seconds (training cells only), from the
+    recorded runs (each with its scale's config)."""
+    training = training_model([r for r, _ in records])
+    startup = sum(job_startup(r) for r, _ in records) / len(records)
     rows = []
     for job in jobs:
         rule, wc = job["rule"], job["wildcards"]
         row = {"rule": rule, "claims": claims_of_rule(rule, wc), "gpu_s": math.nan}
+        key = _job_key(job["log"])
         if rule == "train":
-            exp = experiment_of(wc["experiment"])
+            builder = experiment_of(wc["experiment"]).builder
             settings = job_settings(wc["experiment"], experiment_settings(cfg, wc["experiment"]), wc["variant"])
-            flops = cell_flops(exp.builder, settings, wc["dataset"], int(wc["depth"]), cfg["data"])
-            row["cpu_s"] = startup + flops / throughput.get(exp.builder, math.nan)
-            row["gpu_s"] = startup + flops / ASSUMED_GPU_FLOPS[exp.builder]
+            steps = steps_of(builder, settings, wc["dataset"], cfg["data"])
+            flops = steps * flops_per_step(builder, settings, wc["dataset"], int(wc["depth"]), cfg["data"])
+            per_step, per_flop = training.get(builder, (math.nan, math.nan))
+            row["cpu_s"] = startup + steps * per_step + flops * per_flop
+            row["gpu_s"] = startup + flops / ASSUMED_GPU_FLOPS[builder]
         elif _analysis_name(rule) in ANALYSES:
             name = _analysis_name(rule)
             experiment = ANALYSES[name].experiment
-            ratio = (analysis_work(name, experiment_settings(cfg, experiment), cfg["data"])
-                     / analysis_work(name, experiment_settings(record_cfg, experiment), record_cfg["data"]))
-            row["cpu_s"] = record["seconds_per_job"].get(_job_key(job["log"]), startup) * ratio
+            points = [(analysis_work(name, experiment_settings(c, experiment), c["data"]), seconds)
+                      for r, c in records if (seconds := recorded_analysis(r, ANALYSES[name].paper, name, key))]
+            fixed, per_work = analysis_model(points) if points else (0.0, 0.0)
+            row["cpu_s"] = startup + fixed + per_work * analysis_work(name, experiment_settings(cfg, experiment),
+                                                                      cfg["data"])
         else:
-            row["cpu_s"] = record["seconds_per_job"].get(_job_key(job["log"]), startup)
+            seen = [r["seconds_per_job"][key] for r, _ in records if key in r["seconds_per_job"]]
+            row["cpu_s"] = startup + (sum(seen) / len(seen) if seen else 0.0)
         rows.append(row)
     return rows
 
 
 def claims_of_rule(rule: str, wildcards: dict) -> str:
-    """The claims a job serves: a training cell its experiment's, an analysis its claims'."""
+    """The claims a job serves: a training cell its experiment's; an analysis the claims it
+    writes, or feeds (an input of theirs, or a CPU part of theirs)."""
+    from .registry import Output
+
     if rule == "train":
-        analyses = [a for a in ANALYSES.values() if a.experiment == wildcards["experiment"]]
+        names = {a.name for a in ANALYSES.values() if a.experiment == wildcards["experiment"]}
     else:
-        analyses = [ANALYSES[_analysis_name(rule)]] if _analysis_name(rule) in ANALYSES else []
-    names = {a.name for a in analyses}
-    return ", ".join(c.id for c in CLAIMS.values() if c.analysis in names) or "(shared)"
+        names = {_analysis_name(rule)} if _analysis_name(rule) in ANALYSES else set()
+
+    def serves(c) -> bool:
+        feeds = {spec.analysis for spec in ANALYSES[c.analysis].inputs.values() if isinstance(spec, Output)}
+        return bool(names & ({c.analysis} | feeds | set(c.cpu_parts)))
+
+    return ", ".join(c.id for c in CLAIMS.values() if serves(c)) or "(shared)"
 
 
 def duration(seconds: float) -> str:
@@ -139,14 +189,16 @@ def duration(seconds: float) -> str:
         f"{seconds / 3600:.1f} h"
 
 
-def report(rows: list[dict], cores: int, scale: str, calibrated_on: str) -> str:
+def report(rows: list[dict], cores: int, scale: str, calibrated_on: list[str]) -> str:
     """The estimate as a markdown page: jobs per rule, hours per claim, the total."""
     import pandas as pd
 
     t = pd.DataFrame(rows)
     lines = [f"# Cost estimate: {scale} scale", "",
-             f"Generated by `python -m deeplimits estimate` from the DAG's dry run and the `{calibrated_on}` run "
-             f"recorded in `{RUNS}/` on this machine; do not edit. {ASSUMPTION}.", "",
+             f"Generated by `python -m deeplimits estimate` from the DAG's dry run and the {' and '.join(calibrated_on)} "
+             f"runs recorded in `{RUNS}/` on this machine (scaled from them: an extrapolation beyond their sizes); do "
+             f"not edit. {ASSUMPTION}. Training cells count their whole epoch budget: a stopping rule may end "
+             "them sooner (CRX.4's usually does), so their figures are upper bounds.", "",
              "| rule | jobs | CPU time |", "|---|---|---|"]
     for rule, grp in t.groupby("rule"):
         lines.append(f"| {rule} | {len(grp)} | {duration(grp.cpu_s.sum())} |")
@@ -173,20 +225,20 @@ CUTS = {"CRX.4": "`experiments.crx4.depth_stride` (every k-th depth of the grid:
 
 
 def training_record(results_root) -> dict:
-    """What a recorded run's training cells reached on this machine: per builder, their work
-    (steps taken x work per step) and training seconds."""
+    """What a recorded run's training cells took on this machine: per cell its builder, steps
+    taken, work (steps x work per step) and training seconds."""
     results_root = Path(results_root)
     data_cfg = json.loads((results_root / "provenance.json").read_text())["config"]["data"]
-    per_builder = {}
+    cells = []
     for path in sorted((results_root / "train").rglob("provenance.json")):
         rec = json.loads(path.read_text())
+        if rec["wall_time_s"] is None:
+            continue
         experiment, dataset, _variant, depth = rec["config"]["cell"].split("/")
         builder = experiment_of(experiment).builder
         flops = rec["steps"] * flops_per_step(builder, rec["config"]["settings"], dataset, int(depth[1:]), data_cfg)
-        entry = per_builder.setdefault(builder, {"flops": 0.0, "seconds": 0.0})
-        entry["flops"] += flops
-        entry["seconds"] += rec["wall_time_s"] or 0.0
-    return {"training": per_builder}
+        cells.append({"builder": builder, "steps": rec["steps"], "flops": flops, "seconds": rec["wall_time_s"]})
+    return {"training": cells}
 
 
 def job_startup(record: dict) -> float:
@@ -196,8 +248,11 @@ def job_startup(record: dict) -> float:
     return max(0.0, (record["span_s"] * record["cores"] - sum(record["seconds_per_job"].values())) / record["jobs"])
 
 
-def load_record(scale: str, runs_dir: Path = REPO_ROOT / RUNS) -> dict:
-    path = Path(runs_dir) / f"{scale}.json"
-    if not path.exists():
-        raise FileNotFoundError(f"no recorded {scale} run in {runs_dir}: run it, then `make record-run SCALE={scale}`")
-    return json.loads(path.read_text())
+def load_records(runs_dir: Path = REPO_ROOT / RUNS) -> list[dict]:
+    """Every recorded run with the per-job seconds and training cells the estimate needs."""
+    records = [json.loads(p.read_text()) for p in sorted(Path(runs_dir).glob("*.json"))]
+    records = [r for r in records if "seconds_per_job" in r and "training" in r]
+    if not records:
+        raise FileNotFoundError(f"no recorded run in {runs_dir} to scale from: run a scale, then "
+                                "`make record-run SCALE=<scale>`")
+    return records

@@ -6,6 +6,7 @@ figure. Wherever the authors published numbers, they are overlaid as "paper".
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from pathlib import Path
@@ -20,6 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
+from matplotlib.collections import PathCollection  # noqa: E402
 from matplotlib.ticker import MaxNLocator, NullFormatter, NullLocator  # noqa: E402
 
 sns.set_theme(style="whitegrid", context="paper")
@@ -31,7 +33,9 @@ CLAIM_ID = re.compile(r"\b(HZ|XZ|CRX|TvG)\.\d")
 
 def lint_figure(fig) -> None:
     """What every figure of the replication keeps to, checked as it is saved: a claim id in a
-    title, and major tick labels only on log axes (minor ones collide)."""
+    title, and major tick labels only on log axes (minor ones collide). With the environment's
+    DEEPLIMITS_FIGURE_LINT=strict (the smoke run of make test) also: no legend over a data
+    point. Text cannot leave the canvas: figures are saved with a tight bounding box."""
     titles = [ax.get_title() for ax in fig.axes] + [fig._suptitle.get_text() if fig._suptitle else ""]
     if not any(CLAIM_ID.search(t) for t in titles):
         raise ValueError(f"figure without a claim id in any title: {[t for t in titles if t]}")
@@ -39,6 +43,31 @@ def lint_figure(fig) -> None:
         for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
             if scale == "log":
                 axis.set_minor_formatter(NullFormatter())
+    if os.environ.get("DEEPLIMITS_FIGURE_LINT") == "strict":
+        covered = legends_over_data(fig)
+        if covered:
+            raise ValueError(f"figure {titles}: a legend covers data points: {covered}")
+
+
+def legends_over_data(fig) -> list[str]:
+    """The legends (by their axes' title) that cover a plotted point of any axes, from the
+    artists' bounding boxes in display coordinates after a draw."""
+    fig.canvas.draw()
+    legends = [(ax.get_title(), ax.get_legend()) for ax in fig.axes if ax.get_legend()]
+    legends += [("figure", leg) for leg in fig.legends]
+    found = []
+    for name, legend in legends:
+        box = legend.get_window_extent()
+        for ax in fig.axes:
+            points = [line.get_transform().transform(line.get_xydata()) for line in ax.lines
+                      if line.get_visible() and len(line.get_xydata())]
+            points += [c.get_offset_transform().transform(c.get_offsets()) for c in ax.collections
+                       if isinstance(c, PathCollection) and c.get_visible() and len(c.get_offsets())]
+            inside = [p for arr in points for p in np.atleast_2d(arr) if np.all(np.isfinite(p))
+                      and box.x0 < p[0] < box.x1 and box.y0 < p[1] < box.y1]
+            if inside:
+                found.append(f"legend of {name or 'the figure'} over {len(inside)} points of {ax.get_title()!r}")
+    return found
 
 
 def _save(fig, path) -> None:
