@@ -1,6 +1,7 @@
 """The pipeline through the snakemake CLI: dry runs, lint, a full smoke run, partial reruns."""
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -22,7 +23,9 @@ def snakemake(repo, workdir, *args, configfile=None, check=True):
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(repo / "Snakefile"),
            "--directory", str(workdir), "--configfile", str(configfile or repo / "config.yaml"),
            "--cores", "2", *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    # Every figure the run saves is linted strictly (figures.lint_figure): a legend over data fails it.
+    env = {**os.environ, "DEEPLIMITS_FIGURE_LINT": "strict"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return proc

@@ -267,7 +267,7 @@ def plot_xz1_pieces(pieces: pd.DataFrame, eps: float, path):
     sns.lineplot(data=data, x="depth", y="pieces", hue="network", ax=ax, estimator="median", errorbar=("pi", 50))
     ax.set(yscale="log", xlabel="depth n", ylabel=f"linear pieces along the segment (eps = {eps:g})",
            title="XZ.1 linear pieces along random segments (median, middle half shaded)")
-    ax.legend(fontsize=7, loc="upper left")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))  # beside the axes: the curves fill them
     _save(fig, path)
     return fig
 

@@ -354,9 +354,9 @@ CLAIMS = {c.id: c for c in [
     _c("TvG.6", TVG, "Gamma-convergence's two inequalities: the liminf gap E_inf(interp theta_N) - E_N(theta_N) "
        "shrinks, the sandwich holds at every N; not without the H1 penalty", "ours", "tvg_claims",
        output="claim_tvg6", tables=("gaps",), design="2026-12-05", figures={"gaps": "tvg6_gaps_{dataset}.png"},
-       caption="TvG.6: the liminf gap |E_inf(interp theta_N) - E_N(theta_N)| of the best minimisers against N, "
-               "with the H1 penalty and without (control), and the recovery gap |E_N(theta* sampled) - "
-               "E_inf(theta*)| (reported)."),
+       caption="TvG.6: the size of the liminf gap E_inf(interp theta_N) - E_N(theta_N) of the best minimisers "
+               "against N, with the H1 penalty and without (control), and of the recovery gap E_N(theta* sampled) - "
+               "E_inf(theta*) (reported); the sandwich of the minima."),
 ]}
 
 
