@@ -335,7 +335,7 @@ CLAIMS = {c.id: c for c in [
        "cold, warm and best-so-far chains)", "ours", "tvg_claims", output="claim_tvg1", design="2026-12-05",
        tables=("minima",), sensitivity=True, figures={"minima": "tvg1_minima_{dataset}.png"},
        caption="TvG.1: E_N at every solve per depth N and chain (the best per N is m_N), the Richardson m_inf and "
-               "the continuum minimum; the successive differences |m_N - m_2N| with an order-1 guide."),
+               "the continuum minimum; the successive differences of m_N with an order-1 guide."),
     _c("TvG.2", TVG, "the best minimisers converge: their L2 distance at N and 2N shrinks; not without the H1 penalty",
        "ours", "tvg_claims", output="claim_tvg2", tables=("distances",), sensitivity=True, design="2026-12-05",
        figures={"distances": "tvg2_distances_{dataset}.png", "profiles": "tvg2_profiles_{dataset}.png"},
@@ -767,7 +767,28 @@ def paper_figures(paper: str, datasets: dict[str, list[str]], claims=None) -> li
 
 
 def paper_caption(paper: str) -> str:
-    return " ".join(c.caption for c in CLAIMS.values() if c.paper == paper and c.caption)
+    """A paper's figures in one caption (RST-safe: a bar, which would start a substitution,
+    is escaped)."""
+    return " ".join(c.caption for c in CLAIMS.values() if c.paper == paper and c.caption).replace("|", "\\|")
+
+
+def figure_captions(paper: str, datasets=()) -> dict[str, str]:
+    """Each figure of a paper (its file name without .png, for each of `datasets`) -> its own
+    caption for the report: what it plots (the claim's caption) and what the claim expects
+    (its card's target), RST-safe (bars escaped). The verdict is the landing page's: a caption drawn
+    from results would change the rule's params after every run, and so rerun it."""
+    out = {}
+    for c in CLAIMS.values():
+        if c.paper != paper:
+            continue
+        card = CARDS.get(c.id)
+        text = (c.caption or f"{c.id}: {c.statement}.") + (f" {c.id} expects: {card.target_source}." if card else "")
+        for name in c.figures.values():
+            for ds in (datasets if "{dataset}" in name else [""]):
+                key = name.format(dataset=ds).removesuffix(".png")
+                # A figure two claims read: the first (whose caption it is) describes it.
+                out[key] = out[key] + f" Also read by {c.id}." if key in out else text.replace("|", "\\|")
+    return out
 
 
 class Results:

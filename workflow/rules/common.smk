@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from deeplimits.config import ConfigError, resolve
 from deeplimits.plan import CELL_FILES, Plan, job_settings, experiment_settings
-from deeplimits.registry import ANALYSES, PAPERS, paper_caption
+from deeplimits.registry import ANALYSES, PAPERS, figure_captions, paper_caption
 
 try:
     CFG = resolve(config)

@@ -34,6 +34,8 @@ rule notebook:
         figures=lambda w: " ".join(PLAN.notebook_figures(w.paper)),
         cpu_only=CPU_ONLY,
         caption=lambda w: paper_caption(w.paper),
+        # Each figure's own caption: what it plots and what its claim expects.
+        captions=lambda w: figure_captions(w.paper, PLAN.paper_datasets(w.paper)),
     log:
         f"{LOGS}/notebooks/{{paper}}.log",
     conda:
