@@ -6,6 +6,8 @@ import re
 import shutil
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -384,3 +386,93 @@ def test_a_cpu_only_snapshot_re_renders_without_any_data_or_training_job(smoke_r
     claim.write_text(claim.read_text().replace("XZ.1", "XZ.1 "))
     with pytest.raises(ValueError, match="xz1/claim.json"):
         restore_snapshot(snap, tmp_path / "again")
+
+
+# ------------------------------------------------------------------ the report in a real browser
+# The smoke report and a notebook's HTML in Debian's chromium through selenium, as a reader
+# opens them in a 1400x900 window: the landing page's first heading is in view at scroll 0,
+# every claim links its figures and each link shows its image, and no text holds the run's
+# folder. Under .ci/run (DEEPLIMITS_REQUIRE_BROWSER=1) it must run; elsewhere it skips, saying
+# why, when the browser or its driver is missing. Screenshots go to DEEPLIMITS_BROWSER_SHOTS
+# (CI's artifacts) or the test's temporary folder.
+WINDOW = (1400, 900)
+
+
+def _browser():
+    missing = []
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.options import Options
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        missing.append("selenium (pip install selenium, or the lock's dev extra)")
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not chromium or not driver:
+        missing.append("chromium and chromium-driver (apt-get install chromium chromium-driver)")
+    if missing:
+        if os.environ.get("DEEPLIMITS_REQUIRE_BROWSER"):
+            pytest.fail("the browser check must run here but lacks: " + "; ".join(missing))
+        pytest.skip("no real browser: " + "; ".join(missing))
+    options = Options()
+    options.binary_location = chromium
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                f"--window-size={WINDOW[0]},{WINDOW[1]}"):
+        options.add_argument(arg)
+    return webdriver.Chrome(options=options, service=Service(driver))
+
+
+def _shots(tmp_path) -> Path:
+    folder = Path(os.environ.get("DEEPLIMITS_BROWSER_SHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _wait(browser, script: str, seconds: float = 20.0):
+    """The value of `script` once it is truthy (the report builds its page with JavaScript)."""
+    end = time.time() + seconds
+    while time.time() < end:
+        value = browser.execute_script(script)
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"the page never gave: {script}")
+
+
+HEADING_TOP = ("const e = [...document.querySelectorAll('strong')].find(x => x.textContent.includes("
+               "'Replication table at scale')); return e ? e.getBoundingClientRect().top + 1 : 0")
+PNG_LINKS = "return [...document.querySelectorAll('a')].map(a => a.textContent).filter(t => t.endsWith('.png'))"
+SHOWN_PNG = ("return [...document.querySelectorAll('img')].filter(i => (i.getAttribute('src') || '')"
+             ".startsWith('data:image/png') && i.naturalWidth > 0).length")
+
+
+def test_the_report_reads_from_its_top_and_every_figure_link_shows_its_image(smoke_run, tmp_path):
+    repo, workdir = smoke_run
+    report = workdir / "report.html"
+    if not report.exists():
+        snakemake(repo, workdir, "--config", "scale=smoke", "--report", str(report))
+    shots = _shots(tmp_path)
+    browser = _browser()
+    try:
+        browser.get(report.as_uri())
+        top = _wait(browser, HEADING_TOP) - 1
+        browser.save_screenshot(str(shots / "report_landing.png"))
+        assert 0 <= top < WINDOW[1], f"the landing page's heading is at y = {top}, out of a {WINDOW[1]} px window"
+        links = browser.execute_script(PNG_LINKS)
+        # Every claim's figures (the smoke run's datasets) are linked from the table.
+        expected = {f.format(dataset="two_moons") for c in CLAIMS.values() for f in c.figures.values()}
+        assert expected <= set(links), sorted(expected - set(links))
+        for i, name in enumerate(dict.fromkeys(links)):
+            browser.execute_script(
+                "[...document.querySelectorAll('a')].find(a => a.textContent === arguments[0]).click()", name)
+            _wait(browser, SHOWN_PNG, 10)
+            if i == 0:
+                browser.save_screenshot(str(shots / "report_figure.png"))
+            browser.execute_script("app.setView({content: 'rulegraph'})")
+        assert str(workdir) not in browser.page_source
+        browser.get((workdir / "results" / "smoke" / "notebooks" / "thorpe_van_gennip.html").as_uri())
+        _wait(browser, "return document.querySelectorAll('img').length")
+        browser.save_screenshot(str(shots / "notebook_tvg.png"))
+        assert str(workdir) not in browser.page_source
+        assert browser.execute_script("return [...document.querySelectorAll('img')].every(i => i.naturalWidth > 0)")
+    finally:
+        browser.quit()

@@ -18,7 +18,7 @@ import pandas as pd
 
 from .io import write_csv, write_json, write_text
 from .judges import judge, judge_reason
-from .registry import CLAIMS, EARLIER_DESIGN, claim_of, figure_files
+from .registry import CLAIMS, EARLIER_DESIGN, claim_of, figure_files, sensitivity_figure
 
 PROVENANCE_WORDS = ("published", "reconstructed", "ours")
 # "reported": a trend the spec asks to report without pass/fail (XZ.3). "inconclusive": the
@@ -125,7 +125,12 @@ def build_table(claim_files: list[str | Path], scale: str, out_csv: str | Path, 
     write_csv(out_csv, frame)
     write_text(out_md, to_markdown(frame))
     if out_rst:
-        write_text(out_rst, to_rst(frame, scale))
+        figures = {}
+        for f in sensitivity_files:  # a claim with a sensitivity figure of its own lists it among its figures
+            summary = json.loads(Path(f).read_text())
+            if "sensitivity" not in CLAIMS[summary["claim"]].figures:
+                figures.setdefault(summary["claim"], []).append(sensitivity_figure(summary["claim"], summary.get("label", "")))
+        write_text(out_rst, to_rst(frame, scale, root=Path(out_rst).parent.parent.as_posix(), sensitivity=figures))
     return frame
 
 
@@ -171,11 +176,19 @@ def _role(verdict: str) -> str:
     return "v" + re.sub(r"\W", "", verdict)
 
 
-def to_rst(frame: pd.DataFrame, scale: str) -> str:
+def figure_link(path: str, name: str) -> str:
+    """An inline link of the report that opens a figure (a report item at `path`, relative to
+    the working directory) as an image, not its details panel."""
+    view = f"{{content: 'img', contentPath: results['{path}'].data_uri, resultPath: '{path}'}}"
+    return f':raw-html:`<a href="javascript:app.setView({view})">{name}</a>`'
+
+
+def to_rst(frame: pd.DataFrame, scale: str, root: str | None = None, sensitivity: dict | None = None) -> str:
     """The report's landing page, short enough to read from its top: the verdict counts, then
     one line per claim (its id, its coloured verdict, its first judged number, links to its
-    figures; report items are linked by file name). The full table is the report item
-    claims.csv."""
+    figures and its sensitivity figures). With `root` (results/<scale>, as the report names its
+    items) a link opens the figure itself; without, it names the report item. The full table
+    is the report item claims.csv. `sensitivity`: claim -> its sensitivity figures' names."""
     def cell(text) -> str:
         text = " ".join(str(text).split())
         if text in ("", "nan"):
@@ -194,9 +207,14 @@ def to_rst(frame: pd.DataFrame, scale: str) -> str:
     lines += [f"**Replication table at scale** ``{scale}``: {verdict_counts(frame)}.", "",
               ".. list-table::", "   :header-rows: 1", "   :widths: 8 14 48 30", "",
               "   * - claim", "     - verdict", "     - first judged number (full table: claims.csv)", "     - figures"]
+    lines = lines[:4] + [".. role:: raw-html(raw)", "   :format: html", ""] + lines[4:]
     for _, row in frame.iterrows():
-        figures = re.findall(r"[\w.=-]+\.png", str(row["figure"]))
-        links = ", ".join(f"`{f}`_" for f in dict.fromkeys(figures)) or "none"
+        figures = re.findall(r"[\w.=-]+\.png", str(row["figure"])) + list((sensitivity or {}).get(row["claim"], []))
+        if root and "paper" in row:
+            links = ", ".join(figure_link(f"{root}/figures/{row['paper']}/{f}", f) for f in dict.fromkeys(figures))
+        else:
+            links = ", ".join(f"`{f}`_" for f in dict.fromkeys(figures))
+        links = links or "none"
         first = str(row["interval"]).split(";")[0].strip() if cell(row["interval"]) != "none" else ""
         first = first if len(first) <= LANDING_TEXT else first[:LANDING_TEXT - 3] + "..."
         verdict = str(row["verdict"])

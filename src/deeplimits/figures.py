@@ -24,6 +24,8 @@ import seaborn as sns  # noqa: E402
 from matplotlib.collections import PathCollection  # noqa: E402
 from matplotlib.ticker import MaxNLocator, NullFormatter, NullLocator  # noqa: E402
 
+from deeplimits.registry import sensitivity_figure  # noqa: E402
+
 sns.set_theme(style="whitegrid", context="paper")
 
 
@@ -588,15 +590,18 @@ def plot_sensitivity(table: pd.DataFrame, path, title: str):
     return fig
 
 
-def plot_sensitivity_figures(paper_dir, fig_dir) -> pd.DataFrame:
+def plot_sensitivity_figures(paper_dir, fig_dir, skip=()) -> pd.DataFrame:
     """Every sensitivity table under a paper's results, one figure each (named after the claim
-    and its part), and the tables together; an empty table when no claim declares choices."""
+    and its part), and the tables together; an empty table when no claim declares choices.
+    `skip`: claims whose notebook draws their sensitivity figure itself (CRX.4)."""
     paths = sorted(p for p in Path(paper_dir).rglob("sensitivity*.csv") if "sensitivity" not in p.parent.parts)
     tables = []
     for path in paths:
         table = pd.read_csv(path, dtype={"value": str, "label": str, "measure": str})
         claim, label = table.claim.iloc[0], table.label.fillna("").iloc[0]
-        name = f"{claim.lower().replace('.', '')}{'_' + label if label else ''}_sensitivity.png"
+        if claim in skip:
+            continue
+        name = sensitivity_figure(claim, label)
         plot_sensitivity(table, Path(fig_dir) / name, f"{claim}{' [' + label + ']' if label else ''}: per declared choice")
         tables.append(table)
     return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()

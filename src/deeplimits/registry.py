@@ -751,6 +751,11 @@ def figure_files(claim: Claim, dataset: str = "") -> dict[str, str]:
     return {k: f"figures/{claim.paper}/{v.format(dataset=dataset)}" for k, v in claim.figures.items()}
 
 
+def sensitivity_figure(claim_id: str, label: str = "") -> str:
+    """The file name (under figures/<paper>/) of a claim part's sensitivity figure."""
+    return f"{claim_id.lower().replace('.', '')}{'_' + label if label else ''}_sensitivity.png"
+
+
 def paper_figures(paper: str, datasets: dict[str, list[str]], claims=None) -> list[str]:
     """Every figure a paper's notebook draws (for `claims` only, when given); `datasets` maps an
     experiment to its datasets."""
