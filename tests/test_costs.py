@@ -15,9 +15,10 @@ from deeplimits.costs import DATASETS, cell_cost
 from deeplimits.plan import Plan, cells
 
 # One training step of a cell's model on the CPU, in a process of its own: its peak resident
-# memory above what it held before the step (MiB).
+# memory above what it held before the step (MiB), from Linux's high-water mark reset at the
+# step's start.
 MEASURE = """
-import json, resource, sys, torch
+import json, sys, torch
 from deeplimits.cells import build
 from deeplimits.engine import TrainSettings, train
 from deeplimits.plan import Cell
@@ -28,9 +29,13 @@ data = {"meta": {"x_shape": shape, "classes": list(range(classes)), "name": "t"}
         "x_train": x, "y_train": y, "x_test": x[:2], "y_test": y[:2]}
 model, ts, seeds = build(Cell(experiment, "t", variant, depth), settings, data, 0)
 ts.progress, ts.epochs, ts.eval_every = False, 1, 0
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def status(key):
+    return next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith(key + ":"))
+# Reset the high-water mark (imports and set-up leave their own peaks behind), then train.
+open("/proc/self/clear_refs", "w").write("5")
+before = status("VmRSS")
 train(model, data, ts, seeds=seeds, root_seed=0, label="t")
-print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)
+print((status("VmHWM") - before) / 1024)
 """
 
 CASES = {

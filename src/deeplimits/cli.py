@@ -100,11 +100,9 @@ COMMANDS = {
     "provenance": ("summarise a run's provenance", "commands:provenance", [
         arg("files", nargs="*"), arg("--config", **JSON),
         arg("--logs", help="the run's log folder: wall time per stage is read from it"), OUT]),
-    "estimate": ("print the jobs per rule and the CPU and GPU hours per claim of a run, before it starts",
-                 "commands:estimate", [
+    "estimate": ("a run's jobs per rule and CPU and GPU time per claim, before it starts", "commands:estimate", [
         arg("--config", nargs="*", default=[], metavar="KEY=VALUE", help="as snakemake's, e.g. scale=paper"),
-        arg("--target", default="", help="a Snakemake target (default: the whole run)"),
-        arg("--out", help="also write the page here")]),
+        arg("--target", default="", help="a Snakemake target (default: the whole run)"), arg("--out")]),
     "record-run": ("record a finished run's span, jobs and times (artifacts/runs/<scale>.json)", "commands:record_run", [
         arg("results", help="e.g. results/quick"), arg("--logs", required=True, help="e.g. logs/quick"), OUT]),
 }

@@ -129,7 +129,7 @@ def plot_hz2_partial_sums(sums: pd.DataFrame, reference: pd.DataFrame, path):
     for ax, col, ref_col in ((axes[0], "A", "A_partial_sum_weights"), (axes[1], "B", "B_partial_sum_biases")):
         sns.lineplot(data=sums, x="n", y=col, ax=ax, errorbar=("pi", 100), label="this run")
         ax.plot(reference.n, reference[ref_col], "k--", lw=1, label="paper (CIFAR-10, D=75, width 128)")
-        ax.set(xlabel="N", ylabel=f"{col}(N)", title=f"partial sum {col}(N)")
+        ax.set(xlabel="blocks N", ylabel=f"{col}(N)", title=f"partial sum {col}(N)")
         ax.legend(fontsize=7)
     fig.suptitle("HZ.2 partial sums in the authors' normalisation")
     _save(fig, path)
@@ -382,6 +382,7 @@ def plot_crx3_variation(variations: pd.DataFrame, path):
                        marker="o", errorbar=("pi", 100), height=3, aspect=0.9,
                        facet_kws={"sharey": False})
     grid.set(xscale="log", yscale="log")
+    grid.set_axis_labels("depth L", "variation of the path")
     grid.figure.suptitle("CRX.3 p-variation of s -> L^1/2 A(k) (Frobenius), against depth L", y=1.03)
     _save(grid.figure, path)
     return grid.figure
@@ -403,13 +404,17 @@ def plot_tvg1_minima(objectives: pd.DataFrame, m_inf: float, continuum: float, p
     axes[0].axhline(m_inf, color="k", ls="--", lw=1, label=f"Richardson m_inf = {m_inf:.5f}")
     axes[0].axhline(continuum, color="r", ls=":", lw=1, label=f"continuum = {continuum:.5f}")
     axes[0].set(xscale="log", xlabel="depth N", ylabel="E_N at the minimiser", title="TvG.1 minimum values")
-    axes[0].legend(fontsize=6)
+    # Below the panels: the chains' curves fill the axes.
+    handles, labels = axes[0].get_legend_handles_labels()
+    if axes[0].get_legend():
+        axes[0].get_legend().remove()
+    fig.legend(handles, labels, fontsize=6, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncols=5)
     best = objectives[objectives.a1 > 0].groupby("N").total.min()
     diffs = (best.shift(-1) - best).abs().dropna()
     axes[1].plot(diffs.index, diffs.values, "o-", label="|m_N - m_2N|")
     axes[1].plot(diffs.index, diffs.values[0] * diffs.index[0] / diffs.index.to_numpy(float), "k--", lw=1, label="order 1")
-    axes[1].set(xscale="log", yscale="log", xlabel="N", title="successive differences")
-    axes[1].legend(fontsize=7)
+    axes[1].set(xscale="log", yscale="log", xlabel="depth N", title="TvG.1 successive differences of m_N")
+    axes[1].legend(fontsize=7, loc="lower left")  # the differences fall from the upper left
     _save(fig, path)
     return fig
 
@@ -423,10 +428,21 @@ def _guide(ax, x, y0, slope: float, label: str) -> None:
     ax.plot(x, y0 * (x / x[0]) ** slope, "k--", lw=0.8, label=label)
 
 
+def _nothing_to_draw(fig, ax, title: str, why: str, path):
+    """A figure whose table is empty (no converged solve at tiny sizes) says so instead."""
+    ax.text(0.5, 0.5, why, ha="center", va="center", transform=ax.transAxes, wrap=True)
+    ax.set(title=title, xticks=[], yticks=[])
+    _save(fig, path)
+    return fig
+
+
 def plot_tvg2_distances(distances: pd.DataFrame, path):
     """The L2 distance between the best minimisers at N and 2N, with the H1 penalty (TvG.2) and
     without it (a1 = 0, TvG.5), with a slope -1 guide."""
     fig, ax = plt.subplots(figsize=(6, 4))
+    if distances.empty:
+        return _nothing_to_draw(fig, ax, "TvG.2 / TvG.5 distance between the best minimisers",
+                                "no depth pair with two converged minimisers", path)
     for arm, grp in distances.groupby("arm"):
         grp = grp.sort_values("N")
         label = "with the H1 penalty (TvG.2)" if arm == "treated" else "a1 = 0 (TvG.5, control)"
@@ -456,6 +472,9 @@ def plot_tvg6_gaps(gaps: pd.DataFrame, path):
     """Left: the liminf gap |E_inf(interp theta_N) - E_N(theta_N)| per arm (judged) and the
     recovery gap (reported). Right: m_N and E_N(theta* sampled), the two sides of the sandwich."""
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 3.8))
+    if gaps.empty:
+        ax2.set_axis_off()
+        return _nothing_to_draw(fig, ax, "TvG.6 Gamma-convergence gaps", "no converged minimiser at any depth", path)
     for arm, grp in gaps.groupby("arm"):
         grp = grp.sort_values("N")
         ax.plot(grp.N, grp.liminf_gap.abs(), "o-", color=ARM_COLOURS.get(arm),
@@ -480,7 +499,7 @@ def plot_tvg3_euler(table: pd.DataFrame, path):
     fig, ax = plt.subplots(figsize=(5, 4))
     ax.plot(table.N, table.error, "o-", label="Euler vs dopri5")
     ax.plot(table.N, table.error.iloc[0] * table.N.iloc[0] / table.N, "k--", lw=1, label="O(1/N)")
-    ax.set(xscale="log", yscale="log", xlabel="N", ylabel="max_x ||X_N(1) - x(1)||",
+    ax.set(xscale="log", yscale="log", xlabel="depth N", ylabel="max_x ||X_N(1) - x(1)||",
            title="TvG.3 forward consistency")
     ax.legend(fontsize=7)
     _save(fig, path)

@@ -396,7 +396,7 @@ def slope_measures(ns, values, name: str, band, law_tolerance: float, **kw) -> l
 
 def law_note(ns, values, tolerance: float, name: str) -> str:
     """R4's words for a judged sequence whose single power law does not hold ('' when it does)."""
-    if len(ns) < 3:
+    if len(ns) < 3 or len(values) != len(ns):  # too few depths, or a depth without a converged pair
         return ""
     note = check_law(np.asarray(ns, dtype=float), np.abs(np.asarray(values, dtype=float)), tolerance).note()
     return f"; {name}: {note}" if note else ""
