@@ -59,12 +59,15 @@ def _tiny_paper(mirrors, checksums) -> dict:
             "xz34": {"depths": [2, 4], "epochs": 1, "batch_size": 8, "seeds": 2},
             "crx1": {"depths": [4, 8, 16], "steps": 10, "fit_from": 2},
             "crx3": {"depths": [4, 8], "steps": 10},
+            "crx5": {"depth": 4, "widths": [4, 8], "n_ratios": [0.5, 1.0], "rhos": [0.0, 0.5], "seeds": 2, "steps": 20,
+                     "fit_from": 5},
             # Two declared choices are enough to run the sensitivity rules (one limited in depth).
             "crx4": {"max_depth": 4, "epochs": 2, "seeds": 2, "batch_size": 4,
                      "sensitivity": {"s0": [1.0], "stopping": ["none"], "loss": [], "batching": []},
                      "paper": {"sensitivity_max_depth": {"stopping=none": 3}}},
             "tvg": {"n_points": 20, "depths": [4, 8, 16, 32], "max_iter": 20, "cold_starts": 1,
-                    "continuum_nodes": [9], "continuum_max_iter": 10, "euler_depths": [8, 16, 32, 64]},
+                    "continuum_nodes": [9], "continuum_cold_starts": 1, "continuum_max_iter": 10,
+                    "euler_depths": [8, 16, 32, 64]},
         },
     }
 
