@@ -157,7 +157,7 @@ def plot_hz3_truncation(trunc: pd.DataFrame, path):
     return fig
 
 
-def plot_hz4_grid(grid: pd.DataFrame, slopes: pd.DataFrame, path):
+def plot_hz4_grid(grid: pd.DataFrame, slopes: pd.DataFrame, path, guide_slope: float | None = None):
     """Left: the half-depth gap g(D) per alpha, mean over seeds (their range shaded), trained
     solid and at initialisation dashed, log-log (the judged slope). Middle: test accuracy (the
     control is a working network). Right: the partial sums A(D) (bounded by construction)."""
@@ -177,6 +177,12 @@ def plot_hz4_grid(grid: pd.DataFrame, slopes: pd.DataFrame, path):
             stats = cell.groupby("depth")[col].mean()
             ax.plot(stats.index, stats.values, marker="o", color=colours[a], label=label)
     axes[0].plot([], [], "k--", label="at initialisation")
+    treated = slopes[slopes.role == "treated"].alpha
+    if guide_slope is not None and len(treated):
+        first = grid[(grid.alpha == treated.iloc[0]) & (grid.depth == grid.depth.min())].gap.mean()
+        depths = np.sort(grid.depth.unique())
+        axes[0].plot(depths, first * (depths / depths[0]) ** guide_slope, ":", color="0.3",
+                     label=f"claimed rate: slope {guide_slope:g}")
     axes[0].set(xscale="log", yscale="log", xlabel="depth D", ylabel="g(D) = ||f(D/2) - f(D)|| / ||f(D)||",
                 title="HZ.4 half-depth gap of the logits (judged)")
     axes[1].set(xscale="log", xlabel="depth D", ylabel="test accuracy", title="HZ.4 accuracy (reported)")
@@ -312,10 +318,18 @@ def plot_xz5_arms(arms: pd.DataFrame, xz2: pd.DataFrame, path):
     return fig
 
 
-def plot_hz5_arms(oscillation: pd.DataFrame, path):
-    """osc(D) of HZ.5's four arms (which of the two series is summable)."""
+def plot_hz5_arms(oscillation: pd.DataFrame, path, guide_slope: float | None = None):
+    """osc(D) of HZ.5's four arms (which of the two series is summable), with the claimed rate
+    of the treated arm (both summable) as a dotted guide through its first mean point."""
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     _oscillation_lines(ax, oscillation, "arm", title="HZ.5: window oscillation per arm of the two series")
+    treated = oscillation[oscillation.arm == oscillation.arm.iloc[0]]
+    if guide_slope is not None and len(treated):
+        depths = np.sort(treated.D.unique())
+        first = treated[treated.D == depths[0]].osc.mean()
+        ax.plot(depths, first * (depths / depths[0]) ** guide_slope, ":", color="0.3",
+                label=f"claimed rate: slope {guide_slope:g}")
+        ax.legend(fontsize=7, bbox_to_anchor=(1.02, 1), loc="upper left")
     ax.set(xlabel="depth D (blocks)")
     _save(fig, path)
     return fig
@@ -426,6 +440,19 @@ def _guide(ax, x, y0, slope: float, label: str) -> None:
     """A dashed guide line of the given log-log slope through the first point."""
     x = np.asarray(x, dtype=float)
     ax.plot(x, y0 * (x / x[0]) ** slope, "k--", lw=0.8, label=label)
+
+
+def claimed_rate(claim_file, prefix: str) -> float | None:
+    """The edge of the band a claim judges its treated slope against (the rate it claims, e.g.
+    -0.5 for "slope <= -0.5"), from its claim file's measures whose name starts with `prefix`."""
+    import json
+
+    if not Path(claim_file).exists():
+        return None
+    for m in json.loads(Path(claim_file).read_text())["values"].get("measures", []):
+        if m.get("role", "treated") == "treated" and m["name"].startswith(prefix) and m.get("band_hi") is not None:
+            return float(m["band_hi"])
+    return None
 
 
 def _nothing_to_draw(fig, ax, title: str, why: str, path):
