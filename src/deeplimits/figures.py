@@ -613,7 +613,13 @@ def plot_sensitivity(table: pd.DataFrame, path, title: str):
     data["run"] = [c if pd.isna(v) or v == "" else f"{c}={v:g}" if isinstance(v, float) else f"{c}={v}"
                    for c, v in zip(data.choice, data.value)]
     names = list(dict.fromkeys(data.measure))
-    fig, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 0.4 * data.run.nunique() + 1.8), squeeze=False)
+    # At most three panels a row: a claim with many judged numbers wraps instead of a strip.
+    ncols = min(3, len(names))
+    nrows = -(-len(names) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.5 * ncols, (0.4 * data.run.nunique() + 1.8) * nrows),
+                             squeeze=False)
+    for ax in axes.flat[len(names):]:
+        ax.set_axis_off()
     colours = {"reproduced": "tab:green", "not reproduced": "tab:red", "inconclusive": "tab:orange"}
     for ax, name in zip(axes.flat, names):
         sub = data[data.measure == name].reset_index(drop=True)
@@ -621,13 +627,13 @@ def plot_sensitivity(table: pd.DataFrame, path, title: str):
             ax.errorbar(r.measured, i, xerr=[[r.measured - r.lo], [r.hi - r.measured]], fmt="o",
                         color=colours.get(r.measure_verdict, "grey"), capsize=3)
         band = sub.iloc[0]
-        if pd.notna(band.band_lo) or pd.notna(band.band_hi):  # a one-sided band runs to the axis's edge
+        if pd.notna(band.band_lo) or pd.notna(band.band_hi):  # a one-sided band runs past the axis's edge
             left, right = ax.get_xlim()
-            lo = band.band_lo if pd.notna(band.band_lo) else min(left, band.band_hi)
-            hi = band.band_hi if pd.notna(band.band_hi) else max(right, band.band_lo)
+            pad = 0.05 * (right - left)
+            lo = band.band_lo if pd.notna(band.band_lo) else min(left, band.band_hi - pad)
+            hi = band.band_hi if pd.notna(band.band_hi) else max(right, band.band_lo + pad)
             ax.axvspan(lo, hi, color="tab:green", alpha=0.12, label="target band")
-            ax.set_xlim(min(left, lo) if pd.notna(band.band_lo) else left, max(right, hi) if pd.notna(band.band_hi)
-                        else right)
+            ax.set_xlim(min(left, lo), max(right, hi))  # the band's edge stays in view
         ax.set_yticks(range(len(sub)), sub.run)
         ax.invert_yaxis()
         ax.set(xlabel=name, title=name)
