@@ -132,3 +132,21 @@ def test_paper_scale_asks_for_a_gpu_unless_the_run_is_the_cpu_one(repo):
     assert _plan(repo, "paper", cpu_only=True).device == "auto"
     assert _plan(repo, "paper", device="cpu").device == "cpu"
     assert _plan(repo, "quick").device == "auto"
+
+
+@pytest.mark.parametrize("design, drawn", [("2026-12-05", True), ("2026-12-01", False)])
+def test_figures_only_asks_no_figure_of_a_claim_whose_results_ran_an_earlier_design(repo, tmp_path, design, drawn):
+    """Re-rendering a snapshot: a claim whose file is of an earlier design is shown as such by
+    its notebook cell, which draws nothing, so the notebook is not asked for its figures."""
+    import json
+
+    from deeplimits.registry import analysis_of
+
+    plan = _plan(repo, "quick", results_dir=str(tmp_path), figures_only=True)
+    for key, rel in analysis_of("crx2").outputs.items():
+        path = tmp_path / "quick" / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"claim": "CRX.2", "design": design}) if key == "claim" else "a\n1\n")
+    assert CLAIMS["CRX.2"].design == "2026-12-05"
+    figures = plan.notebook_figures("cont_rossier_xu")
+    assert any(f.endswith("crx2_scaling.png") for f in figures) == drawn

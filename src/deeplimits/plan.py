@@ -392,10 +392,25 @@ class Plan:
                 for a in ANALYSES.values() if a.per_dataset}
 
     def notebook_figures(self, paper: str) -> list[str]:
-        """The figures a paper's notebook must draw: those of its claims in this run."""
+        """The figures a paper's notebook must draw: those of its claims in this run (with
+        figures_only, not those whose results ran an earlier design: their notebook cell says
+        so and draws nothing, its tables lacking what the current figure reads)."""
         claims = [c.id for c in CLAIMS.values() if c.paper == paper
-                  and any(self.in_this_run(name) for name in (c.analysis, *c.cpu_parts))]
+                  and any(self.in_this_run(name) for name in (c.analysis, *c.cpu_parts))
+                  and not (self.figures_only and self.earlier_design(c))]
         return [f"{self.root}/{f}" for f in paper_figures(paper, self.experiment_datasets(), claims)]
+
+    def earlier_design(self, c: Claim) -> bool:
+        """Whether a claim's results here (any part) ran a design other than its card's."""
+        import json
+
+        from .registry import EARLIER_DESIGN
+
+        analyses = [c.analysis, *c.cpu_parts]
+        files = [Path(self.root) / claim_output(c, a).format(dataset=ds) for a in analyses
+                 for ds in (self.datasets_of(a) if analysis_of(a).per_dataset else [""])]
+        designs = {json.loads(f.read_text()).get("design", EARLIER_DESIGN) for f in files if f.exists()}
+        return bool(designs) and c.design not in designs
 
     def run_cell_provenance(self) -> list[str]:
         """The provenance records of this run's training cells (sensitivity runs included)."""
