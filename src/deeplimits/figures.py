@@ -6,6 +6,7 @@ figure. Wherever the authors published numbers, they are overlaid as "paper".
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -445,8 +446,6 @@ def _guide(ax, x, y0, slope: float, label: str) -> None:
 def claimed_rate(claim_file, prefix: str) -> float | None:
     """The edge of the band a claim judges its treated slope against (the rate it claims, e.g.
     -0.5 for "slope <= -0.5"), from its claim file's measures whose name starts with `prefix`."""
-    import json
-
     if not Path(claim_file).exists():
         return None
     for m in json.loads(Path(claim_file).read_text())["values"].get("measures", []):

@@ -7,6 +7,7 @@ package agree on paths, and the plan is testable without Snakemake.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from .experiments import EVERY_JOB, EXPERIMENTS, experiment_of
 from .registry import (
     ANALYSES,
     CLAIMS,
+    EARLIER_DESIGN,
     REFERENCES,
     Analysis,
     Cells,
@@ -402,10 +404,6 @@ class Plan:
 
     def earlier_design(self, c: Claim) -> bool:
         """Whether a claim's results here (any part) ran a design other than its card's."""
-        import json
-
-        from .registry import EARLIER_DESIGN
-
         analyses = [c.analysis, *c.cpu_parts]
         files = [Path(self.root) / claim_output(c, a).format(dataset=ds) for a in analyses
                  for ds in (self.datasets_of(a) if analysis_of(a).per_dataset else [""])]
