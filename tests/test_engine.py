@@ -92,7 +92,8 @@ def test_long_training_logs_its_progress_without_a_bar(monkeypatch, caplog):
 
 
 RESUME_SCRIPT = """
-import sys, time
+import logging, sys, time
+logging.basicConfig(level=logging.INFO)
 from deeplimits.cells import run_cell
 from deeplimits.plan import Cell
 import deeplimits.engine.trainer as tr
@@ -124,9 +125,14 @@ def test_killed_job_resumes_to_the_same_weights(digits, tmp_path):
     assert not (killed / "weights.pt").exists(), "the job finished before it could be killed"
     epoch_at_kill = torch.load(ckpt, weights_only=True)["epoch"]
     assert 2 <= epoch_at_kill < 4
-    subprocess.run([sys.executable, str(script), str(digits), str(killed), "0"], env=env, check=True)
+    rerun = subprocess.run([sys.executable, str(script), str(digits), str(killed), "0"], env=env, check=True,
+                           capture_output=True, text=True)
     prov = pd.read_json(killed / "provenance.json", typ="series")
     assert prov["resumed_from_epoch"] == epoch_at_kill
+    # The log names the step resumed at and the total (the SLURM check reads this line).
+    per_epoch = prov["steps"] // 4
+    assert f"resumed hz2/digits/a0.2/L3 at step {per_epoch * epoch_at_kill} of {per_epoch * 4} " \
+           f"(epoch {epoch_at_kill} of 4)" in rerun.stderr, rerun.stderr[-2000:]
     # The time is that of both sittings: the first slept 2 s after its epoch-1 checkpoint.
     assert prov["wall_time_s"] >= prov["sitting_wall_time_s"] + 2.0
     assert prov["steps_per_s"] == pytest.approx(prov["steps"] / prov["wall_time_s"], rel=1e-3)

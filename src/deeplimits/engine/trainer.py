@@ -143,7 +143,7 @@ def train(model: torch.nn.Module, data: dict, settings: TrainSettings, *, seeds:
     run = _Run(metrics=[], diverged={}, stops={}, start_epoch=0, resumed_from=None, steps=0, earlier_s=0.0)
     ckpt = Path(checkpoint) if checkpoint else None
     if ckpt and ckpt.exists():
-        _resume(ckpt, fingerprint, label, device, model, opt, sched, gens, batches, rule, run)
+        _resume(ckpt, fingerprint, label, settings.epochs, model, opt, sched, gens, batches, rule, run)
 
     # A seed leaves the objective when it diverges or stops; a stopped seed's parameters are
     # held where they were (Adam would move them on its momentum even with a zero gradient).
@@ -329,7 +329,7 @@ def _save(ckpt, fingerprint, model, opt, sched, gens, batches, rule, run: _Run, 
     })
 
 
-def _resume(ckpt, fingerprint, label, device, model, opt, sched, gens, batches, rule, run: _Run) -> None:
+def _resume(ckpt, fingerprint, label, settings_epochs, model, opt, sched, gens, batches, rule, run: _Run) -> None:
     # Loaded on the CPU whatever the device: the generators' states must stay CPU byte tensors
     # (set_state refuses any other), and load_state_dict moves the rest to the parameters' device.
     state = torch.load(ckpt, weights_only=True, map_location="cpu")
@@ -349,7 +349,9 @@ def _resume(ckpt, fingerprint, label, device, model, opt, sched, gens, batches, 
     run.start_epoch = run.resumed_from = int(state["epoch"])
     run.steps = int(state["steps"])
     run.earlier_s = state.get("wall_time_s")
-    log.info("resumed %s from checkpoint at epoch %d", label, run.start_epoch)
+    # Steps, not only epochs: a cluster check (.ci/slurm_check.sh) reads k and the total from this line.
+    total = run.steps * settings_epochs // run.start_epoch if run.start_epoch else 0
+    log.info("resumed %s at step %d of %d (epoch %d of %d)", label, run.steps, total, run.start_epoch, settings_epochs)
 
 
 def _due(every: int, epoch: int, total: int) -> bool:
