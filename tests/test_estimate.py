@@ -65,13 +65,37 @@ def test_the_report_names_its_assumption_and_totals():
     assert "depth_stride" in page  # CRX.4 dominates: the keys that cut it
 
 
+def _gpu_record(path, scale="paper", mode="graph", flops=None):
+    rec = {"scale": scale, "device": "NVIDIA H200", "time": "2026-12-05T10:00:00Z", "torch": "2.11.0",
+           "cells": [{"builder": "hz", "mode": mode}], "flops_per_s": flops or {"hz": 2e14, "crx4": 1e10}}
+    path.write_text(json.dumps(rec))
+    return path
+
+
+def test_a_gpu_measurement_replaces_the_assumed_throughput(tmp_path):
+    """Measured FLOP/s (bench/gpu_costs.py on a GPU) set the GPU time and the page says so;
+    a builder not measured keeps its assumed value; a CPU rehearsal's record never counts."""
+    from deeplimits.estimate import ASSUMED, ASSUMED_GPU_FLOPS, gpu_throughput
+
+    assert gpu_throughput(tmp_path / "none.json") is ASSUMED
+    assert gpu_throughput(_gpu_record(tmp_path / "dry.json", scale="smoke", mode="eager")) is ASSUMED
+    gpu = gpu_throughput(_gpu_record(tmp_path / "gpu.json"))
+    assert gpu.measured and gpu.flops_per_s["hz"] == 2e14 and gpu.flops_per_s["crx4"] == 1e10
+    assert gpu.flops_per_s["gd"] == ASSUMED_GPU_FLOPS["gd"] and "assumed for gd, plain" in gpu.source
+    assert "NVIDIA H200" in gpu.source and "2026-12-05" in gpu.source
+    rows = [{"rule": "train", "claims": "HZ.2", "cpu_s": 7200.0, "gpu_s": 3600.0}]
+    page = report(rows, 2, "paper", ["smoke", "quick"], gpu)
+    assert "GPU time (training, measured)" in page and "measured by bench/gpu_check.sh on NVIDIA H200" in page
+    assert "assumed (bench" not in page
+
+
 def test_the_estimate_page_is_up_to_date(repo):
     """docs/estimate.md is the paper estimate from the committed records and config."""
-    from deeplimits.estimate import load_records
+    from deeplimits.estimate import GPU_COSTS, gpu_throughput, load_records
 
-    records = load_records(repo / "artifacts/runs")
+    records, gpu = load_records(repo / "artifacts/runs"), gpu_throughput(repo / GPU_COSTS)
     cfg = load_config(repo / "config.yaml", {"scale": "paper"})
     rows = estimate(cfg, dry_run_jobs(["scale=paper"], repo=repo),
-                    [(r, load_config(repo / "config.yaml", {"scale": r["scale"]})) for r in records])
-    page = report(rows, max(r["cores"] for r in records), "paper", [r["scale"] for r in records])
+                    [(r, load_config(repo / "config.yaml", {"scale": r["scale"]})) for r in records], gpu)
+    page = report(rows, max(r["cores"] for r in records), "paper", [r["scale"] for r in records], gpu)
     assert (repo / "docs/estimate.md").read_text() == page, "docs/estimate.md is stale: run make estimate"

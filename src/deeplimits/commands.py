@@ -146,15 +146,15 @@ def record_run(results: str, logs: str, out: str) -> None:
 def estimate(config: list[str], target: str, out: str | None) -> None:
     """Jobs per rule and time per claim of the run `config` describes, before it starts."""
     from .config import DEFAULT_CONFIG_PATH, load_config
-    from .estimate import dry_run_jobs, load_records, report
+    from .estimate import dry_run_jobs, gpu_throughput, load_records, report
     from .estimate import estimate as estimate_jobs
     from .io import write_text
 
     cfg = load_config(DEFAULT_CONFIG_PATH, dict(kv.split("=", 1) for kv in config))
-    records = load_records()
+    records, gpu = load_records(), gpu_throughput()
     rows = estimate_jobs(cfg, dry_run_jobs(config, target),
-                         [(r, load_config(DEFAULT_CONFIG_PATH, {"scale": r["scale"]})) for r in records])
-    page = report(rows, max(r["cores"] for r in records), cfg["scale"], [r["scale"] for r in records])
+                         [(r, load_config(DEFAULT_CONFIG_PATH, {"scale": r["scale"]})) for r in records], gpu)
+    page = report(rows, max(r["cores"] for r in records), cfg["scale"], [r["scale"] for r in records], gpu)
     print(page)
     if out:
         write_text(out, page)
