@@ -158,3 +158,32 @@ def test_a_mirror_of_other_files_verifies_against_the_configs_own_checksums(tmp_
         prepare_dataset("cifar10", {**cfg, "checksums": {}, "download_dir": str(tmp_path / "dl2")}, 0, tmp_path / "x.pt")
     with pytest.raises(KeyError, match="no file 'nope'"):
         checked_spec("cifar10", {"checksums": {"cifar10": {"nope": "0" * 32}}})
+
+
+def _fashion_stand_in(prepared_dir: Path):
+    """A tiny prepared Fashion-MNIST (28x28 images), as the data rule would have written it."""
+    from deeplimits.data.prepared import save_prepared
+
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.rand(6, 1, 28, 28, generator=g), torch.arange(6) % 3
+    save_prepared(prepared_dir / "fashion_mnist.pt", x, y, x[:2], y[:2], {"name": "fashion_mnist"})
+
+
+@pytest.mark.parametrize("source", ["mnist", "auto"])
+def test_mnist_features_fall_back_to_fashion_mnist_only_when_asked(tmp_path, source):
+    """CRX.4's features: with every MNIST mirror failing, the default (source: mnist) stops with
+    an error that names the key that opts in; source: auto lets Fashion-MNIST stand in and says so."""
+    from deeplimits.data.prepare import mnist_features
+
+    _fashion_stand_in(tmp_path)
+    data_cfg = {"mirrors": {"mnist": ["file:///nonexistent/mnist/"]}, "download_dir": str(tmp_path / "dl"),
+                "timeout_s": 1, "mnist_features": {"source": source}}
+    if source == "mnist":
+        with pytest.raises(DownloadError) as info:
+            mnist_features(data_cfg, 0, tmp_path)
+        assert "data.mnist_features.source: auto" in str(info.value) and "no such file" in str(info.value)
+        return
+    x_tr, y_tr, x_te, _, meta = mnist_features(data_cfg, 0, tmp_path)
+    assert meta["images"] == "fashion_mnist" and "Fashion-MNIST stands in" in meta["note"]
+    assert x_tr.shape == (6, 25) and x_te.shape == (2, 25) and y_tr.shape == (6, 25)
+    assert torch.allclose(x_tr.norm(dim=1), torch.ones(6))

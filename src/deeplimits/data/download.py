@@ -48,11 +48,12 @@ class MirrorFailure:
 class DownloadError(RuntimeError):
     """Every mirror failed for a dataset; the message lists each attempt."""
 
-    def __init__(self, dataset: str, failures: list[MirrorFailure]):
+    def __init__(self, dataset: str, failures: list[MirrorFailure], hint: str = ""):
         self.dataset = dataset
         self.failures = failures
         lines = [f"could not download dataset '{dataset}': every mirror failed"]
         lines += [f"  - {f.mirror} ({f.file}): {f.reason}" for f in failures]
+        lines += [hint] if hint else []
         super().__init__("\n".join(lines))
 
 

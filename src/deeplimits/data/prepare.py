@@ -49,13 +49,14 @@ def prepare_dataset(name: str, data_cfg: dict, seed: int, out: str | Path) -> di
 
 
 def mnist_features(data_cfg: dict, seed: int, prepared_dir: Path):
-    """CRX.4's features from MNIST, or from Fashion-MNIST when MNIST cannot be had
-    (source: auto) or is not wanted (source: fashion_mnist); meta says which."""
+    """CRX.4's features from MNIST (source: mnist, the default: no MNIST mirror answering is
+    an error that names the way on), or from Fashion-MNIST when MNIST cannot be had and the
+    config opts in (source: auto) or asks for it (source: fashion_mnist); meta says which."""
     from .download import DownloadError
     from .prepared import load_prepared
     from .synthetic import one_hot_targets, random_conv_features
 
-    source = data_cfg.get("mnist_features", {}).get("source", "auto")
+    source = data_cfg.get("mnist_features", {}).get("source", "mnist")
     note = ""
     if source in ("auto", "mnist"):
         try:
@@ -68,7 +69,10 @@ def mnist_features(data_cfg: dict, seed: int, prepared_dir: Path):
             used = "mnist"
         except DownloadError as err:
             if source == "mnist":
-                raise
+                raise DownloadError(err.dataset, err.failures, hint=(
+                    "CRX.4's features need MNIST: add a mirror under data.mirrors.mnist, or set "
+                    "data.mnist_features.source: auto to let Fashion-MNIST stand in (its claim row then says so)"
+                )) from err
             log.warning("MNIST unavailable, Fashion-MNIST stands in: %s", str(err).splitlines()[0])
             note = "MNIST could not be downloaded; Fashion-MNIST stands in"
             used = "fashion_mnist"
