@@ -113,6 +113,24 @@ def test_the_notebooks_verdict_table_shows_every_cell_in_full():
     assert "nan" not in html.lower() and "<td></td>" in html   # a missing note is an empty cell
     assert ">7<" not in html and "a &lt; b &amp; c" in html     # no index; text escaped
     assert html.count("<th>") == 4
+    assert '<td class="short">CRX.1</td>' in html  # an id or a verdict never wraps mid-word
+
+
+def test_a_notebook_table_has_its_title_no_index_and_no_nan(monkeypatch):
+    import IPython.display
+    import pandas as pd
+
+    from deeplimits.notebooks import show_table
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj.data))
+    grouped = pd.DataFrame({"alpha": [1.0, 1.0, 0.5], "slope": [-1.0, -1.2, float("nan")]}).groupby("alpha")
+    show_table(grouped.slope.agg(["mean", "max"]), "XZ.2 slopes & more")
+    html = shown[0]
+    assert html.startswith("<p><b>XZ.2 slopes &amp; more</b></p>")
+    assert "<th>alpha</th>" in html and "<th>mean</th>" in html  # the group keys are a column
+    assert "NaN" not in html and "nan" not in html and "<td></td>" in html  # a missing value is empty
+    assert "<td>-1.1</td>" in html and "<td>0</td>" not in html  # no positional index
 
 
 def test_the_markdown_table_escapes_what_markdown_would_read_as_markup():

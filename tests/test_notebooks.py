@@ -109,3 +109,21 @@ def test_a_failing_cell_is_not_run_again(tmp_path, monkeypatch):
     with pytest.raises(Exception, match="boom"):
         run_notebook(source, tmp_path / "run" / "bad.ipynb", tmp_path / "run" / "bad.html", {})
     assert starts.read_text().count("start") == 1
+
+
+def test_the_reader_sees_one_parameters_cell():
+    """Papermill keeps the defaults (tagged `parameters`) and adds the run's values
+    (`injected-parameters`): the HTML shows the values that ran, once; a notebook run
+    without injected values keeps its defaults."""
+    from deeplimits.notebooks import reader_view
+
+    def cell(source, *tags):
+        c = nbformat.v4.new_code_cell(source)
+        c.metadata["tags"] = list(tags)
+        return c
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [cell("scale = 'smoke'", "parameters"), cell("scale = 'quick'", "injected-parameters"), cell("x = 1")]
+    assert [c.source for c in reader_view(nb).cells] == ["scale = 'quick'", "x = 1"]
+    nb.cells = [cell("scale = 'smoke'", "parameters"), cell("x = 1")]
+    assert [c.source for c in reader_view(nb).cells] == ["scale = 'smoke'", "x = 1"]

@@ -228,13 +228,16 @@ def verdict_table(frame: pd.DataFrame, columns: list[str]) -> str:
     (wrapped, never cut with "..."), no index, empty cells for missing values."""
     import html
 
+    # Short columns (an id, a verdict) stay on one line: "not reproduced" is never split mid-word.
+    short = {"claim", "label", "provenance", "verdict"}
+    cls = [' class="short"' if c in short else "" for c in columns]
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
-    rows = "".join("<tr>" + "".join(f"<td>{html.escape('' if pd.isna(v) else str(v))}</td>" for v in row) + "</tr>"
-                   for row in frame[columns].itertuples(index=False))
-    # !important: the notebook HTML's own table style right-aligns cells; short columns stay on one line.
+    rows = "".join("<tr>" + "".join(f"<td{k}>{html.escape('' if pd.isna(v) else str(v))}</td>" for k, v in zip(cls, row))
+                   + "</tr>" for row in frame[columns].itertuples(index=False))
+    # !important: the notebook HTML's own table style right-aligns cells.
     style = ("<style>.deeplimits-verdicts td, .deeplimits-verdicts th {white-space: normal; text-align: left "
              "!important; vertical-align: top; max-width: 28em; word-break: break-word} .deeplimits-verdicts "
-             "td:nth-child(-n+3), .deeplimits-verdicts th {white-space: nowrap}</style>")
+             "td.short, .deeplimits-verdicts th {white-space: nowrap; word-break: normal}</style>")
     return f'{style}<table class="deeplimits-verdicts"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
 
 

@@ -73,7 +73,28 @@ def legends_over_data(fig) -> list[str]:
     return found
 
 
+def _label_log_axes(fig) -> None:
+    """A log axis that spans under about a decade shows one labelled tick or none: label it at
+    1, 2 and 5 (then every digit) times the powers of ten instead. A depth axis labelled at its
+    depths (_depth_ticks) is left as it is."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator
+
+    fig.canvas.draw()  # the limits are final
+    for ax in fig.axes:
+        for axis, lim in ((ax.xaxis, ax.get_xlim()), (ax.yaxis, ax.get_ylim())):
+            if axis.get_scale() != "log" or isinstance(axis.get_major_locator(), FixedLocator):
+                continue
+            lo, hi = sorted(lim)
+            for subs in (None, (1.0, 2.0, 5.0), tuple(range(1, 10))):
+                if subs:
+                    axis.set_major_locator(LogLocator(subs=subs))
+                    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+                if sum(lo <= t <= hi for t in axis.get_majorticklocs()) >= 2:
+                    break
+
+
 def _save(fig, path) -> None:
+    _label_log_axes(fig)
     lint_figure(fig)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
@@ -107,20 +128,21 @@ def plot_hz1_increments(increments: pd.DataFrame, reference: pd.DataFrame, ref_a
 
 
 def plot_hz2_training(history: pd.DataFrame, reference: pd.DataFrame | None, path, dataset: str):
+    """Loss and accuracy per epoch on both splits: the mean over seeds, their range shaded."""
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
-    long = history.melt(id_vars=["epoch", "seed"], value_vars=["train_loss", "test_loss"],
-                        var_name="split", value_name="loss")
-    sns.lineplot(data=long, x="epoch", y="loss", hue="split", ax=axes[0], errorbar=("pi", 100))
-    acc = history.melt(id_vars=["epoch", "seed"], value_vars=["train_accuracy", "test_accuracy"],
-                       var_name="split", value_name="accuracy")
-    sns.lineplot(data=acc, x="epoch", y="accuracy", hue="split", ax=axes[1], errorbar=("pi", 100))
+    for ax, quantity in zip(axes, ("loss", "accuracy")):
+        long = history.melt(id_vars=["epoch", "seed"], value_vars=[f"train_{quantity}", f"test_{quantity}"],
+                            var_name="split", value_name=quantity)
+        long["split"] = long.split.str.replace(f"_{quantity}", "")
+        sns.lineplot(data=long, x="epoch", y=quantity, hue="split", ax=ax, errorbar=("pi", 100))
     if reference is not None:
         axes[0].plot(reference.epoch, reference.val_loss, "k--", lw=1, label="paper test_loss")
         axes[1].plot(reference.epoch, reference.val_accuracy, "k--", lw=1, label="paper test_accuracy")
         axes[1].plot(reference.epoch, reference.accuracy, "k:", lw=1, label="paper train_accuracy")
         for ax in axes:
             ax.legend(fontsize=7)
-    fig.suptitle(f"HZ.2 training on {dataset} (this run" + (", authors' CIFAR-10 run dashed)" if reference is not None else ")"))
+    fig.suptitle(f"HZ.2 training on {dataset} (this run: mean over seeds, band their range"
+                 + ("; authors' CIFAR-10 run dashed)" if reference is not None else ")"))
     _save(fig, path)
     return fig
 
@@ -211,7 +233,7 @@ def plot_crx1_loss(losses: pd.DataFrame, rates: pd.DataFrame, plateau_loss: floa
     ax.axhline(plateau_loss, color="0.45", lw=0.8, ls=":", label="control's floor")
     ax.set(yscale="log", xlabel="GD step", ylabel="training loss (1/2N) sum ||h(L) - y||^2",
            title="CRX.1 loss: linear on n <= d data, stuck on n = 2d")
-    ax.legend(fontsize=7, loc="lower left", ncols=2)
+    ax.legend(fontsize=7, loc="lower left", ncols=2, title="depth L", title_fontsize=7)
     data = rates[rates.arm == "treated"]
     sns.stripplot(data=data, x="depth", y="rate", ax=ax_rate, color="C0", size=4, jitter=0.15)
     ax_rate.set(xlabel="depth L", ylabel="fitted rate d log(loss) / d step (per seed)",
@@ -263,6 +285,7 @@ def plot_crx2_scaling(norms: pd.DataFrame, beta: float, path):
     ax.plot(ref.index, anchor * ref.index.to_numpy(float) ** -0.5, "k--", lw=1, label="L^-1/2 (claim)")
     ax.set(xscale="log", yscale="log", xlabel="depth L", ylabel="max_k ||A(k)||_F",
            title="CRX.2 weight scaling")
+    _depth_ticks(ax, norms.depth)
     ax.legend(fontsize=7)
     _save(fig, path)
     return fig
@@ -343,20 +366,26 @@ def plot_xz2_increments(increments: pd.DataFrame, he: pd.DataFrame, path):
     axes[0].set(xscale="log", yscale="log", xlabel="layer n", ylabel="max_x ||N(n) - N(n-1)||_2",
                 title="XZ.2: increments, the imposed rate n^-(1+alpha) (not judged)")
     sns.lineplot(data=he, x="n", y="output_norm", units="net", estimator=None, ax=axes[1], lw=0.8)
-    axes[1].set(yscale="log", xlabel="layer n", ylabel="mean ||N(n)||_2", title="He init: the outputs collapse (no control)")
+    axes[1].set(yscale="log", xlabel="layer n", ylabel="mean ||N(n)||_2", title="XZ.2 He init: the outputs collapse (no control;\none line per random network)")
     _save(fig, path)
     return fig
 
 
 # The same colour for the same initialisation across XZ.3's and XZ.4's figures.
 INIT_COLOURS = {"he": "C3", "convergent": "C0"}
+INIT_NAMES = {"he": "He", "convergent": "convergent"}
+
+
+def _init_name(init: str) -> str:
+    return INIT_NAMES.get(init, init)
 
 
 def plot_xz3_layer_norms(layers: pd.DataFrame, path):
     deepest = layers[layers.depth == layers.depth.max()]
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     for ax, col, label in ((axes[0], "W_minus_I", "||W(n) - I||_2"), (axes[1], "b_norm", "||b(n)||_2")):
-        sns.lineplot(data=deepest, x="n", y=col, hue="init", palette=INIT_COLOURS, ax=ax, errorbar=("pi", 100))
+        sns.lineplot(data=deepest.assign(init=deepest.init.map(_init_name)), x="n", y=col, hue="init",
+                     palette={_init_name(k): v for k, v in INIT_COLOURS.items()}, ax=ax, errorbar=("pi", 100))
         ax.set(xscale="log", yscale="log", xlabel="layer n", ylabel=label)
     fig.suptitle(f"XZ.3 after training, D = {int(deepest.depth.iloc[0])} (mean over seeds; band: their range)")
     _save(fig, path)
@@ -372,12 +401,12 @@ def plot_xz4_accuracy(accuracy: pd.DataFrame, chance: float, learns_from: float,
     chosen = accuracy[accuracy.chosen] if "chosen" in accuracy else accuracy
     for init, grp in chosen.groupby("init"):
         mean = grp.groupby("depth").test_accuracy.mean()
-        ax.plot(mean.index, mean.values, "o-", color=INIT_COLOURS.get(init), label=f"{init} (chosen rate)")
+        ax.plot(mean.index, mean.values, "o-", color=INIT_COLOURS.get(init), label=f"{_init_name(init)} (chosen rate)")
         ax.scatter(grp.depth, grp.test_accuracy, color=INIT_COLOURS.get(init), alpha=0.4, s=12)
     if "chosen" in accuracy:
         for init, grp in accuracy[~accuracy.chosen].groupby("init"):
             mean = grp.groupby("depth").test_accuracy.mean()
-            ax.plot(mean.index, mean.values, ":", lw=1, color=INIT_COLOURS.get(init), label=f"{init} (rate not chosen)")
+            ax.plot(mean.index, mean.values, ":", lw=1, color=INIT_COLOURS.get(init), label=f"{_init_name(init)} (rate not chosen)")
     ax.axhline(chance, color="k", ls=":", lw=1, label="chance")
     ax.axhline(learns_from, color="k", ls="--", lw=1, label="He below this at the deepest D")
     if he_learns_from is not None:
@@ -390,14 +419,26 @@ def plot_xz4_accuracy(accuracy: pd.DataFrame, chance: float, learns_from: float,
     return fig
 
 
+# The same colour for the same initialisation across CRX.3's and CRX.6's figures.
+CRX3_INIT_COLOURS = {"zero": "C0", "iid_dL2": "C1", "iid_dL": "C2", "iid_d": "C3"}
+
+
+def _legend_outside(grid) -> None:
+    """A FacetGrid's legend to the right of the panels, off their data."""
+    sns.move_legend(grid, "center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+
+
 def plot_crx3_variation(variations: pd.DataFrame, path):
     long = variations.melt(id_vars=["init", "depth", "seed"], value_vars=["V1", "V2", "V3", "QV"],
                            var_name="statistic", value_name="value")
     grid = sns.relplot(data=long, x="depth", y="value", hue="init", col="statistic", kind="line",
-                       marker="o", errorbar=("pi", 100), height=3, aspect=0.9,
-                       facet_kws={"sharey": False})
+                       marker="o", errorbar=("pi", 100), height=3, aspect=0.9, palette=CRX3_INIT_COLOURS,
+                       hue_order=[i for i in CRX3_INIT_COLOURS if i in set(long.init)], facet_kws={"sharey": False})
     grid.set(xscale="log", yscale="log")
+    for ax in grid.axes.flat:
+        _depth_ticks(ax, long.depth)
     grid.set_axis_labels("depth L", "variation of the path")
+    _legend_outside(grid)
     grid.figure.suptitle("CRX.3 p-variation of s -> L^1/2 A(k) (Frobenius), against depth L", y=1.03)
     _save(grid.figure, path)
     return grid.figure
@@ -407,29 +448,53 @@ def plot_crx3_profiles(profiles: pd.DataFrame, path):
     grid = sns.relplot(data=profiles.assign(L=profiles.depth.astype(str)), x="s", y="entry_00", hue="L",
                        col="init", kind="line", height=3, aspect=1.0, lw=0.8, facet_kws={"sharey": False})
     grid.set_axis_labels("s = k / L", "L^1/2 A(k)[0, 0]")
+    grid.legend.set_title("depth L")
+    _legend_outside(grid)
     grid.figure.suptitle("CRX.3 one weight entry along depth, seed 0", y=1.03)
     _save(grid.figure, path)
     return grid.figure
 
 
+def _tvg_chains(ax, data: pd.DataFrame, title: str) -> None:
+    """One objective's chains against N: the cold starts thin grey, the warm and best-so-far
+    chains in colour, the lowest value per N marked."""
+    for chain, grp in data.groupby("chain", sort=False):
+        name = str(chain).split("_a1=")[0]
+        grp = grp.sort_values("N")
+        if name.startswith("cold"):
+            ax.plot(grp.N, grp.total, "-", color="0.65", lw=0.8, label="cold starts" if name == "cold0" else None)
+        else:
+            ax.plot(grp.N, grp.total, "o-", ms=3, lw=1.2, color={"warm": "C0", "greedy": "C2"}.get(name, "C4"),
+                    label={"warm": "warm chain", "greedy": "best-so-far chain"}.get(name, name))
+    lowest = data.groupby("N").total.min()
+    ax.plot(lowest.index, lowest.values, "kx", ms=6, label="lowest per N")
+    ax.set(xscale="log", yscale="log", xlabel="depth N", ylabel="E_N at the chain's minimiser", title=title)
+    _depth_ticks(ax, data.N)
+
+
 def plot_tvg1_minima(objectives: pd.DataFrame, m_inf: float, continuum: float, path):
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    data = objectives.assign(chain=objectives.chain.astype(str))
-    sns.lineplot(data=data, x="N", y="total", hue="chain", marker="o", ax=axes[0])
+    """Left: the minimum values of every chain with the H1 penalty, with the extrapolated m_inf
+    and the continuum minimum; middle: the same chains without it (a1 = 0, another objective:
+    its values sit lower); right: the successive differences of the lowest values."""
+    fig, axes = plt.subplots(1, 3, figsize=(14, 3.9))
+    treated, control = objectives[objectives.a1 > 0], objectives[objectives.a1 == 0]
+    _tvg_chains(axes[0], treated, "TvG.1 minimum values (with the H1 penalty)")
     axes[0].axhline(m_inf, color="k", ls="--", lw=1, label=f"Richardson m_inf = {m_inf:.5f}")
     axes[0].axhline(continuum, color="r", ls=":", lw=1, label=f"continuum = {continuum:.5f}")
-    axes[0].set(xscale="log", xlabel="depth N", ylabel="E_N at the minimiser", title="TvG.1 minimum values")
-    # Below the panels: the chains' curves fill the axes.
+    if len(control):
+        _tvg_chains(axes[1], control, "TvG.1 the same chains with a1 = 0")
+    else:
+        axes[1].set_axis_off()
+    # One legend for both chain panels, below them: the chains fill the axes at some scales.
     handles, labels = axes[0].get_legend_handles_labels()
-    if axes[0].get_legend():
-        axes[0].get_legend().remove()
-    fig.legend(handles, labels, fontsize=6, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncols=5)
-    best = objectives[objectives.a1 > 0].groupby("N").total.min()
+    fig.legend(handles, labels, fontsize=7, loc="upper center", bbox_to_anchor=(0.36, 0.0), ncols=6)
+    best = treated.groupby("N").total.min()
     diffs = (best.shift(-1) - best).abs().dropna()
-    axes[1].plot(diffs.index, diffs.values, "o-", label="|m_N - m_2N|")
-    axes[1].plot(diffs.index, diffs.values[0] * diffs.index[0] / diffs.index.to_numpy(float), "k--", lw=1, label="order 1")
-    axes[1].set(xscale="log", yscale="log", xlabel="depth N", title="TvG.1 successive differences of m_N")
-    axes[1].legend(fontsize=7, loc="lower left")  # the differences fall from the upper left
+    axes[2].plot(diffs.index, diffs.values, "o-", label="|m_N - m_2N|")
+    axes[2].plot(diffs.index, diffs.values[0] * diffs.index[0] / diffs.index.to_numpy(float), "k--", lw=1, label="order 1")
+    axes[2].set(xscale="log", yscale="log", xlabel="depth N", title="TvG.1 successive differences of m_N")
+    _depth_ticks(axes[2], diffs.index)
+    axes[2].legend(fontsize=7, loc="lower left")  # the differences fall from the upper left
     _save(fig, path)
     return fig
 
@@ -527,6 +592,7 @@ def plot_tvg3_euler(table: pd.DataFrame, path):
     ax.plot(table.N, table.error.iloc[0] * table.N.iloc[0] / table.N, "k--", lw=1, label="O(1/N)")
     ax.set(xscale="log", yscale="log", xlabel="depth N", ylabel="max_x ||X_N(1) - x(1)||",
            title="TvG.3 forward consistency")
+    _depth_ticks(ax, table.N)
     ax.legend(fontsize=7)
     _save(fig, path)
     return fig
@@ -538,7 +604,8 @@ def plot_crx6_distances(distances: pd.DataFrame, path):
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=False)
     for ax, quantity in zip(axes, ("weights", "displacement")):
         data = distances[distances.quantity == quantity]
-        sns.lineplot(data=data, x="L", y="L2", hue="init", marker="o", ax=ax, errorbar=("pi", 100))
+        sns.lineplot(data=data, x="L", y="L2", hue="init", marker="o", ax=ax, errorbar=("pi", 100),
+                     palette=CRX3_INIT_COLOURS, hue_order=[i for i in CRX3_INIT_COLOURS if i in set(data.init)])
         depths = np.array(sorted(data.L.unique()), dtype=float)
         anchor = data[data.L == depths[0]].L2.median()
         ax.plot(depths, anchor * (depths / depths[0]) ** -0.5, "k:", lw=0.8, label="slope -1/2 (guide)")
@@ -575,6 +642,8 @@ def plot_crx4_scaling(scaling: pd.DataFrame, betas: pd.DataFrame, path):
     axes[1].set(xscale="log", yscale="log", xlabel="depth L", ylabel="L^beta max_k ||A(k+1) - A(k)||_F", title="Increment")
     sns.lineplot(data=data, x="depth", y="root_ssq", hue="series", marker="o", ax=axes[2], legend=False)
     axes[2].set(xscale="log", yscale="log", xlabel="depth L", ylabel="sqrt(sum_k ||A(k)||_F^2)", title="RootSSQ")
+    for ax in axes:
+        _depth_ticks(ax, data.depth)
     fig.suptitle("CRX.4 scaling properties (Cohen, Cont, Rossier & Xu 2021)")
     _save(fig, path)
     return fig
@@ -602,6 +671,8 @@ def plot_crx4_stops(scaling: pd.DataFrame, path):
     sns.scatterplot(data=data, x="depth", y="stop_epoch", hue="series", style="stop_reason", ax=ax, s=25)
     ax.set(xscale="log", yscale="log", xlabel="depth L", ylabel="epoch where training stopped",
            title="CRX.4 stop epochs (per seed)")
+    _depth_ticks(ax, data.depth)
+    sns.move_legend(ax, "center left", bbox_to_anchor=(1.02, 0.5), fontsize=7)
     _save(fig, path)
     return fig
 
@@ -623,6 +694,10 @@ def plot_sensitivity(table: pd.DataFrame, path, title: str):
     for ax, name in zip(axes.flat, names):
         sub = data[data.measure == name].reset_index(drop=True)
         for i, r in sub.iterrows():
+            if pd.isna(r.measured):  # e.g. a law not fitted under this choice: say so on its row
+                ax.text(0.02, i, "no value (not fitted)", transform=ax.get_yaxis_transform(), va="center",
+                        fontsize=7, color="0.35")
+                continue
             ax.errorbar(r.measured, i, xerr=[[r.measured - r.lo], [r.hi - r.measured]], fmt="o",
                         color=colours.get(r.measure_verdict, "grey"), capsize=3)
         band = sub.iloc[0]

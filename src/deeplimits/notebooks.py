@@ -18,6 +18,23 @@ KERNEL_DIED_AT_START = "Kernel died before replying to kernel_info"
 KERNEL_STARTS = 3
 
 
+def show_table(frame, title: str) -> None:
+    """In a notebook: a table under its title, as a reader reads it: no positional index (a
+    grouped table's keys become columns), empty cells where a value is missing, numbers to
+    four significant digits."""
+    import html
+
+    import pandas as pd
+    from IPython.display import HTML, display
+
+    if not isinstance(frame.index, pd.RangeIndex):
+        frame = frame.reset_index()
+    if isinstance(frame.columns, pd.MultiIndex):  # e.g. agg(["mean", "min", "max"]): "slope mean"
+        frame.columns = [" ".join(str(p) for p in col if str(p)) for col in frame.columns]
+    body = frame.to_html(index=False, na_rep="", float_format=lambda v: f"{v:.4g}", border=0)
+    display(HTML(f"<p><b>{html.escape(title)}</b></p>{body}"))
+
+
 def has_result(results, claim_id: str, dataset: str = "") -> bool:
     """In a notebook: whether the results (registry.Results) hold the claim's file (for a
     CPU-only run, its CPU part); if not, say so under the cell (a run that left it out, or
@@ -57,6 +74,16 @@ def kernel_on_ipc(sockets: str | Path):
     return Config({"KernelManager": {"transport": "ipc", "ip": str(Path(sockets) / "kernel")}})
 
 
+def reader_view(nb):
+    """The executed notebook as a reader sees it (the HTML): one parameters cell. Papermill
+    keeps the notebook's defaults (tagged `parameters`) and adds the run's values after them
+    (`injected-parameters`); the .ipynb keeps both, the HTML only the values that ran."""
+    tags = [set(cell.get("metadata", {}).get("tags", [])) for cell in nb.cells]
+    if any("injected-parameters" in t for t in tags):
+        nb.cells = [cell for cell, t in zip(nb.cells, tags) if "parameters" not in t]
+    return nb
+
+
 def run_notebook(source: str | Path, executed: str | Path, html: str | Path, parameters: dict,
                  figures=()) -> None:
     """`figures`: the files the notebook must draw (the registry's figures of its claims);
@@ -90,6 +117,6 @@ def run_notebook(source: str | Path, executed: str | Path, html: str | Path, par
         if missing:
             raise FileNotFoundError(f"notebook {source} did not draw {', '.join(missing)}")
         shutil.move(str(tmp), executed)
-    body, _ = HTMLExporter().from_notebook_node(nbformat.read(executed, as_version=4))
+    body, _ = HTMLExporter().from_notebook_node(reader_view(nbformat.read(executed, as_version=4)))
     write_text(html, body)
     log.info("executed %s -> %s, %s", source, executed, html)
