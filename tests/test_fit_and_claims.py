@@ -151,7 +151,10 @@ def test_the_report_landing_page_is_short_coloured_and_starts_at_its_top():
         {"claim": "HZ.1", "verdict": "reproduced", "interval": "slope a=1 -2 [-2.1, -1.9]; slope a=2 -3 [-3.1, -2.9]",
          "figure": "hz1_increments.png"},
         {"claim": "XZ.3", "verdict": "reported", "interval": "", "figure": "xz3_layer_norms.png, xz3_more.png"},
-        {"claim": "CRX.4", "verdict": "not reproduced", "interval": "beta " + "x" * 200, "figure": ""}])
+        {"claim": "CRX.4", "verdict": "not reproduced", "interval": "beta " + "x" * 200, "figure": ""},
+        {"claim": "XZ.2", "verdict": "reproduced", "interval": "control: slope a=-0.5 0 [-0.1, 0.1]; reported: "
+         "slope a=0 -0.5 [-0.6, -0.4]; slope a=1 -1.5 [-1.6, -1.4]", "figure": ""},
+        {"claim": "CRX.2", "verdict": "reported", "interval": "reported: beta 0.49 [0.48, 0.5]", "figure": ""}])
     rst = to_rst(frame, "quick")
     rows = rst.split("   * - ")[2:]
     assert rows[0].splitlines()[1:] == ["     - :vreproduced:`reproduced`", "     - slope a=1 -2 [-2.1, -1.9]",
@@ -159,5 +162,8 @@ def test_the_report_landing_page_is_short_coloured_and_starts_at_its_top():
     assert "     - none" in rows[1] and "`xz3_more.png`_" in rows[1]  # never a lone "-" (a bullet)
     long = rows[2].splitlines()[2].removeprefix("     - ")
     assert len(long) == LANDING_TEXT and long.endswith("...") and ":vnotreproduced:`not reproduced`" in rows[2]
+    # The treated arm's number leads, not the control's; a claim with only reported numbers shows one.
+    assert rows[3].splitlines()[2] == "     - slope a=1 -1.5 [-1.6, -1.4]"
+    assert rows[4].splitlines()[2] == "     - reported: beta 0.49 [0.48, 0.5]"
     assert "span.vnotreproduced {color:" in rst and "align-items: flex-start !important" in rst
-    assert ".. role:: vnotreproduced" in rst and "reproduced: 1, not reproduced: 1, reported: 1" in rst
+    assert ".. role:: vnotreproduced" in rst and "reproduced: 2, not reproduced: 1, reported: 2" in rst

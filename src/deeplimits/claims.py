@@ -169,7 +169,7 @@ def verdict_counts(frame: pd.DataFrame) -> str:
 VERDICT_COLOURS = {"reproduced": "#1a7f37", "not reproduced": "#b42318", "inconclusive": "#b54708",
                    "reported": "#175cd3", "not at this scale": "#667085", "failed to run": "#b42318",
                    "not run": "#667085"}
-LANDING_TEXT = 70  # characters of a claim's first judged number on the landing page
+LANDING_TEXT = 70  # characters of a claim's judged number on the landing page
 
 
 def _role(verdict: str) -> str:
@@ -185,7 +185,8 @@ def figure_link(path: str, name: str) -> str:
 
 def to_rst(frame: pd.DataFrame, scale: str, root: str | None = None, sensitivity: dict | None = None) -> str:
     """The report's landing page, short enough to read from its top: the verdict counts, then
-    one line per claim (its id, its coloured verdict, its first judged number, links to its
+    one line per claim (its id, its coloured verdict, its first judged number of the treated
+    arm (a control's or a reported number only where it has no other), links to its
     figures and its sensitivity figures). With `root` (results/<scale>, as the report names its
     items) a link opens the figure itself; without, it names the report item. The full table
     is the report item claims.csv. `sensitivity`: claim -> its sensitivity figures' names."""
@@ -206,7 +207,7 @@ def to_rst(frame: pd.DataFrame, scale: str, root: str | None = None, sensitivity
     lines += [f".. role:: {_role(v)}" for v in VERDICT_COLOURS] + [""]
     lines += [f"**Replication table at scale** ``{scale}``: {verdict_counts(frame)}.", "",
               ".. list-table::", "   :header-rows: 1", "   :widths: 8 14 48 30", "",
-              "   * - claim", "     - verdict", "     - first judged number (full table: claims.csv)", "     - figures"]
+              "   * - claim", "     - verdict", "     - judged number (full table: claims.csv)", "     - figures"]
     lines = lines[:4] + [".. role:: raw-html(raw)", "   :format: html", ""] + lines[4:]
     for _, row in frame.iterrows():
         figures = re.findall(r"[\w.=-]+\.png", str(row["figure"])) + list((sensitivity or {}).get(row["claim"], []))
@@ -215,7 +216,10 @@ def to_rst(frame: pd.DataFrame, scale: str, root: str | None = None, sensitivity
         else:
             links = ", ".join(f"`{f}`_" for f in dict.fromkeys(figures))
         links = links or "none"
-        first = str(row["interval"]).split(";")[0].strip() if cell(row["interval"]) != "none" else ""
+        # The treated arm's judged number, not a control's or a reported one's, where there is one.
+        entries = [e.strip() for e in str(row["interval"]).split(";") if e.strip()] if cell(row["interval"]) != "none" else []
+        judged = [e for e in entries if not e.startswith(("control:", "reported:"))]
+        first = (judged or entries or [""])[0]
         first = first if len(first) <= LANDING_TEXT else first[:LANDING_TEXT - 3] + "..."
         verdict = str(row["verdict"])
         lines += [f"   * - {row['claim']}", f"     - :{_role(verdict)}:`{verdict}`", f"     - {cell(first)}",
