@@ -1,4 +1,5 @@
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -127,7 +128,11 @@ def test_a_notebook_table_has_its_title_no_index_and_no_nan(monkeypatch):
     grouped = pd.DataFrame({"alpha": [1.0, 1.0, 0.5], "slope": [-1.0, -1.2, float("nan")]}).groupby("alpha")
     show_table(grouped.slope.agg(["mean", "max"]), "XZ.2 slopes & more")
     html = shown[0]
-    assert html.startswith("<p><b>XZ.2 slopes &amp; more</b></p>")
+    assert "<p><b>XZ.2 slopes &amp; more</b></p>" in html
+    assert "nth-child(1)" not in html  # alpha is a number: right-aligned as the notebook's style has it
+    show_table(pd.DataFrame({"arm": ["a"], "slope": [1.0]}), "second")
+    name = re.search(r'class="dataframe (deeplimits-table-\d+)"', shown[1]).group(1)
+    assert f".{name} td:nth-child(1)" in shown[1] and name not in html  # text left-aligned, in this table only
     assert "<th>alpha</th>" in html and "<th>mean</th>" in html  # the group keys are a column
     assert "NaN" not in html and "nan" not in html and "<td></td>" in html  # a missing value is empty
     assert "<td>-1.1</td>" in html and "<td>0</td>" not in html  # no positional index

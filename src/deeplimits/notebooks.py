@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -18,6 +19,9 @@ KERNEL_DIED_AT_START = "Kernel died before replying to kernel_info"
 KERNEL_STARTS = 3
 
 
+_TABLES = itertools.count()
+
+
 def show_table(frame, title: str) -> None:
     """In a notebook: a table under its title, as a reader reads it: no positional index (a
     grouped table's keys become columns), empty cells where a value is missing, numbers to
@@ -31,8 +35,13 @@ def show_table(frame, title: str) -> None:
         frame = frame.reset_index()
     if isinstance(frame.columns, pd.MultiIndex):  # e.g. agg(["mean", "min", "max"]): "slope mean"
         frame.columns = [" ".join(str(p) for p in col if str(p)) for col in frame.columns]
-    body = frame.to_html(index=False, na_rep="", float_format=lambda v: f"{v:.4g}", border=0)
-    display(HTML(f"<p><b>{html.escape(title)}</b></p>{body}"))
+    name = f"deeplimits-table-{next(_TABLES)}"  # the style below is this table's alone
+    body = frame.to_html(index=False, na_rep="", float_format=lambda v: f"{v:.4g}", border=0, classes=name)
+    # Text columns read from the left (the notebook's style right-aligns every cell; numbers keep that).
+    text = [i + 1 for i, c in enumerate(frame.columns) if not pd.api.types.is_numeric_dtype(frame[c])]
+    style = "".join(f".{name} td:nth-child({k}), .{name} th:nth-child({k}) "
+                    "{text-align: left !important}" for k in text)
+    display(HTML(f"<style>{style}</style><p><b>{html.escape(title)}</b></p>{body}"))
 
 
 def has_result(results, claim_id: str, dataset: str = "") -> bool:
