@@ -155,7 +155,7 @@ def train(model: torch.nn.Module, data: dict, settings: TrainSettings, *, seeds:
     if settings.cuda_graph and device.type == "cuda" and run.start_epoch < settings.epochs:
         model.train()
         graphed = graphed_forward(model, x_tr[:graph_shape[1]].expand(graph_shape).contiguous())
-    bar = progress(range(run.start_epoch, settings.epochs), enabled=settings.progress,
+    bar = progress(range(run.start_epoch, settings.epochs), enabled=settings.progress, log_lines=False,
                    desc=label, unit="epoch", initial=run.start_epoch, total=settings.epochs)
     loop = _Loop(model, opt, params, held, settings, gens, seeds, batches, x_tr, y_tr, graphed, graph_shape)
     for epoch in bar:
