@@ -43,3 +43,28 @@ def test_the_figure_lint_finds_a_legend_over_data_and_a_missing_claim_id(monkeyp
     with pytest.raises(ValueError, match="claim id"):
         lint_figure(fig)
     plt.close(fig)
+
+
+def _line_colours(fig) -> dict:
+    from matplotlib.colors import to_hex
+
+    return {line.get_label(): to_hex(line.get_color()) for ax in fig.axes for line in ax.get_lines()
+            if not line.get_label().startswith("_")}
+
+
+def test_the_same_alpha_has_the_same_colour_in_every_figure_of_a_paper(tmp_path):
+    """XZ.2's two figures and XZ.5's draw an alpha in one colour (alpha = 1 as the convergent
+    init, the control grey), and an arm's colour does not depend on which alphas a table holds."""
+    from matplotlib.colors import to_hex
+
+    grid = [128, 256, 512]
+    osc = pd.DataFrame([{"alpha": a, "sequence": s, "D": d, "osc": 10.0 ** -(1 + a) / d, "output_ratio": 1.0}
+                        for a in (-0.5, 0.0, 1.0) for s in range(2) for d in grid])
+    xz2 = _line_colours(figures.plot_xz2_oscillation(osc, tmp_path / "osc.png"))
+    fewer = _line_colours(figures.plot_xz2_oscillation(osc[osc.alpha != 0.0], tmp_path / "osc2.png"))
+    arms = osc[osc.alpha == -0.5].assign(arm="cycle").drop(columns="alpha")
+    xz5 = _line_colours(figures.plot_xz5_arms(arms, osc, tmp_path / "xz5.png"))
+    c = {a: to_hex(f"C{i}") for a, i in ((1, 0), (-0.5, 7))}
+    assert xz2["1"] == fewer["1"] == xz5["XZ.2 alpha = 1"] == c[1] == to_hex(figures.INIT_COLOURS["convergent"])
+    assert xz2["-0.5"] == fewer["-0.5"] == c[-0.5]
+    assert xz2["0"] == xz5["XZ.2 alpha = 0"]

@@ -113,11 +113,26 @@ def _depth_ticks(ax, depths) -> None:
     ax.xaxis.set_minor_formatter(NullFormatter())
 
 
+# One colour per alpha in every figure of Huang & Zhang and of Xu & Zhang: the treated
+# alpha = 1 blue (XZ's convergent init too), the control alpha = -0.5 grey, He init red.
+ALPHA_COLOURS = {1.0: "C0", 0.5: "C2", 0.2: "C1", 0.1: "C4", 0.0: "C8", -0.25: "C5", -0.5: "C7"}
+
+
+def alpha_colour(alpha) -> str:
+    return ALPHA_COLOURS.get(round(float(alpha), 6), "C9")
+
+
+def alpha_palette(labels) -> dict:
+    """A hue palette for alphas written as labels (f"{alpha:g}")."""
+    return {label: alpha_colour(label) for label in labels}
+
+
 def plot_hz1_increments(increments: pd.DataFrame, reference: pd.DataFrame, ref_alpha: float, path):
     fig, ax = plt.subplots(figsize=(6, 4))
     data = increments.assign(alpha=increments.alpha.map(lambda a: f"{a:g}"))
     # The mean over the random networks, shaded from the lowest to the highest of them.
-    sns.lineplot(data=data, x="n", y="diff", hue="alpha", ax=ax, lw=1, errorbar=("pi", 100))
+    sns.lineplot(data=data, x="n", y="diff", hue="alpha", ax=ax, lw=1, errorbar=("pi", 100),
+                 palette=alpha_palette(data.alpha.unique()))
     ax.plot(reference.layer, reference.difference_maxabs, "k--", lw=1.2,
             label=f"paper (authors' run), alpha={ref_alpha:g}")
     ax.set(xscale="log", yscale="log", xlabel="block n", ylabel="max |y(n) - y(n-1)|",
@@ -187,7 +202,7 @@ def plot_hz4_grid(grid: pd.DataFrame, slopes: pd.DataFrame, path, guide_slope: f
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
     alphas = sorted(grid.alpha.unique())
     roles = dict(zip(slopes.alpha, slopes.role))
-    colours = dict(zip(alphas, sns.color_palette("viridis", len(alphas))))
+    colours = {a: alpha_colour(a) for a in alphas}
     for a in alphas:
         cell = grid[grid.alpha == a]
         label = f"alpha = {a:g} ({roles.get(a, 'reported')})"
@@ -296,7 +311,12 @@ def plot_xz1_pieces(pieces: pd.DataFrame, eps: float, path):
     depth: per arm the median over draws, the middle half of the draws shaded."""
     data = pieces[pieces.eps == eps]
     fig, ax = plt.subplots(figsize=(6.5, 4))
-    sns.lineplot(data=data, x="depth", y="pieces", hue="network", ax=ax, estimator="median", errorbar=("pi", 50))
+    # The arms in XZ's colours: the convergent sequences (treated) as alpha = 1, the control as
+    # alpha = -0.5, He init red.
+    palette = {n: INIT_COLOURS["he"] if n.startswith("He") else alpha_colour(-0.5) if "control" in n
+               else alpha_colour(1) for n in data.network.unique()}
+    sns.lineplot(data=data, x="depth", y="pieces", hue="network", ax=ax, estimator="median", errorbar=("pi", 50),
+                 palette=palette)
     ax.set(yscale="log", xlabel="depth n", ylabel=f"linear pieces along the segment (eps = {eps:g})",
            title="XZ.1 linear pieces along random segments (median, middle half shaded)")
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))  # beside the axes: the curves fill them
@@ -319,7 +339,7 @@ def plot_xz2_oscillation(oscillation: pd.DataFrame, path):
     """osc(D) against D per alpha, with the bound's rate D^-alpha as a guide for each treated alpha."""
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     data = oscillation.assign(alpha=oscillation.alpha.map(lambda a: f"{a:g}"))
-    palette = dict(zip(data.alpha.unique(), sns.color_palette("viridis", data.alpha.nunique())))
+    palette = alpha_palette(data.alpha.unique())
     _oscillation_lines(ax, data, "alpha", palette, "XZ.2: window oscillation of the outputs (dotted: D^-alpha)")
     for a, grp in oscillation.groupby("alpha"):
         if a > 0:
@@ -334,9 +354,12 @@ def plot_xz2_oscillation(oscillation: pd.DataFrame, path):
 def plot_xz5_arms(arms: pd.DataFrame, xz2: pd.DataFrame, path):
     """osc(D) of XZ.5's arms beside XZ.2's alpha = 1 and 0 (each sequence thin, the mean thick)."""
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
-    data = pd.concat([arms.assign(arm=arms.arm.map({"cycle": "(i) W(n) -> 3-cycle", "drift": "(ii) b(n) -> b0"})),
+    names = {"cycle": "(i) W(n) -> 3-cycle", "drift": "(ii) b(n) -> b0"}
+    data = pd.concat([arms.assign(arm=arms.arm.map(names)),
                       *(xz2[xz2.alpha == a].assign(arm=f"XZ.2 alpha = {a:g}") for a in (1.0, 0.0))])
-    _oscillation_lines(ax, data, "arm", title="XZ.5: breaking a necessary condition (window oscillation)")
+    # XZ.2's arms in their alpha's colour, as in XZ.2's own figure.
+    palette = {names["cycle"]: "C9", names["drift"]: "C6", "XZ.2 alpha = 1": alpha_colour(1), "XZ.2 alpha = 0": alpha_colour(0)}
+    _oscillation_lines(ax, data, "arm", palette, title="XZ.5: breaking a necessary condition (window oscillation)")
     ax.set(xlabel="depth D (layers)")
     _save(fig, path)
     return fig
@@ -346,7 +369,10 @@ def plot_hz5_arms(oscillation: pd.DataFrame, path, guide_slope: float | None = N
     """osc(D) of HZ.5's four arms (which of the two series is summable), with the claimed rate
     of the treated arm (both summable) as a dotted guide through its first mean point."""
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
-    _oscillation_lines(ax, oscillation, "arm", title="HZ.5: window oscillation per arm of the two series")
+    # The treated arm in the treated alpha's colour, the control (alpha = -0.5) in the control's.
+    arms = list(dict.fromkeys(oscillation.arm))
+    palette = dict(zip(arms, [alpha_colour(1), "C9", "C6", alpha_colour(-0.5)]))
+    _oscillation_lines(ax, oscillation, "arm", palette, title="HZ.5: window oscillation per arm of the two series")
     treated = oscillation[oscillation.arm == oscillation.arm.iloc[0]]
     if guide_slope is not None and len(treated):
         depths = np.sort(treated.D.unique())
@@ -362,10 +388,11 @@ def plot_hz5_arms(oscillation: pd.DataFrame, path, guide_slope: float | None = N
 def plot_xz2_increments(increments: pd.DataFrame, he: pd.DataFrame, path):
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     data = increments.assign(alpha=increments.alpha.map(lambda a: f"{a:g}"))
-    sns.lineplot(data=data, x="n", y="increment", hue="alpha", ax=axes[0], lw=1)
+    sns.lineplot(data=data, x="n", y="increment", hue="alpha", ax=axes[0], lw=1, palette=alpha_palette(data.alpha.unique()))
     axes[0].set(xscale="log", yscale="log", xlabel="layer n", ylabel="max_x ||N(n) - N(n-1)||_2",
                 title="XZ.2: increments, the imposed rate n^-(1+alpha) (not judged)")
-    sns.lineplot(data=he, x="n", y="output_norm", units="net", estimator=None, ax=axes[1], lw=0.8)
+    sns.lineplot(data=he, x="n", y="output_norm", units="net", estimator=None, ax=axes[1], lw=0.8,
+                 color=INIT_COLOURS["he"])
     axes[1].set(yscale="log", xlabel="layer n", ylabel="mean ||N(n)||_2", title="XZ.2 He init: the outputs collapse (no control;\none line per random network)")
     _save(fig, path)
     return fig
