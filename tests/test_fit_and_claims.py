@@ -156,6 +156,7 @@ def test_the_report_landing_page_is_short_coloured_and_starts_at_its_top():
         {"claim": "HZ.1", "verdict": "reproduced", "interval": "slope a=1 -2 [-2.1, -1.9]; slope a=2 -3 [-3.1, -2.9]",
          "figure": "hz1_increments.png"},
         {"claim": "XZ.3", "verdict": "reported", "interval": "", "figure": "xz3_layer_norms.png, xz3_more.png"},
+        {"claim": "XZ.3b", "verdict": "reported", "interval": "", "measured": "W decreasing; b flat", "figure": ""},
         {"claim": "CRX.4", "verdict": "not reproduced", "interval": "beta " + "x" * 200, "figure": ""},
         {"claim": "XZ.2", "verdict": "reproduced", "interval": "control: slope a=-0.5 0 [-0.1, 0.1]; reported: "
          "slope a=0 -0.5 [-0.6, -0.4]; slope a=1 -1.5 [-1.6, -1.4]", "figure": ""},
@@ -165,10 +166,12 @@ def test_the_report_landing_page_is_short_coloured_and_starts_at_its_top():
     assert rows[0].splitlines()[1:] == ["     - :vreproduced:`reproduced`", "     - slope a=1 -2 [-2.1, -1.9]",
                                         "     - `hz1_increments.png`_"]
     assert "     - none" in rows[1] and "`xz3_more.png`_" in rows[1]  # never a lone "-" (a bullet)
-    long = rows[2].splitlines()[2].removeprefix("     - ")
-    assert len(long) == LANDING_TEXT and long.endswith("...") and ":vnotreproduced:`not reproduced`" in rows[2]
-    # The treated arm's number leads, not the control's; a claim with only reported numbers shows one.
-    assert rows[3].splitlines()[2] == "     - slope a=1 -1.5 [-1.6, -1.4]"
-    assert rows[4].splitlines()[2] == "     - reported: beta 0.49 [0.48, 0.5]"
+    long = rows[3].splitlines()[2].removeprefix("     - ")
+    assert len(long) == LANDING_TEXT and long.endswith("...") and ":vnotreproduced:`not reproduced`" in rows[3]
+    # The treated arm's number leads, not the control's; a claim with only reported numbers shows
+    # one; a trend without an interval shows the start of what it measured.
+    assert rows[4].splitlines()[2] == "     - slope a=1 -1.5 [-1.6, -1.4]"
+    assert rows[5].splitlines()[2] == "     - reported: beta 0.49 [0.48, 0.5]"
+    assert rows[2].splitlines()[2] == "     - W decreasing"
     assert "span.vnotreproduced {color:" in rst and "align-items: flex-start !important" in rst
-    assert ".. role:: vnotreproduced" in rst and "reproduced: 2, not reproduced: 1, reported: 2" in rst
+    assert ".. role:: vnotreproduced" in rst and "reproduced: 2, not reproduced: 1, reported: 3" in rst

@@ -219,7 +219,9 @@ def to_rst(frame: pd.DataFrame, scale: str, root: str | None = None, sensitivity
         # The treated arm's judged number, not a control's or a reported one's, where there is one.
         entries = [e.strip() for e in str(row["interval"]).split(";") if e.strip()] if cell(row["interval"]) != "none" else []
         judged = [e for e in entries if not e.startswith(("control:", "reported:"))]
-        first = (judged or entries or [""])[0]
+        # A claim reported without an interval (a trend) shows the start of what it measured.
+        measured = str(row.get("measured", "")).split(";")[0].strip() if cell(row.get("measured", "")) != "none" else ""
+        first = (judged or entries or [measured])[0]
         first = first if len(first) <= LANDING_TEXT else first[:LANDING_TEXT - 3] + "..."
         verdict = str(row["verdict"])
         lines += [f"   * - {row['claim']}", f"     - :{_role(verdict)}:`{verdict}`", f"     - {cell(first)}",
