@@ -388,3 +388,13 @@ def test_xz3_profiles_are_worded_from_the_data(values, shape):
     from deeplimits.analysis.xu_zhang import profile_shape
 
     assert profile_shape(values) == shape
+
+
+def test_xz2_per_layer_tables_keep_every_layer_when_short_and_a_log_and_linear_grid_when_long():
+    from deeplimits.analysis.xu_zhang import figure_layers
+
+    assert figure_layers(300).tolist() == list(range(1, 301))
+    long = figure_layers(16384)
+    assert long[0] == 1 and long[-1] == 16384 and len(long) <= 1000 and np.all(np.diff(long) > 0)
+    # Both axes see the curve: the first ten layers all kept (log axis), no gap wider than 1/400 (linear axis).
+    assert set(range(1, 11)) <= set(long.tolist()) and np.diff(long).max() <= 16384 / 400

@@ -168,12 +168,24 @@ def xz2_sequence_oscillation(ws, bs, x: torch.Tensor, grid: list[int]) -> tuple[
     return osc.osc, float(y.norm(dim=1).max() / x.norm(dim=1).max()), inc
 
 
+def figure_layers(depth: int, points: int = 500) -> np.ndarray:
+    """The layers 1..depth that XZ.2's per-layer tables keep (they feed figures only): all of
+    them up to `points`, beyond that about `points` spaced evenly on a log axis and as many on
+    a linear one, so either axis draws the curve. At paper scale (16384 layers, six alphas)
+    the full tables would be 19 MB, over a snapshot's allowance."""
+    if depth <= points:
+        return np.arange(1, depth + 1)
+    log = np.geomspace(1, depth, points).round()
+    lin = np.linspace(1, depth, points).round()
+    return np.unique(np.concatenate([log, lin, [depth]])).astype(int)
+
+
 def xz2(settings: dict, inputs: dict, outputs: dict, *, scale: str, seed: int = 0, label: str = "", device: str = "cpu") -> dict:
     gen = torch_generator(seed, "xz2")
     depth, width = settings["depth"], settings["width"]
     grid = doubling_grid(settings["min_depth"], depth)
     x = torch.rand(settings["n_inputs"], width, generator=gen, dtype=torch.float64)
-    n = np.arange(1, depth + 1)
+    n = figure_layers(depth)  # the per-layer tables' rows (figures only; the claim reads oscillation)
     oscillation, increments, sums = [], [], []
     for alpha in settings["alphas"]:
         for s in progress(range(settings["sequences"]), desc=f"XZ.2 alpha={alpha:g}", unit="sequence"):
@@ -181,15 +193,17 @@ def xz2(settings: dict, inputs: dict, outputs: dict, *, scale: str, seed: int = 
             osc, ratio, inc = xz2_sequence_oscillation(ws, bs, x, grid)
             oscillation += [{"alpha": alpha, "sequence": s, "D": d, "osc": osc[d], "output_ratio": ratio} for d in grid]
             if s == 0:  # one sequence per alpha for the figures of the imposed rate and the sums
-                increments.append(pd.DataFrame({"alpha": alpha, "n": n, "increment": inc}))
+                increments.append(pd.DataFrame({"alpha": alpha, "n": n, "increment": np.asarray(inc)[n - 1]}))
                 w_dev = torch.linalg.matrix_norm(torch.stack(ws) - torch.eye(width, dtype=torch.float64), ord=2)
-                sums.append(pd.DataFrame({"alpha": alpha, "n": n, "sum_W_minus_I": np.cumsum(w_dev.numpy()),
-                                          "sum_b": np.cumsum(torch.stack(bs).norm(dim=1).numpy())}))
+                sums.append(pd.DataFrame({"alpha": alpha, "n": n, "sum_W_minus_I": np.cumsum(w_dev.numpy())[n - 1],
+                                          "sum_b": np.cumsum(torch.stack(bs).norm(dim=1).numpy())[n - 1]}))
     he_rows = []
     for s in range(settings["he_nets"]):
         ws, bs = _sequence("he", depth, width, gen)
         states = R.forward_states(ws, bs, x)
-        he_rows += [{"net": s, "n": k, "output_norm": float(st.norm(dim=1).mean())} for k, st in enumerate(states)]
+        kept = {0, *figure_layers(depth).tolist()}
+        he_rows += [{"net": s, "n": k, "output_norm": float(st.norm(dim=1).mean())} for k, st in enumerate(states)
+                    if k in kept]
     oscillation = pd.DataFrame(oscillation)
     slopes = oscillation_slopes(oscillation, by="alpha")
     write_csv(outputs["oscillation"], oscillation)
