@@ -187,3 +187,26 @@ def test_mnist_features_fall_back_to_fashion_mnist_only_when_asked(tmp_path, sou
     assert meta["images"] == "fashion_mnist" and "Fashion-MNIST stands in" in meta["note"]
     assert x_tr.shape == (6, 25) and x_te.shape == (2, 25) and y_tr.shape == (6, 25)
     assert torch.allclose(x_tr.norm(dim=1), torch.ones(6))
+
+
+def test_a_data_job_reads_only_its_own_settings(tmp_path):
+    """A data job's parameters are the part of the data section its dataset reads: a key of
+    another dataset (or one no dataset reads) leaves them unchanged, so Snakemake reruns that
+    job alone; and preparing from the part gives what preparing from the whole section gives."""
+    from deeplimits.config import load_config
+    from deeplimits.data.prepare import data_settings
+
+    data = load_config(overrides={"scale": "smoke"})["data"]
+    other = {**data, "mnist_features": {"source": "auto"}, "two_moons": {"n": 7, "noise": 0.5},
+             "mirrors": {**data["mirrors"], "cifar10": ["file:///elsewhere/"]}}
+    for name in ("ode", "near_orthogonal", "digits", "mnist", "fashion_mnist"):
+        assert data_settings(data, name) == data_settings(other, name), name
+    assert data_settings(data, "mnist_features") != data_settings(other, "mnist_features")
+    assert data_settings(data, "cifar10") != data_settings(other, "cifar10")
+    whole, part = tmp_path / "whole.pt", tmp_path / "part.pt"
+    prepare_dataset("ode", data, 0, whole)
+    prepare_dataset("ode", data_settings(data, "ode"), 0, part)
+    a, b = load_prepared(whole), load_prepared(part)
+    assert all(torch.equal(a[k], b[k]) for k in ("x_train", "y_train", "x_test", "y_test"))
+    with pytest.raises(KeyError, match="unknown dataset 'nope'"):
+        data_settings(data, "nope")

@@ -1,6 +1,7 @@
 # Data stage: offline sets are generated from the seed; the others are downloaded
 # from the configured mirrors with checksums. One job per dataset.
 
+from deeplimits.data.prepare import data_settings
 from deeplimits.data.registry import DOWNLOADABLE
 from deeplimits.data.synthetic import BUILDERS as GENERATORS
 
@@ -14,7 +15,7 @@ rule generate_data:
     wildcard_constraints:
         dataset="|".join(OFFLINE),
     params:
-        settings=lambda w: as_arg(CFG["data"]),
+        settings=lambda w: as_arg(data_settings(CFG["data"], w.dataset)),
         seed=CFG["seed"],
     log:
         f"{LOGS}/data/{{dataset}}.log",
@@ -31,7 +32,7 @@ rule download_data:
     wildcard_constraints:
         dataset="|".join(DOWNLOADED),
     params:
-        settings=lambda w: as_arg(CFG["data"]),
+        settings=lambda w: as_arg(data_settings(CFG["data"], w.dataset)),
     log:
         f"{LOGS}/data/{{dataset}}.log",
     resources:
@@ -55,7 +56,7 @@ rule derive_data:
     output:
         f"{ROOT}/data/mnist_features.pt",
     params:
-        settings=lambda w: as_arg(CFG["data"]),
+        settings=lambda w: as_arg(data_settings(CFG["data"], "mnist_features")),
         seed=CFG["seed"],
     log:
         f"{LOGS}/data/mnist_features.log",

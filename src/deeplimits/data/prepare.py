@@ -26,6 +26,23 @@ def checked_spec(name: str, data_cfg: dict):
     return with_checksums(download_spec(name), data_cfg.get("checksums", {}).get(name, {}))
 
 
+def data_settings(data_cfg: dict, name: str) -> dict:
+    """The part of the config's data section that preparing dataset `name` reads, and nothing
+    else: a data job's parameters, so that changing one dataset's keys (or a key no dataset
+    reads) reruns that dataset's job alone, not every dataset and every cell trained on it."""
+    if name in BUILDERS:
+        return {name: data_cfg.get(name, {})}
+    source = "mnist" if name == "mnist_features" else name
+    if source not in DOWNLOADABLE:
+        raise KeyError(f"unknown dataset {name!r}; known: {', '.join(ALL_DATASETS)}")
+    part = {"mirrors": {source: data_cfg.get("mirrors", {}).get(source, [])},
+            "checksums": {source: data_cfg.get("checksums", {}).get(source, {})},
+            "download_dir": data_cfg["download_dir"], "timeout_s": data_cfg["timeout_s"]}
+    if name == "mnist_features":
+        part["mnist_features"] = data_cfg.get("mnist_features", {})
+    return part
+
+
 def prepare_dataset(name: str, data_cfg: dict, seed: int, out: str | Path) -> dict:
     """Write dataset `name` to `out` in the prepared format and return its meta."""
     if name in BUILDERS:
