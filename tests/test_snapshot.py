@@ -51,7 +51,9 @@ def test_the_committed_paper_snapshot_matches_its_manifest(repo):
     manifest = verify_snapshot(out)
     claim = json.loads((out / "cont_rossier_xu" / "crx4" / "ode" / "claim.json").read_text())
     assert claim["scale"] == "paper" and claim["interval"] and claim["interval_method"]
-    assert sum(p.stat().st_size for p in out.rglob("*") if p.is_file()) < 5 * 2**20
+    from deeplimits.snapshot import MAX_BYTES
+
+    assert sum(p.stat().st_size for p in out.rglob("*") if p.is_file()) < MAX_BYTES
     assert manifest["files"]
 
 
