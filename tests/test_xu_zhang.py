@@ -398,3 +398,16 @@ def test_xz2_per_layer_tables_keep_every_layer_when_short_and_a_log_and_linear_g
     assert long[0] == 1 and long[-1] == 16384 and len(long) <= 1000 and np.all(np.diff(long) > 0)
     # Both axes see the curve: the first ten layers all kept (log axis), no gap wider than 1/400 (linear axis).
     assert set(range(1, 11)) <= set(long.tolist()) and np.diff(long).max() <= 16384 / 400
+
+
+def test_xz1_keeps_the_figures_depths_for_the_main_eps_and_the_judged_ones_for_the_rest(monkeypatch):
+    import deeplimits.analysis.xu_zhang as xz
+
+    settings = {"depth": 24, "width": 4, "alphas": [1.0], "control_alpha": -0.5, "n_segments": 1, "n_inputs": 2,
+                "eps": 1e-4, "eps_choices": [1e-2]}
+    # A figure grid coarser than every depth: the judged D/2 and D stay in it.
+    monkeypatch.setattr(xz, "figure_layers", lambda depth: np.array([1, 5, 20]))
+    _, pieces = xz.xz1_draws(settings, torch_generator(0, "xz1-test"))
+    main, other = pieces[pieces.eps == 1e-4], pieces[pieces.eps == 1e-2]
+    assert sorted(main.depth.unique()) == [0, 1, 5, 12, 20, 24]
+    assert sorted(other.depth.unique()) == [12, 24]
