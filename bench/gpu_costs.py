@@ -22,11 +22,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import math
-import os
 import platform
-import tempfile
 import time
 from pathlib import Path
 
@@ -34,9 +31,10 @@ import torch
 
 from deeplimits.cells import build
 from deeplimits.config import load_config
-from deeplimits.costs import MB, _shape, cell_cost, flops_per_step
+from deeplimits.costs import MB, cell_cost, dataset_shape, flops_per_step
 from deeplimits.engine import train
 from deeplimits.experiments import experiment_of
+from deeplimits.io import write_json
 from deeplimits.plan import cells, experiment_settings, job_settings
 
 RECORD = "gpu_costs.json"
@@ -64,7 +62,7 @@ def largest_cells(cfg: dict) -> list[tuple]:
 
 def random_data(builder: str, settings: dict, dataset: str, data_cfg: dict) -> dict:
     """One batch (GD: the whole training set) of random values shaped as the dataset's."""
-    shape, classes, n_train, _ = _shape(dataset, data_cfg)
+    shape, classes, n_train, _ = dataset_shape(dataset, data_cfg)
     n = n_train if builder == "gd" else min(settings.get("batch_size") or n_train, n_train)
     g = torch.Generator().manual_seed(0)
     x = torch.randn(n, *shape, generator=g)
@@ -124,15 +122,6 @@ def measure(builder: str, cell, settings: dict, flops: float, data_cfg: dict, de
     return row
 
 
-def write_record(out: Path, record: dict) -> Path:
-    out.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out, suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        json.dump(record, fh, indent=2)
-    os.replace(tmp, out / RECORD)
-    return out / RECORD
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", required=True, help="folder of the record")
@@ -164,7 +153,8 @@ def main() -> None:
             if "mode" in r:
                 flops_per_s.setdefault(r["builder"], r[f"{r['mode']}_flops_per_s"])
         record = {**meta, "cells": rows, "flops_per_s": flops_per_s}
-        path = write_record(Path(args.out), record)
+        path = Path(args.out) / RECORD
+        write_json(path, record)  # atomic
     assert all(math.isfinite(v) for v in record["flops_per_s"].values())
     print(f"gpu_costs: {path}")
 

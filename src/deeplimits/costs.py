@@ -60,7 +60,7 @@ class CellCost:
         return int(self.memory_mb()) + CUDA_CONTEXT_MB
 
 
-def _shape(dataset: str, data_cfg: dict) -> tuple[tuple[int, ...], int, int, int]:
+def dataset_shape(dataset: str, data_cfg: dict) -> tuple[tuple[int, ...], int, int, int]:
     """(x shape, classes or target size, n_train, n_test) of a dataset, before it is prepared."""
     settings = data_cfg.get(dataset, {})
     if dataset in ("near_orthogonal", "crowded"):
@@ -77,7 +77,7 @@ def _shape(dataset: str, data_cfg: dict) -> tuple[tuple[int, ...], int, int, int
 
 def cell_cost(builder: str, settings: dict, dataset: str, depth: int, data_cfg: dict) -> CellCost:
     """The sizes of one cell of a builder (cells.BUILDERS) with its job settings."""
-    shape, classes, n_train, n_test = _shape(dataset, data_cfg)
+    shape, classes, n_train, n_test = dataset_shape(dataset, data_cfg)
     features = 1
     for s in shape:
         features *= s
@@ -107,7 +107,7 @@ def cell_cost(builder: str, settings: dict, dataset: str, depth: int, data_cfg: 
 
 def steps_of(builder: str, settings: dict, dataset: str, data_cfg: dict) -> int:
     """Optimiser steps a cell takes at most (a stopping rule may end it sooner)."""
-    _, _, n_train, _ = _shape(dataset, data_cfg)
+    _, _, n_train, _ = dataset_shape(dataset, data_cfg)
     if builder == "gd":
         return settings["steps"]
     n_train = round(n_train * (1 - settings.get("validation", 0.0)))
@@ -117,7 +117,7 @@ def steps_of(builder: str, settings: dict, dataset: str, data_cfg: dict) -> int:
 def flops_per_step(builder: str, settings: dict, dataset: str, depth: int, data_cfg: dict) -> float:
     """Floating-point operations of one training step (forward and backward: 6 per multiply-add
     of the layers' matrix products), all seeds."""
-    shape, classes, n_train, _ = _shape(dataset, data_cfg)
+    shape, classes, n_train, _ = dataset_shape(dataset, data_cfg)
     features = math.prod(shape)
     batch = min(settings.get("batch_size") or n_train, n_train)
     if builder == "hz":

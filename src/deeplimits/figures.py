@@ -113,6 +113,13 @@ def _depth_ticks(ax, depths) -> None:
     ax.xaxis.set_minor_formatter(NullFormatter())
 
 
+def _guide(ax, x, y0, slope: float, label: str, fmt: str = "k--", **style) -> None:
+    """A guide line of the given log-log slope through (x[0], y0); dashed black unless `fmt`
+    and `style` say otherwise (a claimed rate is dotted grey)."""
+    x = np.asarray(x, dtype=float)
+    ax.plot(x, y0 * (x / x[0]) ** slope, fmt, **({"lw": 0.8} | style), label=label)
+
+
 # One colour per alpha in every figure of Huang & Zhang and of Xu & Zhang: the treated
 # alpha = 1 blue (XZ's convergent init too), the control alpha = -0.5 grey, He init red.
 ALPHA_COLOURS = {1.0: "C0", 0.5: "C2", 0.2: "C1", 0.1: "C4", 0.0: "C8", -0.25: "C5", -0.5: "C7"}
@@ -218,9 +225,8 @@ def plot_hz4_grid(grid: pd.DataFrame, slopes: pd.DataFrame, path, guide_slope: f
     treated = slopes[slopes.role == "treated"].alpha
     if guide_slope is not None and len(treated):
         first = grid[(grid.alpha == treated.iloc[0]) & (grid.depth == grid.depth.min())].gap.mean()
-        depths = np.sort(grid.depth.unique())
-        axes[0].plot(depths, first * (depths / depths[0]) ** guide_slope, ":", color="0.3",
-                     label=f"claimed rate: slope {guide_slope:g}")
+        _guide(axes[0], np.sort(grid.depth.unique()), first, guide_slope, f"claimed rate: slope {guide_slope:g}",
+               ":", color="0.3", lw=None)
     axes[0].set(xscale="log", yscale="log", xlabel="depth D", ylabel="g(D) = ||f(D/2) - f(D)|| / ||f(D)||",
                 title="HZ.4 half-depth gap of the logits (judged)")
     axes[1].set(xscale="log", xlabel="depth D", ylabel="test accuracy", title="HZ.4 accuracy (reported)")
@@ -377,8 +383,7 @@ def plot_hz5_arms(oscillation: pd.DataFrame, path, guide_slope: float | None = N
     if guide_slope is not None and len(treated):
         depths = np.sort(treated.D.unique())
         first = treated[treated.D == depths[0]].osc.mean()
-        ax.plot(depths, first * (depths / depths[0]) ** guide_slope, ":", color="0.3",
-                label=f"claimed rate: slope {guide_slope:g}")
+        _guide(ax, depths, first, guide_slope, f"claimed rate: slope {guide_slope:g}", ":", color="0.3", lw=None)
         ax.legend(fontsize=7, bbox_to_anchor=(1.02, 1), loc="upper left")
     ax.set(xlabel="depth D (blocks)")
     _save(fig, path)
@@ -529,11 +534,6 @@ def plot_tvg1_minima(objectives: pd.DataFrame, m_inf: float, continuum: float, p
 ARM_COLOURS = {"treated": "C0", "control": "C3"}
 
 
-def _guide(ax, x, y0, slope: float, label: str) -> None:
-    """A dashed guide line of the given log-log slope through the first point."""
-    x = np.asarray(x, dtype=float)
-    ax.plot(x, y0 * (x / x[0]) ** slope, "k--", lw=0.8, label=label)
-
 
 def claimed_rate(claim_file, prefix: str) -> float | None:
     """The edge of the band a claim judges its treated slope against (the rate it claims, e.g.
@@ -635,7 +635,7 @@ def plot_crx6_distances(distances: pd.DataFrame, path):
                      palette=CRX3_INIT_COLOURS, hue_order=[i for i in CRX3_INIT_COLOURS if i in set(data.init)])
         depths = np.array(sorted(data.L.unique()), dtype=float)
         anchor = data[data.L == depths[0]].L2.median()
-        ax.plot(depths, anchor * (depths / depths[0]) ** -0.5, "k:", lw=0.8, label="slope -1/2 (guide)")
+        _guide(ax, depths, anchor, -0.5, "slope -1/2 (guide)", "k:")
         ax.set(xscale="log", yscale="log", xlabel="depth L", ylabel="||X_L - X_2L|| (L2 over s)",
                title=f"CRX.6 {'weights L^1/2 A' if quantity == 'weights' else 'displacement L^1/2 (A_T - A_0)'}")
         ax.set_xticks(depths, [str(int(d)) for d in depths], minor=False)

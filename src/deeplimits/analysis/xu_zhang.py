@@ -200,11 +200,10 @@ def xz2(settings: dict, inputs: dict, outputs: dict, *, scale: str, seed: int = 
                 w_dev = torch.linalg.matrix_norm(torch.stack(ws) - torch.eye(width, dtype=torch.float64), ord=2)
                 sums.append(pd.DataFrame({"alpha": alpha, "n": n, "sum_W_minus_I": np.cumsum(w_dev.numpy())[n - 1],
                                           "sum_b": np.cumsum(torch.stack(bs).norm(dim=1).numpy())[n - 1]}))
-    he_rows = []
+    he_rows, kept = [], {0, *n.tolist()}
     for s in range(settings["he_nets"]):
         ws, bs = _sequence("he", depth, width, gen)
         states = R.forward_states(ws, bs, x)
-        kept = {0, *figure_layers(depth).tolist()}
         he_rows += [{"net": s, "n": k, "output_norm": float(st.norm(dim=1).mean())} for k, st in enumerate(states)
                     if k in kept]
     oscillation = pd.DataFrame(oscillation)
