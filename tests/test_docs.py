@@ -140,6 +140,28 @@ def test_the_claim_cards_give_each_claims_recorded_result(repo, tmp_path):
     assert "recorded quick run" not in page.split("## TvG.5")[0]  # no row, no line
 
 
+def test_the_claim_cards_give_each_claims_row_in_the_paper_snapshot(repo, tmp_path):
+    """The snapshot's table reaches the cards: verdict, measured and note; a claim the CPU table
+    leaves out says why; a claim missing from the table says it is not in the snapshot."""
+    from deeplimits.docs import claim_cards_page
+
+    snapshot = tmp_path / "paper-cpu"
+    (snapshot / "replication").mkdir(parents=True)
+    (snapshot / "MANIFEST.json").write_text(json.dumps({"commit": "0123456789abcdef", "processor": "x86_64"}))
+    pd.DataFrame([
+        {"claim": "CRX.4", "verdict": "not reproduced", "measured": "beta = 0.705", "note": "stops: plateau 62"},
+        {"claim": "HZ.2", "verdict": "not run", "measured": "", "note": "its paper scale needs a GPU"},
+    ]).to_csv(snapshot / "replication" / "claims_cpu.csv", index=False)
+    page = claim_cards_page(repo / "config.yaml", tmp_path / "no-runs", snapshot)
+    card = page.split("## CRX.4\n")[1].split("\n## ")[0]
+    assert "paper-scale snapshot `artifacts/paper-cpu` (commit `0123456789ab`, x86_64): **not reproduced**. " \
+           "Measured: beta = 0.705. Note: stops: plateau 62." in card
+    assert "**not run** (its paper scale needs a GPU)" in page.split("## HZ.2\n")[1].split("\n## ")[0]
+    assert "Not in the paper-scale snapshot" in page.split("## TvG.6\n")[1]
+    without = claim_cards_page(repo / "config.yaml", tmp_path / "no-runs", tmp_path / "none")
+    assert "Its result in the paper-scale snapshot" not in without and "Not in the paper-scale" not in without
+
+
 def test_a_benchmark_record_is_rendered_whole(tmp_path):
     write_bench_record("cpu_crossover", ["d", "ms"], [[8, 1.25], [16, 2.5]], {"worst_slowdown": 1.18},
                        device="cpu", options=[], out_dir=tmp_path)
