@@ -184,6 +184,38 @@ def _pow(d, p):
 
 
 @njit(cache=True)
+def _close_blocks(x, v, rad, vmax, sizes, j):
+    """Set the radius bound and largest V of every block that point j completes,
+    bottom level first (a level's blocks are built from the level below)."""
+    for lev in range(sizes.shape[0]):
+        size = sizes[lev]
+        if (j + 1) % size != 0:
+            break
+        b = (j + 1) // size - 1
+        first = b * size
+        centre = first + size // 2
+        r = 0.0
+        mx = -1.0
+        if lev == 0:
+            for m in range(first, first + FANOUT):
+                d = _dist(x, m, centre)
+                if d > r:
+                    r = d
+                if v[m] > mx:
+                    mx = v[m]
+        else:
+            for child in range(b * FANOUT, b * FANOUT + FANOUT):
+                child_centre = child * sizes[lev - 1] + sizes[lev - 1] // 2
+                d = _dist(x, child_centre, centre) + rad[lev - 1, child]
+                if d > r:
+                    r = d
+                if vmax[lev - 1, child] > mx:
+                    mx = vmax[lev - 1, child]
+        rad[lev, b] = r
+        vmax[lev, b] = mx
+
+
+@njit(cache=True)
 def _dp(x, z, q, tol, use_proj, p):
     n = x.shape[0]
     v = np.zeros(n)
@@ -252,31 +284,5 @@ def _dp(x, z, q, tol, use_proj, p):
                     top += 1
         v[j] = best
         arg[j] = best_m
-        # Close the blocks that j completes, bottom level first.
-        for lev in range(n_levels):
-            size = sizes[lev]
-            if (j + 1) % size != 0:
-                break
-            b = (j + 1) // size - 1
-            first = b * size
-            centre = first + size // 2
-            r = 0.0
-            mx = -1.0
-            if lev == 0:
-                for m in range(first, first + FANOUT):
-                    d = _dist(x, m, centre)
-                    if d > r:
-                        r = d
-                    if v[m] > mx:
-                        mx = v[m]
-            else:
-                for child in range(b * FANOUT, b * FANOUT + FANOUT):
-                    child_centre = child * sizes[lev - 1] + sizes[lev - 1] // 2
-                    d = _dist(x, child_centre, centre) + rad[lev - 1, child]
-                    if d > r:
-                        r = d
-                    if vmax[lev - 1, child] > mx:
-                        mx = vmax[lev - 1, child]
-            rad[lev, b] = r
-            vmax[lev, b] = mx
+        _close_blocks(x, v, rad, vmax, sizes, j)
     return v

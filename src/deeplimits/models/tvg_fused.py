@@ -195,6 +195,31 @@ def _stage_back(A, gk, u, deriv, gA, gcb, gu):
 
 
 @njit(cache=True)
+def _profile_penalties(K, b, a1, a2, gK, gb):
+    """int |K'|^2 and int |K|^2 (with b) of the piecewise-linear profile on its nodes, exactly;
+    their gradients, weighted by a1 and a2, are added to gK and gb."""
+    m = K.shape[0]
+    hn = 1.0 / (m - 1)
+    h1 = 0.0
+    l2 = 0.0
+    for i in range(m - 1):
+        dk = K[i + 1] - K[i]
+        db = b[i + 1] - b[i]
+        h1 += (np.sum(dk * dk) + np.sum(db * db)) / hn
+        gK[i + 1] += 2 * a1 * dk / hn
+        gK[i] -= 2 * a1 * dk / hn
+        gb[i + 1] += 2 * a1 * db / hn
+        gb[i] -= 2 * a1 * db / hn
+        l2 += hn / 3 * (np.sum(K[i] * K[i]) + np.sum(K[i] * K[i + 1]) + np.sum(K[i + 1] * K[i + 1])
+                        + np.sum(b[i] * b[i]) + np.sum(b[i] * b[i + 1]) + np.sum(b[i + 1] * b[i + 1]))
+        gK[i] += a2 * hn / 3 * (2 * K[i] + K[i + 1])
+        gK[i + 1] += a2 * hn / 3 * (K[i] + 2 * K[i + 1])
+        gb[i] += a2 * hn / 3 * (2 * b[i] + b[i + 1])
+        gb[i + 1] += a2 * hn / 3 * (b[i] + 2 * b[i + 1])
+    return h1, l2
+
+
+@njit(cache=True)
 def _continuum_obj_grad(K, b, W, c, x, y, a1, a2, a3, act, substeps):
     m, d, _ = K.shape
     p = x.shape[0]
@@ -260,23 +285,7 @@ def _continuum_obj_grad(K, b, W, c, x, y, a1, a2, a3, act, substeps):
             gK[i + 1] += w * gKs[s, j]
             gb[i] += (1 - w) * gbs[s, j]
             gb[i + 1] += w * gbs[s, j]
-    # Penalties on the piecewise-linear profile: a1 int |K'|^2 + a2 int |K|^2 (exact), head.
-    h1 = 0.0
-    l2 = 0.0
-    for i in range(m - 1):
-        dk = K[i + 1] - K[i]
-        db = b[i + 1] - b[i]
-        h1 += (np.sum(dk * dk) + np.sum(db * db)) / hn
-        gK[i + 1] += 2 * a1 * dk / hn
-        gK[i] -= 2 * a1 * dk / hn
-        gb[i + 1] += 2 * a1 * db / hn
-        gb[i] -= 2 * a1 * db / hn
-        l2 += hn / 3 * (np.sum(K[i] * K[i]) + np.sum(K[i] * K[i + 1]) + np.sum(K[i + 1] * K[i + 1])
-                        + np.sum(b[i] * b[i]) + np.sum(b[i] * b[i + 1]) + np.sum(b[i + 1] * b[i + 1]))
-        gK[i] += a2 * hn / 3 * (2 * K[i] + K[i + 1])
-        gK[i + 1] += a2 * hn / 3 * (K[i] + 2 * K[i + 1])
-        gb[i] += a2 * hn / 3 * (2 * b[i] + b[i + 1])
-        gb[i + 1] += a2 * hn / 3 * (b[i] + 2 * b[i + 1])
+    h1, l2 = _profile_penalties(K, b, a1, a2, gK, gb)
     head = np.sum(W * W) + np.sum(c * c)
     gW += 2 * a3 * W
     gc += 2 * a3 * c
