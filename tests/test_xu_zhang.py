@@ -406,8 +406,19 @@ def test_xz1_keeps_the_figures_depths_for_the_main_eps_and_the_judged_ones_for_t
     settings = {"depth": 24, "width": 4, "alphas": [1.0], "control_alpha": -0.5, "n_segments": 1, "n_inputs": 2,
                 "eps": 1e-4, "eps_choices": [1e-2]}
     # A figure grid coarser than every depth: the judged D/2 and D stay in it.
-    monkeypatch.setattr(xz, "figure_layers", lambda depth: np.array([1, 5, 20]))
+    monkeypatch.setattr(xz, "figure_layers", lambda depth, points=500: np.array([1, 5, 20]))
     _, pieces = xz.xz1_draws(settings, torch_generator(0, "xz1-test"))
     main, other = pieces[pieces.eps == 1e-4], pieces[pieces.eps == 1e-2]
     assert sorted(main.depth.unique()) == [0, 1, 5, 12, 20, 24]
     assert sorted(other.depth.unique()) == [12, 24]
+
+
+def test_xz1_pieces_table_at_paper_scale_fits_a_snapshot(repo):
+    """Rows per draw times draws at paper scale: about 66 bytes a row, so 30000 rows is 2 MB of
+    the snapshot's 8 MB (at XZ.2's 500 points it was 70000 rows, 4.6 MB)."""
+    from deeplimits.analysis.xu_zhang import XZ1_FIGURE_POINTS, figure_layers, xz1_arms
+    from deeplimits.config import load_config
+
+    settings = load_config(repo / "config.yaml", {"scale": "paper"})["experiments"]["xz1"]
+    per_draw = len(figure_layers(settings["depth"], points=XZ1_FIGURE_POINTS)) + 2 * len(settings["eps_choices"])
+    assert per_draw * settings["n_segments"] * len(xz1_arms(settings)) <= 30000

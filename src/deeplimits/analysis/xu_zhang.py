@@ -53,6 +53,9 @@ def xz1_arms(settings: dict) -> dict:
     return arms
 
 
+XZ1_FIGURE_POINTS = 150
+
+
 def xz1_draws(settings: dict, gen) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per arm and draw (a fresh random network and a random segment): pieces(n; eps) for every
     eps (main and declared, one computation), the output-norm ratio ||N(D)|| / ||x|| at the
@@ -60,7 +63,9 @@ def xz1_draws(settings: dict, gen) -> tuple[pd.DataFrame, pd.DataFrame]:
     depth, width = settings["depth"], settings["width"]
     eps = [settings["eps"], *settings["eps_choices"]]
     rows, pieces = [], []
-    kept = sorted({0, depth // 2, depth, *figure_layers(depth).tolist()})
+    # The figure's depths (every one up to 150, a log and a linear grid beyond: per draw, so at
+    # paper scale 13 MB with every depth, 4.6 MB with XZ.2's 500 points) and the judged D/2 and D.
+    kept = sorted({0, depth // 2, depth, *figure_layers(depth, points=XZ1_FIGURE_POINTS).tolist()})
     for name, (kind, alpha, role) in xz1_arms(settings).items():
         for s in progress(range(settings["n_segments"]), desc=f"XZ.1 {name}", unit="segment"):
             ws, bs = _sequence(kind, depth, width, gen, alpha)
@@ -73,9 +78,7 @@ def xz1_draws(settings: dict, gen) -> tuple[pd.DataFrame, pd.DataFrame]:
             counts = R.kinks_along_segment([w.numpy() for w in ws], [b.numpy() for b in bs], *ends.numpy(), eps)
             ratio = float(R.forward_states(ws, bs, ends)[-1].norm(dim=1).mean() / ends.norm(dim=1).mean())
             for e, row in zip(eps, counts):
-                # For the main eps the figure's depths (every one up to 500, a log and linear
-                # grid beyond: 13 MB at paper scale otherwise) and the judged D/2 and D; D/2 and D
-                # for the declared ones.
+                # For the main eps the kept depths; D/2 and D for the declared ones.
                 keep = kept if e == settings["eps"] else (depth // 2, depth)
                 pieces += [{"network": name, "role": role, "segment": s, "eps": e, "depth": n, "pieces": int(row[n]),
                             "output_ratio": ratio} for n in keep]
