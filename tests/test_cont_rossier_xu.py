@@ -223,6 +223,19 @@ def test_crx1_reports_the_rates_spread_over_depth():
     assert measures[-1].name == "rate spread over depth" and measures[-1].value == pytest.approx(0.4)
 
 
+def test_crx1_figure_table_keeps_evenly_spaced_steps_and_the_last_of_every_curve():
+    from deeplimits.analysis.cont_rossier_xu import figure_steps
+
+    losses = pd.DataFrame([{"arm": a, "depth": 16, "seed": s, "gd_step": k, "train_loss": 0.9 ** k}
+                           for a in ("treated", "control") for s in range(2) for k in range(601)])
+    kept = figure_steps(losses, points=150)
+    for _, curve in kept.groupby(["arm", "seed"]):
+        assert curve.gd_step.tolist() == list(range(0, 601, 4))
+    assert figure_steps(losses.head(50), points=150).equals(losses.head(50))  # short curves whole
+    ragged = losses[losses.gd_step <= 602 - 3]  # a last step off the stride stays
+    assert figure_steps(ragged, points=150).gd_step.max() == 599
+
+
 def test_the_least_squares_residual_is_what_a_linear_map_keeps():
     x = torch.eye(4, dtype=torch.float64)
     assert least_squares_residual(x, 2 * x) == pytest.approx(0.0, abs=1e-20)  # n <= d: interpolated
