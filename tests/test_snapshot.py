@@ -28,6 +28,20 @@ def test_snapshot_copies_text_with_checksums_and_verifies(tmp_path):
     assert verify_snapshot(out)["note"] == "test"
 
 
+def test_a_sensitivity_rerun_carries_its_claim_file_alone(tmp_path):
+    scale = _results(tmp_path / "results")
+    (scale / "crx4" / "sensitivity.csv").write_text("choice,value,measured\ns0,1,0.5\n")
+    rerun = scale / "crx4" / "sensitivity" / "s0=1"
+    rerun.mkdir(parents=True)
+    (rerun / "claim.json").write_text(json.dumps({"claim": "CRX.4", "verdict": "reproduced"}))
+    (rerun / "betas.csv").write_text("model,beta\ntanh,0.5\n")
+    manifest = make_snapshot(scale, ["crx4"], tmp_path / "artifacts")
+    assert sorted(manifest["files"]) == ["crx4/betas.csv", "crx4/claim.json", "crx4/sensitivity.csv",
+                                         "crx4/sensitivity/s0=1/claim.json"]
+    claims = make_snapshot(scale, ["crx4"], tmp_path / "claims", claims_only=True)
+    assert sorted(claims["files"]) == ["crx4/claim.json"]
+
+
 @pytest.mark.parametrize("damage, message", [
     (lambda out: (out / "crx4" / "betas.csv").write_text("model,beta\ntanh,0.21\n"), "betas.csv differs"),
     (lambda out: (out / "crx4" / "claim.json").unlink(), "claim.json is listed"),

@@ -30,10 +30,22 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _carried(rel: Path, claims_only: bool) -> bool:
+    """Whether a results file goes into a snapshot. A sensitivity rerun (a folder under
+    `sensitivity/`) carries its claim file alone: its row is in the claim's sensitivity table,
+    and its own tables (a copy of the main run's curves under one changed choice) feed no
+    figure, yet at paper scale they would take a quarter of the allowance."""
+    is_claim = rel.name.startswith("claim") and rel.suffix == ".json"
+    in_rerun = "sensitivity" in rel.parts[:-1]
+    if claims_only:
+        return is_claim and not in_rerun
+    return rel.suffix in SUFFIXES and (is_claim or not in_rerun)
+
+
 def make_snapshot(scale_root, paths: list[str], out_dir, *, note: str = "", claims_only: bool = False) -> dict:
     """Copy the text files of `paths` (relative to `scale_root`; a folder is taken whole) into
-    `out_dir` and write its manifest; with `claims_only`, the claim files alone (claim*.json,
-    sensitivity runs left out)."""
+    `out_dir` and write its manifest (a sensitivity rerun gives its claim file alone); with
+    `claims_only`, the claim files alone (claim*.json, sensitivity runs left out)."""
     scale_root, out_dir = Path(scale_root), Path(out_dir)
     files = []
     for rel in paths:
@@ -41,8 +53,7 @@ def make_snapshot(scale_root, paths: list[str], out_dir, *, note: str = "", clai
         if not src.exists():
             raise FileNotFoundError(f"snapshot: {src} does not exist")
         found = [src] if src.is_file() else sorted(p for p in src.rglob("*") if p.is_file())
-        files += [p for p in found if p.suffix in SUFFIXES and (not claims_only or (
-            p.name.startswith("claim") and p.suffix == ".json" and "sensitivity" not in p.relative_to(scale_root).parts))]
+        files += [p for p in found if _carried(p.relative_to(scale_root), claims_only)]
     size = sum(p.stat().st_size for p in files)
     if size > MAX_BYTES:
         raise ValueError(f"snapshot: {size / 2**20:.1f} MB of files, more than the {MAX_BYTES / 2**20:.0f} MB allowed")
