@@ -14,7 +14,7 @@ FIGURE_RULES := $(NOTEBOOK_RULES) claims_table claims_table_cpu compare_snapshot
 SNAPSHOT := artifacts/paper-cpu
 FIGURES_CONFIG := figures_only=true $(if $(filter paper,$(SCALE)),cpu_only=true,)
 
-.PHONY: replicate test env lint docs estimate record-run figures bundle unbundle smoke paper paper-cpu lock envs bench smoke-reference
+.PHONY: replicate test env lint docs estimate record-run figures bundle unbundle smoke paper paper-cpu paper-snapshot lock envs bench smoke-reference
 
 env: $(STAMP)
 
@@ -50,6 +50,18 @@ paper:
 paper-cpu: env
 	PATH=$(CURDIR)/$(BIN):$$PATH $(SNAKEMAKE) --config scale=paper cpu_only=true
 	PATH=$(CURDIR)/$(BIN):$$PATH $(SNAKEMAKE) --config scale=paper cpu_only=true --report results/paper/report.html
+
+# Retake the committed snapshot (SNAPSHOT) from a finished `make paper-cpu`, with NOTE saying
+# what ran, then the pages generated from it; the old snapshot is replaced only once the new
+# one is complete.
+PAPER_PATHS := huang_zhang xu_zhang cont_rossier_xu thorpe_van_gennip replication/claims_cpu.csv replication/claims_cpu.md
+paper-snapshot: env
+	test -n "$(NOTE)" || (echo "usage: make paper-snapshot NOTE='what ran, where, when'"; exit 2)
+	rm -rf $(SNAPSHOT).new
+	$(BIN)/python -m deeplimits snapshot results/paper $(PAPER_PATHS) --out $(SNAPSHOT).new --note "$(NOTE)"
+	rm -rf $(SNAPSHOT)
+	mv $(SNAPSHOT).new $(SNAPSHOT)
+	$(BIN)/python -m deeplimits docs
 
 test: env
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest -q --durations=15
