@@ -278,8 +278,10 @@ def test_judge_crx3():
     rough = dict(good, zero={"V1": 0.5})  # zero init not smooth
     assert judged(crx3_measures(_variations(rough), 0.15), "quick") == "not reproduced"
     edge = dict(good, zero={"V1": 0.15})
-    measures = crx3_measures(_variations(edge, noise=0.3), 0.15)
+    measures = crx3_measures(_variations(edge, noise=0.3), 0.15)  # draws that differ: an interval over them
     assert measures[0].name == "zero: V1" and measures[0].verdict == "inconclusive"
+    same = crx3_measures(_variations(good), 0.15)[0]  # the zero init's seeds agree: one number, no interval
+    assert same.method == "deterministic" and same.lo == same.hi == pytest.approx(0.0, abs=1e-12)
 
 
 def test_the_entry_table_keeps_about_entry_points_layers_per_model_with_its_columns(tmp_path, monkeypatch):
@@ -330,8 +332,10 @@ def test_path_distances_on_known_paths():
 
 
 def _distances(slopes: dict) -> pd.DataFrame:
-    """distance(L) = L^slope per (quantity, init), five seeds with +-0.02 in the slope."""
-    return pd.DataFrame([{"quantity": q, "init": i, "L": L, "seed": s, "L2": L ** (b + 0.01 * (s - 2)), "sup": 1.0}
+    """distance(L) = L^slope per (quantity, init), five seeds with +-0.02 in the slope (the zero
+    init, trained from zero on fixed data, the same in every seed)."""
+    return pd.DataFrame([{"quantity": q, "init": i, "L": L, "seed": s, "sup": 1.0,
+                          "L2": L ** (b + 0.01 * (s - 2) * (i != "zero"))}
                          for (q, i), b in slopes.items() for L in (16, 32, 64, 128) for s in range(5)])
 
 
@@ -343,11 +347,15 @@ CONVERGING = {("weights", "zero"): -1.0, ("displacement", "zero"): -1.0, ("displ
     ({}, "reproduced"),                                    # every judged path converges; iid_d only reported
     ({("displacement", "iid_dL"): 0.0}, "not reproduced"),   # a displacement that does not converge
     ({("displacement", "iid_dL"): -0.25}, "inconclusive"),   # on the band edge
+    ({("weights", "zero"): 0.0, ("displacement", "zero"): 0.0}, "not reproduced"),  # the zero init's path does not
 ])
 def test_judge_crx6(change, expected):
     measures = crx6_measures(_distances({**CONVERGING, **change}), converged=0.25)
     roles = {m.name: m.role for m in measures}
     assert roles["weights iid_dL"] == roles["weights iid_d"] == roles["displacement iid_d"] == "reported"
+    assert "displacement zero" not in roles  # from A_0 = 0 it is the weights: judged once
+    zero = next(m for m in measures if m.name == "weights zero")
+    assert zero.method == "deterministic" and zero.lo == zero.hi == zero.value  # no interval (R3)
     assert judged([m for m in measures if m.role == "treated"], "quick") == expected
 
 
@@ -376,7 +384,8 @@ def test_crx6_entry_on_trained_cells(tmp_path):
     assert not np.allclose(d.loc[("iid_dL", "weights")].L2, d.loc[("iid_dL", "displacement")].L2)
     claim = json.loads(open(outputs["claim"]).read())
     assert claim["claim"] == "CRX.6" and {m["name"] for m in claim["values"]["measures"]} == {
-        "weights zero", "displacement zero", "weights iid_dL", "displacement iid_dL"}
+        "weights zero", "weights iid_dL", "displacement iid_dL"}
+    assert next(m for m in claim["values"]["measures"] if m["name"] == "weights zero")["method"] == "deterministic"
 
 
 # ------------------------------------------------------------------ CRX.5

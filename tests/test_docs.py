@@ -67,7 +67,10 @@ def _snapshot(root, beta):
         "claim,verdict,measured,target,tolerance\nCRX.2,reproduced,beta = x,beta = 0.5,+-0.05\n")
     claim = {"claim": "CRX.2", "design": "2026-12-05", "label": "", "values": {"measures": [
         {"name": "beta", "value": beta, "lo": beta - 0.01, "hi": beta + 0.01, "band_lo": 0.45, "band_hi": 0.55,
-         "verdict": "reproduced"}]}}
+         "verdict": "reproduced"},
+        {"name": "control beta", "role": "control", "value": 1.0, "lo": 0.9, "hi": 1.1, "band_lo": 0.8,
+         "verdict": "reproduced"},
+        {"name": "other beta", "role": "reported", "value": 2.0, "lo": 1.9, "hi": 2.1, "verdict": "reproduced"}]}}
     (root / "crx2").mkdir()
     (root / "crx2" / "claim.json").write_text(json.dumps(claim))
     run = root / "crx2" / "sensitivity" / "lr=2"
@@ -90,6 +93,8 @@ def test_the_status_page_reads_every_number_from_its_files(tmp_path):
     assert "2.0 hours of training" in page and "7 training cells" in page and "a hand-made snapshot" in page
     assert "| CRX.2 | reproduced | beta = x | beta = 0.5 | +-0.05 | current |" in page
     assert "| CRX.2 |  | beta | treated | 0.4912 | [0.4812, 0.5012] | [0.45, 0.55] | reproduced |" in page
+    assert "| CRX.2 |  | control beta | control | 1 | [0.9, 1.1] | [0.8, inf] | fails as required |" in page
+    assert "| CRX.2 |  | other beta | reported | 2 | [1.9, 2.1] |  | reported |" in page
     assert "| lr=2 | beta | 0.7 | [0.69, 0.71] | not reproduced |" in page
     assert "| quick | 2026-12-05T10:00:00 | 8.0 min | 3 | 2 | 61 s | `def456` | Test CPU, 2 cores, torch 9.9 |" in page
     assert "2 jobs, 61 s" in page
@@ -152,10 +157,17 @@ def test_the_claim_cards_give_each_claims_row_in_the_paper_snapshot(repo, tmp_pa
         {"claim": "CRX.4", "verdict": "not reproduced", "measured": "beta = 0.705", "note": "stops: plateau 62"},
         {"claim": "HZ.2", "verdict": "not run", "measured": "", "note": "its paper scale needs a GPU"},
     ]).to_csv(snapshot / "replication" / "claims_cpu.csv", index=False)
+    (snapshot / "crx4").mkdir()
+    (snapshot / "crx4" / "claim.json").write_text(json.dumps({"claim": "CRX.4", "label": "ode", "values": {"measures": [
+        {"name": "beta relu", "value": 0.705, "lo": 0.66, "hi": 0.77, "band_lo": 0.4, "band_hi": 0.6,
+         "verdict": "not reproduced"},
+        {"name": "beta tanh", "value": 0.2, "lo": 0.19, "hi": 0.21, "band_lo": 0.1, "band_hi": 0.3, "verdict": "reproduced"},
+        {"name": "beta sigmoid", "role": "reported", "value": 9.0, "verdict": "not reproduced"}]}}))
     page = claim_cards_page(repo / "config.yaml", tmp_path / "no-runs", snapshot)
     card = page.split("## CRX.4\n")[1].split("\n## ")[0]
     assert "paper-scale snapshot `artifacts/paper-cpu` (commit `0123456789ab`, x86_64): **not reproduced**. " \
-           "Measured: beta = 0.705. Note: stops: plateau 62." in card
+           "Measured: beta = 0.705. Note: stops: plateau 62. Why: [ode] beta relu (treated) = 0.705, interval " \
+           "[0.66, 0.77], outside its band [0.4, 0.6].\n" in card  # the passing and the reported numbers are not named
     assert "**not run** (its paper scale needs a GPU)" in page.split("## HZ.2\n")[1].split("\n## ")[0]
     assert "Not in the paper-scale snapshot" in page.split("## TvG.6\n")[1]
     without = claim_cards_page(repo / "config.yaml", tmp_path / "no-runs", tmp_path / "none")

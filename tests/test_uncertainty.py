@@ -111,3 +111,13 @@ def test_per_draw_slopes_recover_each_draws_exponent():
     assert slopes == pytest.approx([-0.5, -0.6, -0.7])
     m = over_draws("slope", slopes, -1.0, 0.0, what="per-seed slopes")
     assert m.value == pytest.approx(-0.6) and m.lo < -0.6 < m.hi and "per-seed slopes" in m.method
+
+
+def test_an_arm_with_no_randomness_is_one_number_only_when_its_draws_agree():
+    """The zero initialisation's seeds repeat one number: no interval (R3). Draws that differ
+    keep their interval, even when the arm was declared deterministic."""
+    same = over_draws("zero", [0.25] * 5, 0.0, 0.5, deterministic=True)
+    assert same.method == "deterministic" and same.lo == same.hi == same.value == 0.25 and same.verdict == "reproduced"
+    differ = over_draws("zero", [0.2, 0.3, 0.25, 0.22, 0.28], 0.0, 0.5, deterministic=True)
+    assert differ.method.startswith("Student-t") and differ.lo < 0.25 < differ.hi
+    assert over_draws("random", [0.25] * 5, 0.0, 0.5).method.startswith("Student-t")  # not declared: draws

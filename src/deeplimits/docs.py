@@ -85,16 +85,35 @@ def _snapshot_result(claim_id: str, snapshot: dict) -> str:
     if not row["measured"]:
         return f"Its result in the paper-scale snapshot {where}: **{row['verdict']}** ({row['note'] or 'no note'})."
     # A row of an earlier design says so in its note (claims.earlier_design_note).
+    why = _why(snapshot["claims"].get(claim_id, [])) if row["verdict"] in ("not reproduced", "inconclusive") else ""
     return (f"Its result in the paper-scale snapshot {where}: **{row['verdict']}**. Measured: {row['measured']}"
-            + (f". Note: {row['note']}" if row["note"] else "") + ".")
+            + (f". Note: {row['note']}" if row["note"] else "") + "." + (f" Why: {why}." if why else ""))
+
+
+def _why(records: list[dict]) -> str:
+    """The judged numbers (treated and control) that did not pass, with interval and band: what
+    makes a row not reproduced or inconclusive."""
+    failed = []
+    for rec in records:
+        for m in rec.get("values", {}).get("measures", []):
+            if m.get("role", "treated") != "reported" and m["verdict"] != "reproduced":
+                part = f"[{rec['label']}] " if rec.get("label") else ""
+                where = "outside" if m["verdict"] == "not reproduced" else "not inside"
+                failed.append(f"{part}{m['name']} ({m.get('role', 'treated')}) = {_number(m['value'])}"
+                              + (f", interval {_interval(m)}" if _interval(m) else "")
+                              + f", {where} its band {_band(m) or '(none)'}")
+    return "; ".join(failed)
 
 
 def _load_snapshot(snapshot: Path) -> dict | None:
     if not (snapshot / "MANIFEST.json").exists():
         return None
     table = pd.read_csv(snapshot / "replication" / "claims_cpu.csv", keep_default_na=False)
+    claims = {}
+    for _, rec in _snapshot_claims(snapshot):
+        claims.setdefault(rec["claim"], []).append(rec)
     return {"manifest": json.loads((snapshot / "MANIFEST.json").read_text()),
-            "rows": {r["claim"]: r for r in table.to_dict("records")}}
+            "rows": {r["claim"]: r for r in table.to_dict("records")}, "claims": claims}
 
 
 def claim_cards_page(config_path=DEFAULT_CONFIG_PATH, runs_dir=None, snapshot_dir=None) -> str:
@@ -148,8 +167,19 @@ def _values_table(files: list[tuple[str, dict]]) -> list[str]:
     for _, rec in files:
         for m in rec.get("values", {}).get("measures", []):
             lines.append(f"| {rec['claim']} | {rec.get('label') or ''} | {_cell(m['name'])} | {m.get('role', 'treated')} | "
-                         f"{_number(m['value'])} | {_interval(m)} | {_band(m)} | {m['verdict']} |")
+                         f"{_number(m['value'])} | {_interval(m)} | {_band(m)} | {_role_verdict(m)} |")
     return lines
+
+
+def _role_verdict(m: dict) -> str:
+    """A number's band verdict as its role reads it: a reported number is not judged, and a
+    control's band is where the conclusion fails (judges.apply_controls)."""
+    role = m.get("role", "treated")
+    if role == "reported":
+        return "reported"
+    if role == "control":
+        return {"reproduced": "fails as required", "not reproduced": "does not fail"}.get(m["verdict"], "unclear")
+    return m["verdict"]
 
 
 def _sensitivity_tables(snapshot: Path) -> list[str]:
@@ -212,7 +242,10 @@ def status_page(snapshot: str | Path = REPO_ROOT / SNAPSHOT, runs_dir: str | Pat
         lines.append(f"| {row.claim} | {row.verdict} | {_cell(measured)} | {_cell(row.target)} | "
                      f"{_cell(row.tolerance)} | {design} |")
     lines += ["", "Not in the snapshot: " + (", ".join(sorted(set(CLAIMS) - set(table["claim"]))) or "none") + ".",
-              "", "## Every judged number", "", "From each claim file's `values.measures`:", ""]
+              "", "## Every judged number", "",
+              "From each claim file's `values.measures`. Verdict: a treated number's interval against its band; "
+              "a control's band is where the conclusion fails, so inside it the control fails as required; a "
+              "reported number is not judged.", ""]
     lines += _values_table(files)
     lines += ["", "## Sensitivity runs", "", "Each declared choice rerun one at a time from the main setting:"]
     lines += _sensitivity_tables(snapshot)

@@ -274,7 +274,7 @@ CLAIMS = {c.id: c for c in [
                "partial sums A(D) (reported)."),
     _c("HZ.5", HZ, "the sufficient condition: when the weight and the bias series are both summable, the outputs "
        "of random scaled ResNets converge; when neither is, they do not", "ours", "hz5", tables=("slopes",),
-       figures={"arms": "hz5_arms.png"},
+       figures={"arms": "hz5_arms.png"}, design="2026-12-05",
        caption="HZ.5: the window oscillation osc(D) of random scaled ResNets per arm (both series summable, one "
                "of them not, neither), each network thin and the mean thick."),
     _c("XZ.1", XZ, "explicit product form = forward pass; the linear pieces along segments stop multiplying with "
@@ -289,6 +289,7 @@ CLAIMS = {c.id: c for c in [
                "their mean), judged by its slope; the increments ||N(n) - N(n-1)|| at the rate the construction "
                "imposes, and He init's output norms."),
     _c("XZ.3", XZ, "trained plain nets: ||W(n) - I|| and ||b(n)|| vs n (trend)", "reconstructed", "xz34",
+       design="2026-12-05",
        output="claim_xz3", tables=("trends",), judge="reported", figures={"layer_norms": "xz3_layer_norms.png"},
        caption="XZ.3: ||W(n) - I|| and ||b(n)|| along depth after training."),
     _c("XZ.4", XZ, "convergent init trains at depths where He init fails (each init at its better learning rate "
@@ -298,6 +299,7 @@ CLAIMS = {c.id: c for c in [
                "chance, the level He must stay under at the deepest depth and the one it must reach when shallow."),
     _c("XZ.5", XZ, "the necessary conditions: a sequence whose W(n) tends to a 3-cycle, or whose b(n) tends to a "
        "drift, does not converge", "ours", "xz5", tables=("slopes",), figures={"arms": "xz5_arms.png"},
+       design="2026-12-05",
        caption="XZ.5: the window oscillation osc(D) of the two arms that break a necessary condition (a 3-cycle "
                "limit of W(n); a bias drift), beside XZ.2's alpha = 1 (converges) and alpha = 0 (meets the "
                "necessary conditions only)."),
@@ -568,7 +570,7 @@ CARDS = {
         judged="nothing: beta from a log-log fit per seed is reported with its interval and the target beside it",
         not_by_construction="it is fixed: beta = 1/2 is what the L^-1/2 branch scaling gives (R1), so the row "
                             "moved from judged to reported; the limit it stands for (the trained paths converge) "
-                            "is a claim of its own (CRX.6, planned). Earlier design: judged against beta_target "
+                            "is judged by CRX.6. Earlier design: judged against beta_target "
                             "+- beta_tolerance",
         control="none: a reported number has no failing arm", draws="seeds", interval=_T,
         target_source="reconstructed: `beta_target`, the L^-1/2 scaling (shown, not judged)",
@@ -582,8 +584,10 @@ CARDS = {
                             "initialisation's exponent is what training produced. So the same exponents of the "
                             "training displacement L^(1/2) (A_T(k) - A_0(k)), what gradient descent produced, are "
                             "reported beside them (A_0 rebuilt from the cell's generators)",
-        control="the initialisations whose variation grows are the contrast", draws="seeds", interval=_T,
-        target_source="reconstructed", tolerance_reason="+-exponent_tolerance for fits over few depths",
+        control="the initialisations whose variation grows are the contrast",
+        draws="seeds; the zero initialisation, trained from zero on fixed data, gives the same number in every seed: "
+              "deterministic, no interval",
+        interval=_T, target_source="reconstructed", tolerance_reason="+-exponent_tolerance for fits over few depths",
         budget="steps of GD", values=("seeds", "depths", "inits", "steps", "exponent_tolerance")),
     "CRX.4": Card(
         statement="Trained weights scale like L^-beta with the companion's beta per model and dataset; first a "
@@ -628,7 +632,9 @@ CARDS = {
                             "(N(0, 1/(dL^2)) decays, N(0, 1/(dL)) does not), so they are reported, not judged",
         control="none: no failing control exists for this statement (the random initialisations' weights are the "
                 "contrast, reported)",
-        draws="seeds", interval=_T, target_source="ours: a decay at least like L^-converged_slope",
+        draws="seeds; the zero initialisation gives the same number in every seed (deterministic, no interval), and "
+              "from A_0 = 0 its displacement is its weights, judged once",
+        interval=_T, target_source="ours: a decay at least like L^-converged_slope",
         tolerance_reason="converged_slope: a clear decay, well away from a flat distance",
         budget="steps of GD (the CRX.3 training)", values=("seeds", "depths", "inits", "steps", "converged_slope")),
     "TvG.1": Card(

@@ -237,10 +237,20 @@ def spearman_interval(x, y, level: float = LEVEL, resamples: int = 2000,
     return rho, float(lo), float(hi), method
 
 
-def over_draws(name: str, draws, band_lo: float | None, band_hi: float | None, what: str = "", **kw) -> Measure:
-    """A measure whose value is the mean of independent draws and whose interval is theirs."""
+# How far apart the draws of an arm with no randomness may lie (one fit computed per seed).
+SAME_DRAWS_RTOL = 1e-6
+
+
+def over_draws(name: str, draws, band_lo: float | None, band_hi: float | None, what: str = "", *,
+               deterministic: bool = False, **kw) -> Measure:
+    """A measure whose value is the mean of independent draws and whose interval is theirs.
+    `deterministic`: an arm with no randomness (the zero initialisation trained on fixed data),
+    whose draws are one number repeated; where they agree to SAME_DRAWS_RTOL it is reported as
+    that number with no interval (R3), else as draws."""
     v = np.asarray(draws, dtype=float)
     v = v[np.isfinite(v)]
+    if deterministic and v.size and np.ptp(v) <= SAME_DRAWS_RTOL * max(1.0, abs(float(v.mean()))):
+        return measure(name, float(v[0]), exact(v[0]), band_lo, band_hi, **kw)
     return measure(name, float(v.mean()) if v.size else math.nan, mean_interval(v, name, what=what), band_lo,
                    band_hi, **kw)
 
