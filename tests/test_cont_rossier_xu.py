@@ -1,6 +1,7 @@
 """Cont, Rossier & Xu (CRX.1-CRX.4): judges on hand-made values, CRX.4's sensitivity plumbing."""
 
 import json
+import math
 
 import numpy as np
 import pandas as pd
@@ -21,7 +22,7 @@ from deeplimits.claims import build_table, write_claim
 from deeplimits.judges import decide_measures, judged
 from deeplimits.plan import job_settings, sensitivity_cells, sensitivity_choice, sensitivity_names
 from deeplimits.sensitivity import sensitivity_note, write_sensitivity_table
-from deeplimits.uncertainty import measure
+from deeplimits.uncertainty import measure, not_fitted
 
 
 def _scaling(beta: float, noise: float = 0.0, plateau: tuple = (), depths=(4, 16, 64, 256), bend=None) -> pd.DataFrame:
@@ -176,6 +177,15 @@ def test_a_number_that_flips_is_named_even_when_the_claim_verdict_stays(tmp_path
     assert summary["sensitive_to"] == []
     assert sensitivity_note(summary) == ("verdict not sensitive to the declared choices (s0); "
                                          "numbers that flip: beta relu reproduced under s0=1")
+    # A run whose law could not be fitted says so, not only that its number flipped.
+    unfit = tmp_path / "stopping=none" / "claim.json"
+    unfit.parent.mkdir()
+    write_claim({"claim": unfit}, "claim", "CRX.4", scale="paper", measured="b", target="t", tolerance="x",
+                label="ode", values={"depths": "3..100"},
+                measures=[measure("beta tanh", 0.4, (0.39, 0.41, "m"), 0.1, 0.3),
+                          measure("beta relu", math.nan, not_fitted("fewer than 4 depths"), 0.4, 0.6)])
+    summary = write_sensitivity_table(tmp_path / "claim.json", [unfit], tmp_path / "u.csv", tmp_path / "u.json")
+    assert sensitivity_note(summary).endswith("numbers that flip: beta relu inconclusive (not fitted) under stopping=none")
 
 
 def test_a_run_folder_must_name_its_choice(tmp_path):

@@ -17,6 +17,7 @@ import pandas as pd
 
 from .io import write_csv, write_json
 from .plan import MAIN_TO
+from .uncertainty import NOT_FITTED
 
 COLUMNS = ["claim", "label", "choice", "value", "measure", "measured", "lo", "hi", "method", "band_lo", "band_hi",
            "measure_verdict", "verdict", "depths"]
@@ -75,8 +76,10 @@ def write_sensitivity_table(main_file, run_files, out_csv, out_json) -> dict:
         base = {m["name"]: m["verdict"] for m in measure_records.get(_depths(record), [])}
         for m in record.get("values", {}).get("measures", []):
             if m["name"] in base and m["verdict"] != base[m["name"]]:
+                # A law the run could not fit (R4) is inconclusive for that reason; say so.
+                verdict = f"{m['verdict']} (not fitted)" if m.get("method", "").startswith(NOT_FITTED) else m["verdict"]
                 measure_flips.append({"choice": choice, "value": value, "measure": m["name"],
-                                      "verdict": m["verdict"], "reference": base[m["name"]]})
+                                      "verdict": verdict, "reference": base[m["name"]]})
     write_csv(out_csv, pd.DataFrame(rows, columns=COLUMNS))
     summary = {"claim": main["claim"], "label": main.get("label", ""), "main_verdict": main["verdict"],
                "choices": sorted({c for c, _, _ in runs}), "sensitive_to": flips, "measures_sensitive_to": measure_flips}
