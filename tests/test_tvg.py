@@ -331,6 +331,9 @@ def test_tvg_entries_on_a_tiny_problem(tmp_path):
     assert row.L2 == pytest.approx(profile_distances(a["K"], a["b"], b["K"], b["b"])["L2"])
     for i in (1, 2, 4, 5, 6):
         assert json.loads(open(out[f"claim_tvg{i}"]).read())["claim"] == f"TvG.{i}"
+    # TvG.5 reverses TvG.2's roles, so both rows name the slopes by penalty, not by role.
+    tvg5 = json.loads(open(out["claim_tvg5"]).read())["measured"]
+    assert "slope in N a1 = 0.001: " in tvg5 and "; a1 = 0: " in tvg5 and "treated" not in tvg5
     gaps = pd.read_csv(out["gaps"])
     assert set(gaps.arm) == {"treated", "control"} and len(gaps[gaps.arm == "treated"]) == 4
 

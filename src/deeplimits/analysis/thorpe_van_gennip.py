@@ -574,7 +574,9 @@ def _tvg2_and_5(run: _TvGRun) -> None:
                            for arm, d in (("treated", treated), ("control", control))])
     write_csv(run.outputs["slopes"], slopes)
     cont_dist = _continuum_distance(run)
-    words = "; ".join(f"{r.arm}: {r.L2_slope:.2f}" for r in slopes.itertuples())
+    # Named by penalty, not by role: TvG.5's row reads the same two slopes with its roles reversed.
+    arm_words = {"treated": f"a1 = {s['a1']:g}", "control": "a1 = 0"}
+    words = "; ".join(f"{arm_words[r.arm]}: {r.L2_slope:.2f}" for r in slopes.itertuples())
     dists = ", ".join(f"N={n}: {d:.3g}" for n, d in zip(pairs, treated))
     run.write_claim(
         "claim_tvg2", "TvG.2",
