@@ -196,3 +196,13 @@ def test_the_bench_scripts_write_their_records(repo, tmp_path, script, args):
     record = json.loads((tmp_path / f"{script[:-3]}.json").read_text())
     assert record["rows"] and all(len(r) == len(record["columns"]) for r in record["rows"])
     assert record["commit"] and record["date"] and record["threads"] >= 1
+
+
+def test_the_status_page_names_the_parts_that_ran_an_earlier_design():
+    from deeplimits.docs import _design_words
+
+    assert _design_words([("digits", "2026-12-05"), ("fashion_mnist", "2026-12-05")], "2026-12-05") == "current"
+    assert _design_words([("digits", "2026-12-01"), ("fashion_mnist", "2026-12-05")], "2026-12-05") == \
+        "earlier (digits): ran 2026-12-01, card 2026-12-05"
+    assert _design_words([("", "2026-12-01")], "2026-12-05") == "earlier: ran 2026-12-01, card 2026-12-05"
+    assert _design_words([], "2026-12-05") == ""
