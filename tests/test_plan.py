@@ -150,3 +150,26 @@ def test_figures_only_asks_no_figure_of_a_claim_whose_results_ran_an_earlier_des
     assert CLAIMS["CRX.2"].design == "2026-12-05"
     figures = plan.notebook_figures("cont_rossier_xu")
     assert any(f.endswith("crx2_scaling.png") for f in figures) == drawn
+
+
+def test_figures_only_asks_no_figure_of_the_one_dataset_whose_results_ran_an_earlier_design(repo, tmp_path):
+    """A merged snapshot: TvG on one dataset reran its current design, the other did not yet;
+    the notebook draws the current dataset's figures and is asked for those alone."""
+    import json
+
+    from deeplimits.registry import analysis_of
+
+    plan = _plan(repo, "paper", results_dir=str(tmp_path), figures_only=True, cpu_only=True)
+    datasets = plan.datasets_of("tvg_claims")
+    assert len(datasets) >= 2
+    old, new = datasets[0], datasets[1]
+    for ds, design in ((old, "2026-12-01"), (new, CLAIMS["TvG.6"].design)):
+        outputs = {k: v for a in ("tvg_solve", "tvg_continuum", "tvg_claims", "tvg3")
+                   for k, v in analysis_of(a).outputs.items()}
+        for key, rel in outputs.items():
+            path = tmp_path / "paper" / rel.format(dataset=ds)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps({"claim": "TvG.1", "design": design}) if key.startswith("claim") else "a\n1\n")
+    figures = plan.notebook_figures("thorpe_van_gennip")
+    assert any(f.endswith(f"tvg6_gaps_{new}.png") for f in figures)
+    assert not any(f.endswith(f"tvg6_gaps_{old}.png") or f.endswith(f"tvg2_distances_{old}.png") for f in figures)

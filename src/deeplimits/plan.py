@@ -27,6 +27,7 @@ from .registry import (
     Reference,
     analysis_of,
     claim_output,
+    figure_files,
     paper_figures,
     sensitivity_path,
     sensitivity_run,
@@ -397,16 +398,24 @@ class Plan:
         """The figures a paper's notebook must draw: those of its claims in this run (with
         figures_only, not those whose results ran an earlier design: their notebook cell says
         so and draws nothing, its tables lacking what the current figure reads)."""
-        claims = [c.id for c in CLAIMS.values() if c.paper == paper
-                  and any(self.in_this_run(name) for name in (c.analysis, *c.cpu_parts))
-                  and not (self.figures_only and self.earlier_design(c))]
-        return [f"{self.root}/{f}" for f in paper_figures(paper, self.experiment_datasets(), claims)]
+        claims = [c for c in CLAIMS.values() if c.paper == paper
+                  and any(self.in_this_run(name) for name in (c.analysis, *c.cpu_parts))]
+        figures = paper_figures(paper, self.experiment_datasets(), [c.id for c in claims])
+        if self.figures_only:  # a claim, or one dataset of it, whose results ran an earlier design
+            parts = [(c, ds) for c in claims for ds in (
+                self.experiment_datasets().get(analysis_of(c.analysis).experiment, [])
+                if any("{dataset}" in v for v in c.figures.values()) else [None])]
+            current = {f for c, ds in parts if not self.earlier_design(c, ds) for f in figure_files(c, ds or "").values()}
+            figures = [f for f in figures if f in current]
+        return [f"{self.root}/{f}" for f in figures]
 
-    def earlier_design(self, c: Claim) -> bool:
-        """Whether a claim's results here (any part) ran a design other than its card's."""
+    def earlier_design(self, c: Claim, dataset: str | None = None) -> bool:
+        """Whether a claim's results here (any part, or its part on `dataset`) ran a design
+        other than its card's."""
         analyses = [c.analysis, *c.cpu_parts]
         files = [Path(self.root) / claim_output(c, a).format(dataset=ds) for a in analyses
-                 for ds in (self.datasets_of(a) if analysis_of(a).per_dataset else [""])]
+                 for ds in (self.datasets_of(a) if analysis_of(a).per_dataset else [""])
+                 if dataset is None or not analysis_of(a).per_dataset or ds == dataset]
         designs = {json.loads(f.read_text()).get("design", EARLIER_DESIGN) for f in files if f.exists()}
         return bool(designs) and c.design not in designs
 
