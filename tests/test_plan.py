@@ -167,6 +167,8 @@ def test_figures_only_asks_no_figure_of_the_one_dataset_whose_results_ran_an_ear
         outputs = {k: v for a in ("tvg_solve", "tvg_continuum", "tvg_claims", "tvg3")
                    for k, v in analysis_of(a).outputs.items()}
         for key, rel in outputs.items():
+            if ds == old and key == "claim_tvg6":
+                continue  # the earlier design had no TvG.6
             path = tmp_path / "paper" / rel.format(dataset=ds)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps({"claim": "TvG.1", "design": design}) if key.startswith("claim") else "a\n1\n")

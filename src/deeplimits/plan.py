@@ -401,11 +401,13 @@ class Plan:
         claims = [c for c in CLAIMS.values() if c.paper == paper
                   and any(self.in_this_run(name) for name in (c.analysis, *c.cpu_parts))]
         figures = paper_figures(paper, self.experiment_datasets(), [c.id for c in claims])
-        if self.figures_only:  # a claim, or one dataset of it, whose results ran an earlier design
+        if self.figures_only:  # only a claim, or one dataset of it, whose results are here in its current design
             parts = [(c, ds) for c in claims for ds in (
                 self.experiment_datasets().get(analysis_of(c.analysis).experiment, [])
                 if any("{dataset}" in v for v in c.figures.values()) else [None])]
-            current = {f for c, ds in parts if not self.earlier_design(c, ds) for f in figure_files(c, ds or "").values()}
+            current = {f for c, ds in parts
+                       if any(self.in_this_run(a, ds) for a in (c.analysis, *c.cpu_parts)) and not self.earlier_design(c, ds)
+                       for f in figure_files(c, ds or "").values()}
             figures = [f for f in figures if f in current]
         return [f"{self.root}/{f}" for f in figures]
 
