@@ -580,6 +580,7 @@ def plot_tvg2_profiles(profiles: pd.DataFrame, path):
     grid = sns.relplot(data=profiles, x="t", y="value", hue="N", col="entry", kind="line",
                        height=2.8, aspect=1.2, palette="viridis", facet_kws={"sharey": False})
     grid.set_axis_labels("t = k / N", "K(t) entry")
+    _legend_outside(grid)  # tight_layout alone lets it cover the last panel's right end
     grid.figure.suptitle("TvG.2 / TvG.4 the best minimiser's K(t) per depth N (N = inf: the continuum minimiser)",
                          y=1.04)
     _save(grid.figure, path)
