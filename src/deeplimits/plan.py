@@ -400,10 +400,11 @@ class Plan:
         so and draws nothing, its tables lacking what the current figure reads)."""
         claims = [c for c in CLAIMS.values() if c.paper == paper
                   and any(self.in_this_run(name) for name in (c.analysis, *c.cpu_parts))]
-        figures = paper_figures(paper, self.experiment_datasets(), [c.id for c in claims])
+        datasets = self.experiment_datasets()
+        figures = paper_figures(paper, datasets, [c.id for c in claims])
         if self.figures_only:  # only a claim, or one dataset of it, whose results are here in its current design
             parts = [(c, ds) for c in claims for ds in (
-                self.experiment_datasets().get(analysis_of(c.analysis).experiment, [])
+                datasets.get(analysis_of(c.analysis).experiment, [])
                 if any("{dataset}" in v for v in c.figures.values()) else [None])]
             current = {f for c, ds in parts
                        if any(self.in_this_run(a, ds) for a in (c.analysis, *c.cpu_parts)) and not self.earlier_design(c, ds)
