@@ -24,3 +24,12 @@ def test_the_trainer_and_unnamed_loops_log_nothing(monkeypatch, caplog):
         bar.set_postfix(loss="1")  # still a (silent) bar
         assert list(logs.progress(range(2))) == [0, 1]
     assert not caplog.records
+
+
+def test_a_resumed_loop_counts_from_where_it_resumed(monkeypatch, caplog):
+    monkeypatch.setenv("DEEPLIMITS_PROGRESS", "0")
+    monkeypatch.setattr(logs, "LOG_EVERY_S", 0.0)
+    with caplog.at_level(logging.INFO, logger="deeplimits.progress"):
+        assert list(logs.progress(range(8, 11), desc="HZ.1 alpha=0.2", initial=7, total=10)) == [8, 9, 10]
+    assert [r.getMessage().split(", ")[0] for r in caplog.records] == [
+        f"HZ.1 alpha=0.2: {i} of 10 it(s) done" for i in (8, 9, 10)]

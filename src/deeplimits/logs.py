@@ -38,7 +38,8 @@ def progress(iterable=None, *, enabled: bool = True, log_lines: bool = True, **k
     bar = tqdm(iterable, disable=not enabled, mininterval=1.0, file=sys.stderr, **kwargs)
     if enabled or not log_lines or not kwargs.get("desc") or iterable is None:
         return bar
-    return _logged(bar, kwargs["desc"], kwargs.get("unit", "it"), kwargs.get("total") or _length(iterable))
+    return _logged(bar, kwargs["desc"], kwargs.get("unit", "it"), kwargs.get("total") or _length(iterable),
+                   kwargs.get("initial", 0))
 
 
 def _length(iterable) -> int | None:
@@ -48,10 +49,11 @@ def _length(iterable) -> int | None:
         return None
 
 
-def _logged(iterable, desc: str, unit: str, total: int | None):
+def _logged(iterable, desc: str, unit: str, total: int | None, initial: int = 0):
+    # `initial`: a loop resumed from a checkpoint counts from where it resumed, as tqdm's bar does
     log = logging.getLogger("deeplimits.progress")
     t0 = last = time.monotonic()
-    done = 0
+    done = initial
     for item in iterable:
         yield item
         done += 1
