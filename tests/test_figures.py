@@ -68,3 +68,18 @@ def test_the_same_alpha_has_the_same_colour_in_every_figure_of_a_paper(tmp_path)
     assert xz2["1"] == fewer["1"] == xz5["XZ.2 alpha = 1"] == c[1] == to_hex(figures.INIT_COLOURS["convergent"])
     assert xz2["-0.5"] == fewer["-0.5"] == c[-0.5]
     assert xz2["0"] == xz5["XZ.2 alpha = 0"]
+
+
+def test_tvg1_marks_and_differences_the_judged_m_n_not_an_unconverged_lower_solve(tmp_path):
+    # At N = 8 a cold start stopped above gtol sits below every converged solve (as at paper
+    # scale on digits): the figure must mark and difference m_N, the best converged solve.
+    rows = [(chain, a1, n, total) for a1 in (1e-4, 0.0) for chain, n, total in (
+        ("greedy", 2, 0.40), ("greedy", 4, 0.20), ("greedy", 8, 0.10), ("cold0", 2, 0.50),
+        ("cold0", 4, 0.30), ("cold0", 8, 0.01))]
+    objectives = pd.DataFrame(rows, columns=["chain", "a1", "N", "total"])
+    minima = pd.DataFrame({"N": [2, 4, 8], "m_N": [0.40, 0.20, 0.10]})
+    fig = figures.plot_tvg1_minima(objectives, minima, 0.0, 0.0, tmp_path / "minima.png")
+    marks = [line for line in fig.axes[0].get_lines() if line.get_label().startswith("m_N")]
+    assert list(marks[0].get_ydata()) == [0.40, 0.20, 0.10]
+    differences = [line for line in fig.axes[2].get_lines() if line.get_label() == "|m_N - m_2N|"]
+    assert np.allclose(differences[0].get_ydata(), [0.20, 0.10])

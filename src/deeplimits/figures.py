@@ -487,9 +487,10 @@ def plot_crx3_profiles(profiles: pd.DataFrame, path):
     return grid.figure
 
 
-def _tvg_chains(ax, data: pd.DataFrame, title: str) -> None:
+def _tvg_chains(ax, data: pd.DataFrame, title: str, best: pd.Series | None = None) -> None:
     """One objective's chains against N: the cold starts thin grey, the warm and best-so-far
-    chains in colour, the lowest value per N marked."""
+    chains in colour, and `best` (m_N, the best converged solve per N, as judged) marked. The
+    lowest solve per N is not m_N: a solve stopped above gtol can sit lower (R5)."""
     for chain, grp in data.groupby("chain", sort=False):
         name = str(chain).split("_a1=")[0]
         grp = grp.sort_values("N")
@@ -498,19 +499,21 @@ def _tvg_chains(ax, data: pd.DataFrame, title: str) -> None:
         else:
             ax.plot(grp.N, grp.total, "o-", ms=3, lw=1.2, color={"warm": "C0", "greedy": "C2"}.get(name, "C4"),
                     label={"warm": "warm chain", "greedy": "best-so-far chain"}.get(name, name))
-    lowest = data.groupby("N").total.min()
-    ax.plot(lowest.index, lowest.values, "kx", ms=6, label="lowest per N")
+    if best is not None:
+        ax.plot(best.index, best.values, "kx", ms=6, label="m_N (best converged solve)")
     ax.set(xscale="log", yscale="log", xlabel="depth N", ylabel="E_N at the chain's minimiser", title=title)
     _depth_ticks(ax, data.N)
 
 
-def plot_tvg1_minima(objectives: pd.DataFrame, m_inf: float, continuum: float, path):
-    """Left: the minimum values of every chain with the H1 penalty, with the extrapolated m_inf
-    and the continuum minimum; middle: the same chains without it (a1 = 0, another objective:
-    its values sit lower); right: the successive differences of the lowest values."""
+def plot_tvg1_minima(objectives: pd.DataFrame, minima: pd.DataFrame, m_inf: float, continuum: float, path):
+    """Left: the minimum values of every chain with the H1 penalty, m_N (`minima`, the best
+    converged solve per N, TvG.1's table), the extrapolated m_inf and the continuum minimum;
+    middle: the same chains without it (a1 = 0, another objective: its values sit lower); right:
+    the successive differences of m_N, the numbers TvG.1 judges."""
+    best = minima.set_index("N").m_N.dropna()
     fig, axes = plt.subplots(1, 3, figsize=(14, 3.9))
     treated, control = objectives[objectives.a1 > 0], objectives[objectives.a1 == 0]
-    _tvg_chains(axes[0], treated, "TvG.1 minimum values (with the H1 penalty)")
+    _tvg_chains(axes[0], treated, "TvG.1 minimum values (with the H1 penalty)", best)
     axes[0].axhline(m_inf, color="k", ls="--", lw=1, label=f"Richardson m_inf = {m_inf:.5f}")
     axes[0].axhline(continuum, color="r", ls=":", lw=1, label=f"continuum = {continuum:.5f}")
     if len(control):
@@ -520,7 +523,6 @@ def plot_tvg1_minima(objectives: pd.DataFrame, m_inf: float, continuum: float, p
     # One legend for both chain panels, below them: the chains fill the axes at some scales.
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, fontsize=7, loc="upper center", bbox_to_anchor=(0.36, 0.0), ncols=6)
-    best = treated.groupby("N").total.min()
     diffs = (best.shift(-1) - best).abs().dropna()
     axes[2].plot(diffs.index, diffs.values, "o-", label="|m_N - m_2N|")
     axes[2].plot(diffs.index, diffs.values[0] * diffs.index[0] / diffs.index.to_numpy(float), "k--", lw=1, label="order 1")
