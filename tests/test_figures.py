@@ -83,3 +83,11 @@ def test_tvg1_marks_and_differences_the_judged_m_n_not_an_unconverged_lower_solv
     assert list(marks[0].get_ydata()) == [0.40, 0.20, 0.10]
     differences = [line for line in fig.axes[2].get_lines() if line.get_label() == "|m_N - m_2N|"]
     assert np.allclose(differences[0].get_ydata(), [0.20, 0.10])
+
+
+def test_tvg1_differences_only_neighbouring_converged_depths(tmp_path):
+    objectives = pd.DataFrame([("greedy", 1e-4, n, 1.0 / n) for n in (2, 4, 8)], columns=["chain", "a1", "N", "total"])
+    gap = pd.DataFrame({"N": [2, 4, 8], "m_N": [0.5, np.nan, 0.125]})  # N = 4 did not converge
+    fig = figures.plot_tvg1_minima(objectives, gap, 0.0, 0.0, tmp_path / "gap.png")
+    assert not [line for line in fig.axes[2].get_lines() if line.get_label() == "|m_N - m_2N|"]
+    assert "converged" in fig.axes[2].texts[0].get_text()

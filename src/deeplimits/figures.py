@@ -510,10 +510,10 @@ def plot_tvg1_minima(objectives: pd.DataFrame, minima: pd.DataFrame, m_inf: floa
     converged solve per N, TvG.1's table), the extrapolated m_inf and the continuum minimum;
     middle: the same chains without it (a1 = 0, another objective: its values sit lower); right:
     the successive differences of m_N, the numbers TvG.1 judges."""
-    best = minima.set_index("N").m_N.dropna()
+    best = minima.set_index("N").m_N  # NaN where no solve converged: no difference spans it
     fig, axes = plt.subplots(1, 3, figsize=(14, 3.9))
     treated, control = objectives[objectives.a1 > 0], objectives[objectives.a1 == 0]
-    _tvg_chains(axes[0], treated, "TvG.1 minimum values (with the H1 penalty)", best)
+    _tvg_chains(axes[0], treated, "TvG.1 minimum values (with the H1 penalty)", best.dropna())
     axes[0].axhline(m_inf, color="k", ls="--", lw=1, label=f"Richardson m_inf = {m_inf:.5f}")
     axes[0].axhline(continuum, color="r", ls=":", lw=1, label=f"continuum = {continuum:.5f}")
     if len(control):
@@ -524,6 +524,12 @@ def plot_tvg1_minima(objectives: pd.DataFrame, minima: pd.DataFrame, m_inf: floa
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, fontsize=7, loc="upper center", bbox_to_anchor=(0.36, 0.0), ncols=6)
     diffs = (best.shift(-1) - best).abs().dropna()
+    if diffs.empty:  # fewer than two depths with a converged solve (tiny sizes): nothing to difference
+        axes[2].text(0.5, 0.5, "fewer than two depths\nwith a converged solve", ha="center", va="center",
+                     transform=axes[2].transAxes)
+        axes[2].set(title="TvG.1 successive differences of m_N")
+        _save(fig, path)
+        return fig
     axes[2].plot(diffs.index, diffs.values, "o-", label="|m_N - m_2N|")
     axes[2].plot(diffs.index, diffs.values[0] * diffs.index[0] / diffs.index.to_numpy(float), "k--", lw=1, label="order 1")
     axes[2].set(xscale="log", yscale="log", xlabel="depth N", title="TvG.1 successive differences of m_N")
