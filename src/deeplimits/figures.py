@@ -524,17 +524,17 @@ def plot_tvg1_minima(objectives: pd.DataFrame, minima: pd.DataFrame, m_inf: floa
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, fontsize=7, loc="upper center", bbox_to_anchor=(0.36, 0.0), ncols=6)
     diffs = (best.shift(-1) - best).abs().dropna()
-    if diffs.empty:  # fewer than two depths with a converged solve (tiny sizes): nothing to difference
+    axes[2].set(title="TvG.1 successive differences of m_N")
+    if diffs.empty:  # fewer than two neighbouring depths with a converged solve (tiny sizes)
         axes[2].text(0.5, 0.5, "fewer than two depths\nwith a converged solve", ha="center", va="center",
                      transform=axes[2].transAxes)
-        axes[2].set(title="TvG.1 successive differences of m_N")
-        _save(fig, path)
-        return fig
-    axes[2].plot(diffs.index, diffs.values, "o-", label="|m_N - m_2N|")
-    axes[2].plot(diffs.index, diffs.values[0] * diffs.index[0] / diffs.index.to_numpy(float), "k--", lw=1, label="order 1")
-    axes[2].set(xscale="log", yscale="log", xlabel="depth N", title="TvG.1 successive differences of m_N")
-    _depth_ticks(axes[2], diffs.index)
-    axes[2].legend(fontsize=7, loc="lower left")  # the differences fall from the upper left
+    else:
+        axes[2].plot(diffs.index, diffs.values, "o-", label="|m_N - m_2N|")
+        axes[2].plot(diffs.index, diffs.values[0] * diffs.index[0] / diffs.index.to_numpy(float), "k--", lw=1,
+                     label="order 1")
+        axes[2].set(xscale="log", yscale="log", xlabel="depth N")
+        _depth_ticks(axes[2], diffs.index)
+        axes[2].legend(fontsize=7, loc="lower left")  # the differences fall from the upper left
     _save(fig, path)
     return fig
 

@@ -26,9 +26,8 @@ from .registry import (
     Output,
     Reference,
     analysis_of,
+    claim_figures,
     claim_output,
-    figure_files,
-    paper_figures,
     sensitivity_path,
     sensitivity_run,
 )
@@ -400,17 +399,14 @@ class Plan:
         so and draws nothing, its tables lacking what the current figure reads)."""
         claims = [c for c in CLAIMS.values() if c.paper == paper
                   and any(self.in_this_run(name) for name in (c.analysis, *c.cpu_parts))]
-        datasets = self.experiment_datasets()
-        figures = paper_figures(paper, datasets, [c.id for c in claims])
-        if self.figures_only:  # only a claim, or one dataset of it, whose results are here in its current design
-            parts = [(c, ds) for c in claims for ds in (
-                datasets.get(analysis_of(c.analysis).experiment, [])
-                if any("{dataset}" in v for v in c.figures.values()) else [None])]
-            current = {f for c, ds in parts
-                       if any(self.in_this_run(a, ds) for a in (c.analysis, *c.cpu_parts)) and not self.earlier_design(c, ds)
-                       for f in figure_files(c, ds or "").values()}
-            figures = [f for f in figures if f in current]
-        return [f"{self.root}/{f}" for f in figures]
+        figures = []
+        for c in claims:
+            for ds, files in claim_figures(c, self.experiment_datasets()).items():
+                # with figures_only, only a claim (or one dataset of it) whose results are here in its current design
+                if not self.figures_only or (any(self.in_this_run(a, ds) for a in (c.analysis, *c.cpu_parts))
+                                             and not self.earlier_design(c, ds)):
+                    figures += files
+        return [f"{self.root}/{f}" for f in dict.fromkeys(figures)]
 
     def earlier_design(self, c: Claim, dataset: str | None = None) -> bool:
         """Whether a claim's results here (any part, or its part on `dataset`) ran a design

@@ -770,18 +770,19 @@ def sensitivity_figure(claim_id: str, label: str = "") -> str:
     return f"{claim_id.lower().replace('.', '')}{'_' + label if label else ''}_sensitivity.png"
 
 
+def claim_figures(claim: Claim, datasets: dict[str, list[str]]) -> dict[str | None, list[str]]:
+    """A claim's figures by dataset (key None: figures not drawn per dataset); `datasets` maps
+    an experiment to its datasets."""
+    if any("{dataset}" in v for v in claim.figures.values()):
+        return {ds: list(figure_files(claim, ds).values())
+                for ds in datasets.get(analysis_of(claim.analysis).experiment, [])}
+    return {None: list(figure_files(claim).values())}
+
+
 def paper_figures(paper: str, datasets: dict[str, list[str]], claims=None) -> list[str]:
-    """Every figure a paper's notebook draws (for `claims` only, when given); `datasets` maps an
-    experiment to its datasets."""
-    out = []
-    for c in CLAIMS.values():
-        if c.paper != paper or (claims is not None and c.id not in claims):
-            continue
-        if any("{dataset}" in v for v in c.figures.values()):
-            for ds in datasets.get(analysis_of(c.analysis).experiment, []):
-                out += figure_files(c, ds).values()
-        else:
-            out += figure_files(c).values()
+    """Every figure a paper's notebook draws (for `claims` only, when given)."""
+    out = [f for c in CLAIMS.values() if c.paper == paper and (claims is None or c.id in claims)
+           for files in claim_figures(c, datasets).values() for f in files]
     return list(dict.fromkeys(out))
 
 
